@@ -1,0 +1,91 @@
+#include "server/gateway.h"
+
+#include <boost/asio/ssl/context.hpp>
+#include <fmt/format.h>
+
+#include "server/worker.h"
+
+namespace sb::server {
+
+struct Gateway::Tls {
+    boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_server};
+};
+
+Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
+    : snapshot_(std::move(snapshot)) {}
+
+Gateway::~Gateway() {
+    stop();
+    wait();
+}
+
+Status Gateway::start() {
+    const config::Server& srv = snapshot_->config().server;
+    int n = srv.workers > 0 ? srv.workers
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    if (srv.tls) {
+        tls_ = std::make_unique<Tls>();
+        boost::system::error_code ec;
+        tls_->ctx.set_options(boost::asio::ssl::context::default_workarounds |
+                                  boost::asio::ssl::context::no_sslv2 |
+                                  boost::asio::ssl::context::no_sslv3 |
+                                  boost::asio::ssl::context::no_tlsv1 |
+                                  boost::asio::ssl::context::no_tlsv1_1,
+                              ec);
+        tls_->ctx.use_certificate_chain_file(srv.tls->cert_file, ec);
+        if (ec) {
+            return fail(ErrorCode::Internal, fmt::format("server.tls.cert_file: cannot load '{}': {}",
+                                                         srv.tls->cert_file, ec.message()));
+        }
+        tls_->ctx.use_private_key_file(srv.tls->key_file, boost::asio::ssl::context::pem, ec);
+        if (ec) {
+            return fail(ErrorCode::Internal, fmt::format("server.tls.key_file: cannot load '{}': {}",
+                                                         srv.tls->key_file, ec.message()));
+        }
+    }
+    port_ = srv.port;
+    tls_port_ = srv.tls ? srv.tls->port : 0;
+    for (int i = 0; i < n; ++i) {
+        auto w = std::make_unique<Worker>(i, snapshot_);
+        auto bound = w->listen(srv.host, port_, nullptr);
+        if (!bound) {
+            return fail(bound.error());
+        }
+        port_ = *bound;  // workers after the first share the port picked by the first
+        if (srv.tls) {
+            auto tls_bound = w->listen(srv.tls->host, tls_port_, &tls_->ctx);
+            if (!tls_bound) {
+                return fail(tls_bound.error());
+            }
+            tls_port_ = *tls_bound;
+        }
+        workers_.push_back(std::move(w));
+    }
+    for (auto& w : workers_) {
+        threads_.emplace_back([worker = w.get()] { worker->run(); });
+    }
+    return {};
+}
+
+void Gateway::drain() {
+    for (auto& w : workers_) {
+        w->begin_drain();
+    }
+}
+
+void Gateway::wait() {
+    for (auto& t : threads_) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+    threads_.clear();
+}
+
+void Gateway::stop() {
+    for (auto& w : workers_) {
+        w->stop();
+    }
+}
+
+}  // namespace sb::server

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+
+namespace sb::server {
+
+class Worker;
+
+// The data plane: N worker threads, each with its own io_context, SO_REUSEPORT acceptor(s) and
+// upstream client. Owned by main (or a test). start/drain/wait/stop may be called from any one
+// controlling thread; workers never call back into it.
+class Gateway {
+public:
+    explicit Gateway(std::shared_ptr<const config::Snapshot> snapshot);
+    ~Gateway();
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    // Binds the listeners and starts the worker threads.
+    Status start();
+    // Actual ports after start (useful with port 0).
+    std::uint16_t port() const { return port_; }
+    std::uint16_t tls_port() const { return tls_port_; }
+    int workers() const { return static_cast<int>(workers_.size()); }
+
+    // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
+    // the remaining streams with an error event and closes. Returns at once; wait() joins.
+    void drain();
+    // Joins the worker threads (returns once every worker has finished draining or stopped).
+    void wait();
+    // Immediate stop: no draining.
+    void stop();
+
+private:
+    std::shared_ptr<const config::Snapshot> snapshot_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+    std::uint16_t port_ = 0;
+    std::uint16_t tls_port_ = 0;
+    struct Tls;
+    std::unique_ptr<Tls> tls_;
+};
+
+}  // namespace sb::server

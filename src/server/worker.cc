@@ -1,0 +1,798 @@
+// The connection and request path: accept, parse with limits, route, proxy with backpressure.
+// This is the one translation unit that instantiates Beast and coroutines (compile cost).
+#include "server/worker.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <array>
+#include <cerrno>
+#include <span>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/openai_request.h"
+#include "providers/openai.h"
+
+namespace sb::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using asio::awaitable;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// Per-connection state shared between the session coroutine and the handlers it starts
+// (deadline timer, client-disconnect watch, upstream waker). Worker thread only.
+struct Conn {
+    Conn(Worker& w, tcp::socket& s) : worker(w), socket(s), deadline(w.io()), wake(w.io()) {
+        worker.add(this);
+    }
+    ~Conn() { worker.remove(this); }
+
+    Worker& worker;
+    tcp::socket& socket;  // lowest layer (TLS rides on it)
+    asio::steady_timer deadline;
+    asio::steady_timer wake;
+    bool timed_out = false;
+    bool idle = true;          // waiting for a request head: drain may close it at once
+    bool abort = false;        // drain deadline passed: end what is in flight
+    bool client_gone = false;  // peer closed while we proxied
+    bool watching = false;
+    std::shared_ptr<http::Transfer> transfer;
+};
+
+namespace {
+
+void arm_deadline(const std::shared_ptr<Conn>& c, std::chrono::milliseconds d) {
+    c->timed_out = false;
+    c->deadline.expires_after(d);
+    c->deadline.async_wait([c](boost::system::error_code ec) {
+        if (!ec) {
+            c->timed_out = true;
+            boost::system::error_code ignored;
+            c->socket.cancel(ignored);
+        }
+    });
+}
+
+void disarm_deadline(Conn& c) { c.deadline.cancel(); }
+
+// Notices a client that hangs up while we wait on the upstream, and cancels the upstream at
+// once. A readable socket with data (a pipelined request) just ends the watch.
+void watch_client(const std::shared_ptr<Conn>& c) {
+    c->watching = true;
+    c->socket.async_wait(tcp::socket::wait_read, [c](boost::system::error_code ec) {
+        if (ec || !c->watching) {
+            return;
+        }
+        char byte;
+        ssize_t n = ::recv(c->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            watch_client(c);
+            return;
+        }
+        c->watching = false;
+        if (n > 0) {
+            return;
+        }
+        c->client_gone = true;
+        if (c->transfer) {
+            c->transfer->cancel();
+        }
+        c->wake.cancel();
+    });
+}
+
+void unwatch_client(Conn& c) {
+    if (c.watching) {
+        c.watching = false;
+        boost::system::error_code ignored;
+        c.socket.cancel(ignored);
+    }
+}
+
+awaitable<void> wait_wake(Conn& c) {
+    c.wake.expires_at(Clock::time_point::max());
+    co_await c.wake.async_wait(kNoThrow);
+}
+
+std::string format_millis(Clock::duration d) {
+    return fmt::format("{:.3f}", std::chrono::duration<double, std::milli>(d).count());
+}
+
+// What one request knows while it is handled.
+struct Exchange {
+    std::string request_id;
+    Clock::time_point started;
+    Clock::duration upstream_time{};  // subtracted from elapsed time to get our overhead
+    bool keep_alive = true;
+    std::string provider;
+    std::string target;
+    int attempts = 0;
+};
+
+void append_common_headers(std::string& head, const Exchange& ex) {
+    fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\n", ex.request_id);
+    if (!ex.provider.empty()) {
+        fmt::format_to(std::back_inserter(head),
+                       "x-switchboard-provider: {}\r\nx-switchboard-target: {}\r\n"
+                       "x-switchboard-attempts: {}\r\n",
+                       ex.provider, ex.target, ex.attempts);
+    }
+    auto overhead = Clock::now() - ex.started - ex.upstream_time;
+    fmt::format_to(std::back_inserter(head), "x-switchboard-overhead-ms: {}\r\n",
+                   format_millis(overhead));
+    if (!ex.keep_alive) {
+        head += "connection: close\r\n";
+    }
+}
+
+// Buffers to write in one gather operation (GCC 12 cannot keep a braced list alive across a
+// co_await, so callers build this first).
+struct Gather {
+    std::array<asio::const_buffer, 3> bufs{};
+    std::size_t count = 0;
+    Gather& add(asio::const_buffer b) {
+        bufs[count++] = b;
+        return *this;
+    }
+};
+
+template <typename Stream>
+awaitable<bool> write_all(Stream& s, const Gather& g) {
+    auto [ec, written] = co_await asio::async_write(
+        s, std::span<const asio::const_buffer>(g.bufs.data(), g.count), kNoThrow);
+    (void)written;
+    co_return !ec;
+}
+
+template <typename Stream>
+awaitable<bool> write_one(Stream& s, std::string_view data) {
+    Gather g;
+    g.add(asio::buffer(data.data(), data.size()));
+    co_return co_await write_all(s, g);
+}
+
+template <typename Stream>
+awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_view content_type,
+                              std::string_view body, std::string_view extra_headers = {}) {
+    std::string head;
+    head.reserve(256 + extra_headers.size());
+    fmt::format_to(std::back_inserter(head),
+                   "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n", status,
+                   reason_phrase(status), content_type, body.size());
+    head += extra_headers;
+    append_common_headers(head, ex);
+    head += "\r\n";
+    Gather g;
+    g.add(asio::buffer(head)).add(asio::buffer(body.data(), body.size()));
+    bool ok = co_await write_all(s, g);
+    co_return ok && ex.keep_alive;
+}
+
+template <typename Stream>
+awaitable<bool> send_error(Stream& s, Exchange& ex, const Error& e) {
+    std::string extra;
+    if (!e.retry_after.empty()) {
+        extra = fmt::format("retry-after: {}\r\n", e.retry_after);
+    }
+    if (e.code == ErrorCode::MethodNotAllowed && !e.param.empty()) {
+        // For 405 the `param` slot carries the allowed methods (never rendered as a param).
+        extra += fmt::format("allow: {}\r\n", e.param);
+        Error shown = e;
+        shown.param.clear();
+        co_return co_await send_response(s, ex, http_status(e), "application/json",
+                                         render_openai_error(shown), extra);
+    }
+    co_return co_await send_response(s, ex, http_status(e), "application/json",
+                                     render_openai_error(e), extra);
+}
+
+// The end of the last complete SSE event in `buf` (0 if none): events end with a blank line.
+std::size_t complete_events_end(std::string_view buf) {
+    std::size_t lf = buf.rfind("\n\n");
+    std::size_t crlf = buf.rfind("\r\n\r\n");
+    std::size_t end = 0;
+    if (lf != std::string_view::npos) {
+        end = lf + 2;
+    }
+    if (crlf != std::string_view::npos) {
+        end = std::max(end, crlf + 4);
+    }
+    return end;
+}
+
+template <typename Stream>
+awaitable<bool> write_chunk(Stream& s, std::string_view data) {
+    char size_line[24];
+    auto r = fmt::format_to_n(size_line, sizeof(size_line), "{:x}\r\n", data.size());
+    Gather g;
+    g.add(asio::buffer(size_line, r.size))
+        .add(asio::buffer(data.data(), data.size()))
+        .add(asio::buffer("\r\n", 2));
+    co_return co_await write_all(s, g);
+}
+
+std::string sse_error_event(const Error& e) {
+    return "data: " + render_openai_error(e) + "\n\n";
+}
+
+std::string models_body(const config::Snapshot& snap, std::string_view only = {}) {
+    std::string out;
+    auto append_model = [&](const config::Model& m) {
+        out += R"({"id":")";
+        append_json_escaped(out, m.name);
+        out += R"(","object":"model","created":0,"owned_by":")";
+        append_json_escaped(out, m.provider);
+        out += R"("})";
+    };
+    if (!only.empty()) {
+        if (const config::Model* m = snap.find_model(only)) {
+            append_model(*m);
+        }
+        return out;
+    }
+    out = R"({"object":"list","data":[)";
+    bool first = true;
+    for (const auto& m : snap.config().models) {
+        if (!first) {
+            out += ',';
+        }
+        first = false;
+        append_model(m);
+    }
+    out += "]}";
+    return out;
+}
+
+Error model_not_found(std::string_view model) {
+    return Error{ErrorCode::ModelNotFound,
+                 fmt::format("The model '{}' does not exist or is not served by this gateway.",
+                             model),
+                 "model"};
+}
+
+// Proxies one OpenAI-format request to the model's provider. Returns whether the connection
+// may serve another request.
+template <typename Stream>
+awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, api::Endpoint ep,
+                      std::string body) {
+    Worker& w = c->worker;
+    std::shared_ptr<const config::Snapshot> snap = w.snapshot();  // held for the whole request
+    auto inspected = api::inspect_request(ep, body, body.capacity());
+    if (!inspected) {
+        co_return co_await send_error(s, ex, inspected.error());
+    }
+    const config::Model* model = snap->find_model(inspected->model);
+    if (model == nullptr) {
+        co_return co_await send_error(s, ex, model_not_found(inspected->model));
+    }
+    const config::Provider& provider = snap->provider_of(*model);
+    ex.provider = provider.name;
+    ex.target = model->upstream_model;
+    ex.attempts = 1;
+
+    http::UpstreamRequest up = providers::openai::build_request(provider, ep);
+    if (model->upstream_model == inspected->model) {
+        up.body = std::move(body);
+    } else {
+        up.body = api::rewrite_model(body, *inspected, model->upstream_model);
+    }
+
+    auto upstream_started = Clock::now();
+    std::shared_ptr<http::Transfer> tr = w.upstream().start(std::move(up));
+    c->transfer = tr;
+    Conn* raw = c.get();
+    tr->set_waker([raw] { raw->wake.cancel(); });
+    watch_client(c);
+
+    struct Cleanup {
+        Conn& conn;
+        ~Cleanup() {
+            unwatch_client(conn);
+            if (conn.transfer) {
+                conn.transfer->set_waker(nullptr);
+                conn.transfer->cancel();
+                conn.transfer.reset();
+            }
+        }
+    } cleanup{*c};
+
+    while (!tr->headers_received() && !tr->finished() && !c->client_gone && !c->abort) {
+        co_await wait_wake(*c);
+    }
+    if (c->client_gone) {
+        co_return false;
+    }
+    if (c->abort) {
+        tr->cancel();
+        ex.keep_alive = false;
+        co_await send_error(s, ex, Error{ErrorCode::Unavailable, "The gateway is shutting down."});
+        co_return false;
+    }
+    if (tr->phase() == http::Transfer::Phase::Failed) {
+        ex.upstream_time = tr->finished_at() - upstream_started;
+        co_return co_await send_error(s, ex, tr->error());
+    }
+
+    const int status = tr->status();
+    const bool success = status >= 200 && status < 300;
+    const bool relay = success && inspected->stream &&
+                       tr->content_type().starts_with("text/event-stream");
+
+    if (!relay) {
+        while (!tr->finished() && !c->client_gone && !c->abort) {
+            co_await wait_wake(*c);
+        }
+        if (c->client_gone) {
+            co_return false;
+        }
+        if (c->abort) {
+            tr->cancel();
+            ex.keep_alive = false;
+            co_await send_error(s, ex,
+                                Error{ErrorCode::Unavailable, "The gateway is shutting down."});
+            co_return false;
+        }
+        ex.upstream_time = tr->finished_at() - upstream_started;
+        if (tr->phase() == http::Transfer::Phase::Failed) {
+            co_return co_await send_error(s, ex, tr->error());
+        }
+        std::string response;
+        tr->take_data(response);
+        unwatch_client(*c);
+        if (!success) {
+            co_return co_await send_error(
+                s, ex,
+                providers::openai::map_error(provider, status, response, tr->retry_after()));
+        }
+        std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
+                                                         : std::string_view(tr->content_type());
+        co_return co_await send_response(s, ex, status, ct, response);
+    }
+
+    // Streaming relay: complete SSE events are forwarded as they arrive; the upstream read is
+    // paused while the client is slower than the upstream (Transfer's buffer watermark).
+    ex.upstream_time = tr->headers_at() - upstream_started;
+    {
+        std::string head;
+        fmt::format_to(std::back_inserter(head),
+                       "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncache-control: no-cache\r\n"
+                       "transfer-encoding: chunked\r\n",
+                       status, reason_phrase(status), tr->content_type());
+        append_common_headers(head, ex);
+        head += "\r\n";
+        if (!co_await write_one(s, head)) {
+            co_return false;
+        }
+    }
+    std::string pending;
+    for (;;) {
+        if (c->client_gone) {
+            co_return false;
+        }
+        if (c->abort) {
+            tr->cancel();
+            co_await write_chunk(s, sse_error_event(Error{
+                                        ErrorCode::Unavailable,
+                                        "The gateway is shutting down; the stream was ended."}));
+            co_await write_one(s, "0\r\n\r\n");
+            co_return false;
+        }
+        if (tr->buffered() > 0) {
+            tr->take_data(pending);
+            std::size_t end = complete_events_end(pending);
+            if (end > 0) {
+                if (!co_await write_chunk(s, std::string_view(pending).substr(0, end))) {
+                    co_return false;
+                }
+                pending.erase(0, end);
+            }
+            continue;
+        }
+        if (tr->finished()) {
+            if (tr->phase() == http::Transfer::Phase::Done) {
+                if (!pending.empty() && !co_await write_chunk(s, pending)) {
+                    co_return false;
+                }
+            } else {
+                // A partial event is dropped: the error event must stand on its own.
+                if (!co_await write_chunk(s, sse_error_event(tr->error()))) {
+                    co_return false;
+                }
+            }
+            bool ok = co_await write_one(s, "0\r\n\r\n");
+            co_return ok && ex.keep_alive;
+        }
+        co_await wait_wake(*c);
+    }
+}
+
+struct Route {
+    std::string_view path;
+    std::string_view method;
+};
+
+template <typename Stream>
+awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
+                         bhttp::verb method, std::string_view target, std::string body) {
+    Worker& w = c->worker;
+    std::string_view path = target.substr(0, target.find('?'));
+    auto wrong_method = [&](std::string_view allowed) {
+        return Error{ErrorCode::MethodNotAllowed,
+                     fmt::format("Method {} is not allowed for {}; use {}.",
+                                 std::string_view(bhttp::to_string(method)), path, allowed),
+                     std::string(allowed)};
+    };
+    auto post_endpoint = [](std::string_view p) -> std::optional<api::Endpoint> {
+        if (p == "/v1/chat/completions") {
+            return api::Endpoint::ChatCompletions;
+        }
+        if (p == "/v1/completions") {
+            return api::Endpoint::Completions;
+        }
+        if (p == "/v1/embeddings") {
+            return api::Endpoint::Embeddings;
+        }
+        return std::nullopt;
+    };
+    if (auto ep = post_endpoint(path)) {
+        if (method != bhttp::verb::post) {
+            co_return co_await send_error(s, ex, wrong_method("POST"));
+        }
+        co_return co_await proxy(s, c, ex, *ep, std::move(body));
+    }
+    if (path == "/v1/models") {
+        if (method != bhttp::verb::get) {
+            co_return co_await send_error(s, ex, wrong_method("GET"));
+        }
+        co_return co_await send_response(s, ex, 200, "application/json",
+                                         models_body(*w.snapshot()));
+    }
+    if (path.starts_with("/v1/models/")) {
+        if (method != bhttp::verb::get) {
+            co_return co_await send_error(s, ex, wrong_method("GET"));
+        }
+        std::string_view id = path.substr(11);
+        std::string one = models_body(*w.snapshot(), id);
+        if (one.empty()) {
+            co_return co_await send_error(s, ex, model_not_found(id));
+        }
+        co_return co_await send_response(s, ex, 200, "application/json", one);
+    }
+    if (path == "/healthz" || path == "/readyz") {
+        if (method != bhttp::verb::get && method != bhttp::verb::head) {
+            co_return co_await send_error(s, ex, wrong_method("GET"));
+        }
+        if (path == "/readyz" && w.draining()) {
+            co_return co_await send_response(s, ex, 503, "application/json",
+                                             R"({"status":"draining"})");
+        }
+        co_return co_await send_response(s, ex, 200, "application/json",
+                                         path == "/healthz" ? R"({"status":"ok"})"
+                                                            : R"({"status":"ready"})");
+    }
+    co_return co_await send_error(
+        s, ex,
+        Error{ErrorCode::NotFound,
+              fmt::format("Unknown request URL: {} {}. Please check the URL for typos.",
+                          std::string_view(bhttp::to_string(method)), path)});
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Serves one connection: requests in sequence (keep-alive) until either side closes.
+template <typename Stream>
+awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
+    Worker& w = c->worker;
+    const config::Server& limits = w.snapshot()->config().server;
+    beast::flat_buffer buf;
+    bool first = true;
+    for (;;) {
+        c->idle = true;
+        if (w.draining()) {
+            co_return;
+        }
+        Exchange ex;
+        if (buf.size() == 0) {
+            // Waiting for the next request: idle timeout on keep-alive, head timeout on a new
+            // connection (a client that connects and sends nothing gets 408).
+            arm_deadline(c, first ? limits.header_timeout : limits.idle_timeout);
+            auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), kNoThrow);
+            disarm_deadline(*c);
+            if (ec) {
+                if (c->timed_out && first && !w.draining()) {
+                    ex.request_id = w.next_request_id();
+                    ex.started = Clock::now();
+                    ex.keep_alive = false;
+                    co_await send_error(
+                        s, ex,
+                        Error{ErrorCode::RequestTimeout,
+                              "The request head was not received in time."});
+                }
+                co_return;
+            }
+            buf.commit(n);
+        }
+        first = false;
+        c->idle = false;
+        ex.request_id = w.next_request_id();
+        ex.started = Clock::now();
+
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+        parser.body_limit(limits.max_body_bytes);
+        arm_deadline(c, limits.header_timeout);
+        auto [hec, hn] = co_await bhttp::async_read_header(s, buf, parser, kNoThrow);
+        (void)hn;
+        disarm_deadline(*c);
+        if (hec) {
+            ex.keep_alive = false;
+            if (c->timed_out) {
+                co_await send_error(s, ex,
+                                    Error{ErrorCode::RequestTimeout,
+                                          "The request head was not received in time."});
+            } else if (hec == bhttp::error::header_limit) {
+                co_await send_error(
+                    s, ex,
+                    Error{ErrorCode::HeadersTooLarge,
+                          fmt::format("The request head exceeds {} bytes.",
+                                      limits.max_header_bytes)});
+            } else if (hec != bhttp::error::end_of_stream && hec != asio::error::eof &&
+                       hec != asio::error::connection_reset) {
+                co_await send_error(s, ex,
+                                    Error{ErrorCode::BadFraming,
+                                          fmt::format("Malformed request head: {}.",
+                                                      hec.message())});
+            }
+            co_return;
+        }
+        auto& req = parser.get();
+        ex.keep_alive = req.keep_alive() && !w.draining();
+        if (req.count(bhttp::field::content_length) > 0 &&
+            req.count(bhttp::field::transfer_encoding) > 0) {
+            ex.keep_alive = false;
+            co_await send_error(s, ex,
+                                Error{ErrorCode::BadFraming,
+                                      "The request has both Content-Length and "
+                                      "Transfer-Encoding; send only one."});
+            co_return;
+        }
+        if (auto len = parser.content_length(); len && *len > limits.max_body_bytes) {
+            ex.keep_alive = false;
+            co_await send_error(s, ex,
+                                Error{ErrorCode::PayloadTooLarge,
+                                      fmt::format("The request body exceeds {} bytes.",
+                                                  limits.max_body_bytes)});
+            co_return;
+        }
+        if (!parser.is_done()) {
+            if (auto expect = req[bhttp::field::expect]; iequals(expect, "100-continue")) {
+                if (!co_await write_one(s, "HTTP/1.1 100 Continue\r\n\r\n")) {
+                    co_return;
+                }
+            }
+            if (auto len = parser.content_length()) {
+                req.body().reserve(*len + api::kJsonPadding);
+            }
+            arm_deadline(c, limits.idle_timeout);
+            auto [bec, bn] = co_await bhttp::async_read(s, buf, parser, kNoThrow);
+            (void)bn;
+            disarm_deadline(*c);
+            if (bec) {
+                ex.keep_alive = false;
+                if (bec == bhttp::error::body_limit) {
+                    co_await send_error(s, ex,
+                                        Error{ErrorCode::PayloadTooLarge,
+                                              fmt::format("The request body exceeds {} bytes.",
+                                                          limits.max_body_bytes)});
+                } else if (c->timed_out) {
+                    co_await send_error(s, ex,
+                                        Error{ErrorCode::RequestTimeout,
+                                              "The request body was not received in time."});
+                } else if (bec != bhttp::error::partial_message && bec != asio::error::eof) {
+                    co_await send_error(s, ex,
+                                        Error{ErrorCode::BadFraming,
+                                              fmt::format("Malformed request body: {}.",
+                                                          bec.message())});
+                }
+                co_return;
+            }
+        }
+        std::string body = std::move(req.body());
+        if (body.capacity() < body.size() + api::kJsonPadding) {
+            body.reserve(body.size() + api::kJsonPadding);
+        }
+        bool keep = co_await dispatch(s, c, ex, req.method(), req.target(), std::move(body));
+        if (!keep || w.draining()) {
+            co_return;
+        }
+    }
+}
+
+awaitable<void> session_plain(Worker& w, tcp::socket sock) {
+    auto c = std::make_shared<Conn>(w, sock);
+    co_await serve(sock, c);
+    boost::system::error_code ec;
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    sock.close(ec);
+}
+
+awaitable<void> session_tls(Worker& w, asio::ssl::stream<tcp::socket> stream) {
+    auto c = std::make_shared<Conn>(w, stream.next_layer());
+    arm_deadline(c, w.snapshot()->config().server.header_timeout);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
+    disarm_deadline(*c);
+    if (!ec) {
+        co_await serve(stream, c);
+    }
+    boost::system::error_code ignored;
+    stream.next_layer().close(ignored);
+}
+
+void log_failure(std::string_view what, std::exception_ptr e) {
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("{} failed: {}", what, ex.what());
+    }
+}
+
+}  // namespace
+
+Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot)
+    : index_(index), snapshot_(std::move(snapshot)), upstream_(io_), rng_(std::random_device{}()) {}
+
+Worker::~Worker() = default;
+
+std::string Worker::next_request_id() {
+    return fmt::format("req_{:016x}{:04x}", rng_(), (++request_counter_) & 0xFFFF);
+}
+
+void Worker::remove(Conn* c) {
+    conns_.erase(c);
+    if (draining_ && conns_.empty()) {
+        io_.stop();
+    }
+}
+
+Result<std::uint16_t> Worker::listen(const std::string& host, std::uint16_t port,
+                                     asio::ssl::context* tls) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    if (ec) {
+        return fail(ErrorCode::Internal, fmt::format("invalid listen address '{}'", host));
+    }
+    auto l = std::make_unique<Listener>(Listener{tcp::acceptor(io_), tls});
+    tcp::endpoint ep(addr, port);
+    l->acceptor.open(ep.protocol(), ec);
+    if (!ec) {
+        l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+        l->acceptor.set_option(reuse_port(true), ec);
+    }
+    if (!ec) {
+        l->acceptor.bind(ep, ec);
+    }
+    if (!ec) {
+        l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return fail(ErrorCode::Internal,
+                    fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+    }
+    std::uint16_t bound = l->acceptor.local_endpoint().port();
+    start_accepting(l->acceptor, tls);
+    listeners_.push_back(std::move(l));
+    return bound;
+}
+
+void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls) {
+    asio::co_spawn(
+        io_,
+        [](Worker& w, tcp::acceptor& acc, asio::ssl::context* ctx) -> awaitable<void> {
+            for (;;) {
+                auto [ec, sock] = co_await acc.async_accept(kNoThrow);
+                if (ec) {
+                    if (!acc.is_open() || w.draining() || ec == asio::error::operation_aborted) {
+                        co_return;
+                    }
+                    continue;  // EMFILE and friends: keep serving what we have
+                }
+                boost::system::error_code ignored;
+                sock.set_option(tcp::no_delay(true), ignored);
+                if (ctx != nullptr) {
+                    asio::co_spawn(w.io(),
+                                   session_tls(w, asio::ssl::stream<tcp::socket>(std::move(sock),
+                                                                                 *ctx)),
+                                   [](std::exception_ptr e) { log_failure("TLS session", e); });
+                } else {
+                    asio::co_spawn(w.io(), session_plain(w, std::move(sock)),
+                                   [](std::exception_ptr e) { log_failure("session", e); });
+                }
+            }
+        }(*this, acceptor, tls),
+        [](std::exception_ptr e) { log_failure("accept loop", e); });
+}
+
+void Worker::run() { io_.run(); }
+
+void Worker::begin_drain() {
+    asio::post(io_, [this] {
+        if (draining_) {
+            return;
+        }
+        draining_ = true;
+        for (auto& l : listeners_) {
+            boost::system::error_code ec;
+            l->acceptor.close(ec);
+        }
+        for (Conn* c : conns_) {
+            if (c->idle) {
+                boost::system::error_code ec;
+                c->socket.cancel(ec);
+            }
+        }
+        if (conns_.empty()) {
+            io_.stop();
+            return;
+        }
+        drain_timer_.emplace(io_, snapshot_->config().server.drain_timeout);
+        drain_timer_->async_wait([this](boost::system::error_code ec) {
+            if (!ec) {
+                on_drain_deadline();
+            }
+        });
+    });
+}
+
+void Worker::on_drain_deadline() {
+    // In-flight requests are out of time: each ends with an error (event) now; a client that
+    // does not even take that within a second is cut off.
+    for (Conn* c : conns_) {
+        c->abort = true;
+        c->wake.cancel();
+    }
+    drain_timer_->expires_after(std::chrono::seconds(1));
+    drain_timer_->async_wait([this](boost::system::error_code ec) {
+        if (ec) {
+            return;
+        }
+        for (Conn* c : conns_) {
+            boost::system::error_code ignored;
+            c->socket.close(ignored);
+        }
+    });
+}
+
+void Worker::stop() { io_.stop(); }
+
+}  // namespace sb::server

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "http/upstream_client.h"
+
+namespace sb::server {
+
+struct Conn;
+
+// One worker: an io_context run by one thread, its acceptors, its upstream client and the
+// connections it owns. Everything but begin_drain/stop (which post) runs on the worker thread.
+class Worker {
+public:
+    Worker(int index, std::shared_ptr<const config::Snapshot> snapshot);
+    ~Worker();
+
+    // Opens a SO_REUSEPORT listener; `port` 0 picks one. Returns the bound port.
+    Result<std::uint16_t> listen(const std::string& host, std::uint16_t port,
+                                 boost::asio::ssl::context* tls);
+    void run();          // on the worker thread; returns when drained or stopped
+    void begin_drain();  // thread-safe
+    void stop();         // thread-safe
+
+    // --- used by sessions, on the worker thread ------------------------------------------
+    boost::asio::io_context& io() { return io_; }
+    http::UpstreamClient& upstream() { return upstream_; }
+    const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
+    bool draining() const { return draining_; }
+    std::string next_request_id();
+    void add(Conn* c) { conns_.insert(c); }
+    void remove(Conn* c);
+
+private:
+    void start_accepting(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::ssl::context* tls);
+    void on_drain_deadline();
+
+    int index_;
+    boost::asio::io_context io_{1};
+    std::shared_ptr<const config::Snapshot> snapshot_;
+    http::UpstreamClient upstream_;
+    struct Listener {
+        boost::asio::ip::tcp::acceptor acceptor;
+        boost::asio::ssl::context* tls;
+    };
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unordered_set<Conn*> conns_;
+    bool draining_ = false;
+    std::optional<boost::asio::steady_timer> drain_timer_;
+    std::mt19937_64 rng_;
+    std::uint64_t request_counter_ = 0;
+};
+
+}  // namespace sb::server
