@@ -1,0 +1,1575 @@
+#include "mock_provider/protocol.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace sb::mock::detail {
+
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
+// OpenAI's base64 embeddings are the float32 array in little-endian byte order.
+static_assert(std::endian::native == std::endian::little);
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kEventStream = "text/event-stream; charset=utf-8";
+constexpr std::string_view kFingerprint = "fp_mock";
+
+// The deterministic answer: word k of the content is kWords[k % 16].
+constexpr std::string_view kWords[] = {
+    "Hello", " from", " the", " mock",          " provider", " of",  " Switchboard", ".",
+    " This", " is",   " a",   " deterministic", " answer",   " for", " testing",     ".",
+};
+constexpr std::size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
+
+// Arguments of the mock tool call, streamed in these fragments like OpenAI's argument deltas.
+constexpr std::string_view kToolArgumentFragments[] = {"{\"", "location", "\":\"", "Paris", "\"}"};
+constexpr std::size_t kToolArgumentFragmentCount =
+    sizeof(kToolArgumentFragments) / sizeof(kToolArgumentFragments[0]);
+
+constexpr std::string_view kModelIds[] = {
+    "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small",
+    "mock-model",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Writers
+
+void append_uint(std::string& out, std::uint64_t value) {
+    char buf[24];
+    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+    out.append(buf, result.ptr);
+}
+
+void append_int(std::string& out, std::int64_t value) {
+    char buf[24];
+    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+    out.append(buf, result.ptr);
+}
+
+void append_hex(std::string& out, std::size_t value) {
+    char buf[24];
+    const auto result = std::to_chars(buf, buf + sizeof(buf), value, 16);
+    out.append(buf, result.ptr);
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Appends `s` (valid UTF-8) escaped for a JSON string, without the quotes.
+void append_escaped(std::string& out, std::string_view s) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        out.append(s.data() + start, i - start);
+        start = i + 1;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                out += "\\u00";
+                out += kHexDigits[c >> 4];
+                out += kHexDigits[c & 0xf];
+        }
+    }
+    out.append(s.data() + start, s.size() - start);
+}
+
+// Like append_escaped for arbitrary bytes: if `s` is not valid UTF-8, bytes >= 0x80 are written
+// as \u00XX (read as Latin-1) so the output is always valid JSON.
+void append_escaped_bytes(std::string& out, std::string_view s) {
+    if (simdjson::validate_utf8(s.data(), s.size())) {
+        append_escaped(out, s);
+        return;
+    }
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x80) {
+            append_escaped(out, std::string_view(&ch, 1));
+        } else {
+            out += "\\u00";
+            out += kHexDigits[c >> 4];
+            out += kHexDigits[c & 0xf];
+        }
+    }
+}
+
+void append_quoted(std::string& out, std::string_view s) {
+    out += '"';
+    append_escaped(out, s);
+    out += '"';
+}
+
+void append_word(std::string& out, long index, long bytes_per_chunk) {
+    const std::string_view word = kWords[static_cast<std::size_t>(index) % kWordCount];
+    out += word;
+    if (bytes_per_chunk > static_cast<long>(word.size())) {
+        out.append(static_cast<std::size_t>(bytes_per_chunk) - word.size(), 'x');
+    }
+}
+
+void append_chat_usage(std::string& out, long prompt_tokens, long completion_tokens) {
+    out += "{\"prompt_tokens\":";
+    append_int(out, prompt_tokens);
+    out += ",\"completion_tokens\":";
+    append_int(out, completion_tokens);
+    out += ",\"total_tokens\":";
+    append_int(out, prompt_tokens + completion_tokens);
+    out +=
+        ",\"prompt_tokens_details\":{\"cached_tokens\":0},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":0}}";
+}
+
+void append_completion_usage(std::string& out, long prompt_tokens, long completion_tokens) {
+    out += "{\"prompt_tokens\":";
+    append_int(out, prompt_tokens);
+    out += ",\"completion_tokens\":";
+    append_int(out, completion_tokens);
+    out += ",\"total_tokens\":";
+    append_int(out, prompt_tokens + completion_tokens);
+    out += '}';
+}
+
+void append_call_id(std::string& out, std::uint64_t sequence) {
+    // OpenAI ids are "call_" + 24 characters: "call_mock" + 20 digits here.
+    char digits[24];
+    const auto result = std::to_chars(digits, digits + sizeof(digits), sequence);
+    const auto length = static_cast<std::size_t>(result.ptr - digits);
+    out += "call_mock";
+    if (length < 20) {
+        out.append(20 - length, '0');
+    }
+    out.append(digits, length);
+}
+
+// OpenAI's error bodies are pretty-printed with four-space indents and a final newline.
+void append_error(std::string& out, std::string_view message, std::string_view type,
+                  std::string_view param, std::string_view code) {
+    out += "{\n    \"error\": {\n        \"message\": ";
+    append_quoted(out, message);
+    out += ",\n        \"type\": ";
+    append_quoted(out, type);
+    out += ",\n        \"param\": ";
+    if (param.empty()) {
+        out += "null";
+    } else {
+        append_quoted(out, param);
+    }
+    out += ",\n        \"code\": ";
+    if (code.empty()) {
+        out += "null";
+    } else {
+        append_quoted(out, code);
+    }
+    out += "\n    }\n}\n";
+}
+
+struct StatusReason {
+    int status;
+    std::string_view reason;
+};
+constexpr StatusReason kReasons[] = {
+    {200, "OK"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Entity"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {529, "Site Overloaded"},
+};
+
+std::string_view reason_phrase(int status) {
+    for (const StatusReason& entry : kReasons) {
+        if (entry.status == status) {
+            return entry.reason;
+        }
+    }
+    return status < 400 ? "OK" : (status < 500 ? "Client Error" : "Server Error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (lower(a[i]) != lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+const Header* find_header(const Request& request, std::string_view name) {
+    for (const Header& header : request.headers) {
+        if (iequals(header.name, name)) {
+            return &header;
+        }
+    }
+    return nullptr;
+}
+
+bool parse_long(std::string_view s, long& value) {
+    s = trim(s);
+    if (s.empty()) {
+        return false;
+    }
+    const auto result = std::from_chars(s.data(), s.data() + s.size(), value);
+    return result.ec == std::errc() && result.ptr == s.data() + s.size();
+}
+
+// Rough tokens of a text, like OpenAI's rule of thumb of four characters per token.
+long text_tokens(std::string_view text) {
+    return static_cast<long>((text.size() + 3) / 4);
+}
+
+std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) {
+        hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+    }
+    return hash;
+}
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+std::uint64_t splitmix64(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+std::atomic<std::uint64_t> g_sequence{0};  // ids, never reset
+std::uint64_t next_sequence() {
+    return g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+std::int64_t unix_now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+simdjson::dom::parser& json_parser() {
+    thread_local simdjson::dom::parser parser;
+    return parser;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The most recent /v1 request, for /_mock/last_request (tests only; one copy per request).
+
+struct LastRequest {
+    std::mutex mutex;
+    bool present = false;
+    std::string method;
+    std::string path;
+    std::string query;
+    std::string head;
+    std::string body;
+};
+
+LastRequest& last_request() {
+    static LastRequest last;
+    return last;
+}
+
+void record_last_request(const Request& request) {
+    LastRequest& last = last_request();
+    const std::lock_guard lock(last.mutex);
+    last.present = true;
+    last.method.assign(request.method);
+    last.path.assign(request.path);
+    last.query.assign(request.query);
+    last.head.assign(request.head);
+    last.body.assign(request.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-request controls: `x-mock-<name>` headers, or `;name=value` after the model name.
+
+enum ControlBit : std::uint32_t {
+    kLatency = 1u << 0,
+    kChunkDelay = 1u << 1,
+    kChunks = 1u << 2,
+    kStatus = 1u << 3,
+    kErrorBody = 1u << 4,
+    kRetryAfter = 1u << 5,
+    kDisconnectAfter = 1u << 6,
+    kStallAfter = 1u << 7,
+    kToolCall = 1u << 8,
+    kBytesPerChunk = 1u << 9,
+};
+
+struct Controls {
+    long latency_ms = 0;
+    long chunk_delay_ms = 0;
+    long chunks = 8;
+    long status = 0;
+    long disconnect_after = -1;
+    long stall_after = -1;
+    long tool_call = 0;
+    long bytes_per_chunk = 0;
+    std::string_view error_body;
+    std::string_view retry_after;
+    std::uint32_t set = 0;  // ControlBits given so far (headers first: they take precedence)
+};
+
+struct NumericControl {
+    std::string_view name;
+    ControlBit bit;
+    long Controls::*field;
+    long min;
+    long max;
+};
+
+constexpr long kMaxDelayMs = 3'600'000;
+constexpr NumericControl kNumericControls[] = {
+    {"latency_ms", kLatency, &Controls::latency_ms, 0, kMaxDelayMs},
+    {"chunk_delay_ms", kChunkDelay, &Controls::chunk_delay_ms, 0, kMaxDelayMs},
+    {"chunks", kChunks, &Controls::chunks, 0, 1'000'000},
+    {"status", kStatus, &Controls::status, 100, 599},
+    {"disconnect_after", kDisconnectAfter, &Controls::disconnect_after, 0, 1'000'000'000},
+    {"stall_after", kStallAfter, &Controls::stall_after, 0, 1'000'000'000},
+    {"tool_call", kToolCall, &Controls::tool_call, 0, 1},
+    {"bytes_per_chunk", kBytesPerChunk, &Controls::bytes_per_chunk, 0, 1L << 20},
+};
+
+// Control names match case-insensitively, with '-' and '_' equal (`x-mock-latency-ms` works
+// through proxies that drop headers with underscores).
+bool control_name_is(std::string_view given, std::string_view name) {
+    if (given.size() != name.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < given.size(); ++i) {
+        const char c = given[i] == '-' ? '_' : lower(given[i]);
+        if (c != name[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool has_control_chars(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+void apply_control(Controls& controls, std::string_view name, std::string_view value) {
+    for (const NumericControl& control : kNumericControls) {
+        if (!control_name_is(name, control.name)) {
+            continue;
+        }
+        long parsed = 0;
+        if ((controls.set & control.bit) == 0 && parse_long(value, parsed)) {
+            controls.*control.field = std::clamp(parsed, control.min, control.max);
+            controls.set |= control.bit;
+        }
+        return;
+    }
+    if (control_name_is(name, "error_body")) {
+        if ((controls.set & kErrorBody) == 0) {
+            controls.error_body = value;
+            controls.set |= kErrorBody;
+        }
+    } else if (control_name_is(name, "retry_after")) {
+        // Never let a value inject header lines.
+        if ((controls.set & kRetryAfter) == 0 && !has_control_chars(value)) {
+            controls.retry_after = trim(value);
+            controls.set |= kRetryAfter;
+        }
+    }
+}
+
+void apply_header_controls(const Request& request, Controls& controls) {
+    constexpr std::string_view kPrefix = "x-mock-";
+    for (const Header& header : request.headers) {
+        if (header.name.size() > kPrefix.size() &&
+            iequals(header.name.substr(0, kPrefix.size()), kPrefix)) {
+            apply_control(controls, header.name.substr(kPrefix.size()), header.value);
+        }
+    }
+}
+
+// Splits "gpt-4o-mini;latency_ms=50;chunks=3" into the base model and controls; returns the
+// base model.
+std::string_view apply_model_controls(std::string_view model, Controls& controls) {
+    const std::size_t semicolon = model.find(';');
+    if (semicolon == std::string_view::npos) {
+        return model;
+    }
+    std::string_view rest = model.substr(semicolon + 1);
+    while (!rest.empty()) {
+        const std::size_t end = std::min(rest.find(';'), rest.size());
+        const std::string_view pair = rest.substr(0, end);
+        rest.remove_prefix(std::min(end + 1, rest.size()));
+        const std::size_t equals = pair.find('=');
+        if (equals != std::string_view::npos) {
+            apply_control(controls, trim(pair.substr(0, equals)), pair.substr(equals + 1));
+        }
+    }
+    return trim(model.substr(0, semicolon));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One request being answered.
+
+struct Context {
+    Context(const Request& r, Response& out) : request(r), response(out) {}
+
+    const Request& request;
+    Response& response;
+    std::uint64_t number = 0;  // value of the requests counter for this request
+    bool auth_present = false;
+    Controls controls;
+};
+
+// Writes the status line and headers for response.body (or a chunked stream).
+void write_head(Context& context, int status, std::string_view content_type, bool chunked,
+                std::string_view extra_headers = {}) {
+    Response& response = context.response;
+    if (!context.request.keep_alive) {
+        response.close = true;
+    }
+    std::string& head = response.head;
+    head.clear();
+    head += "HTTP/1.1 ";
+    append_uint(head, static_cast<std::uint64_t>(status));
+    head += ' ';
+    head += reason_phrase(status);
+    head += "\r\ncontent-type: ";
+    head += content_type;
+    if (chunked) {
+        head += "\r\ntransfer-encoding: chunked\r\ncache-control: no-cache";
+    } else {
+        head += "\r\ncontent-length: ";
+        append_uint(head, response.body.size());
+    }
+    head += "\r\nx-request-id: req_mock";
+    append_uint(head, context.number);
+    head += "\r\nx-mock-request-count: ";
+    append_uint(head, context.number);
+    head += "\r\nx-mock-received-auth: ";
+    head += context.auth_present ? "present" : "absent";
+    head += "\r\n";
+    if ((context.controls.set & kRetryAfter) != 0) {
+        head += "retry-after: ";
+        head += context.controls.retry_after;
+        head += "\r\n";
+    }
+    head += extra_headers;
+    if (response.close) {
+        head += "connection: close\r\n";
+    } else if (context.request.http10) {
+        head += "connection: keep-alive\r\n";
+    }
+    head += "\r\n";
+}
+
+void respond_json(Context& context, int status) {
+    write_head(context, status, kJson, false);
+}
+
+void respond_error(Context& context, int status, std::string_view message, std::string_view type,
+                   std::string_view param = {}, std::string_view code = {}) {
+    context.response.body.clear();
+    append_error(context.response.body, message, type, param, code);
+    respond_json(context, status);
+}
+
+void respond_invalid_json(Context& context) {
+    // OpenAI's answer to a body that is not JSON.
+    respond_error(context, 400,
+                  "We could not parse the JSON body of your request. (HINT: This likely means "
+                  "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                  "payload, but what was sent was not valid JSON. If you have trouble figuring "
+                  "out how to fix this, please contact us through our help center at "
+                  "help.openai.com.)",
+                  "invalid_request_error");
+}
+
+void respond_missing_parameter(Context& context, std::string_view name) {
+    std::string message = "Missing required parameter: '";
+    message += name;
+    message += "'.";
+    respond_error(context, 400, message, "invalid_request_error", name,
+                  "missing_required_parameter");
+}
+
+void respond_invalid_value(Context& context, std::string_view param, std::string_view message) {
+    respond_error(context, 400, message, "invalid_request_error", param, "invalid_value");
+}
+
+// Answers with the `status` control if it asks for an error. Returns true if it did.
+bool respond_status_control(Context& context, std::string_view model) {
+    const Controls& controls = context.controls;
+    if ((controls.set & kStatus) == 0 || controls.status < 400) {
+        return false;
+    }
+    const int status = static_cast<int>(controls.status);
+    std::string& body = context.response.body;
+    body.clear();
+    if ((controls.set & kErrorBody) != 0) {
+        body.assign(controls.error_body);
+        respond_json(context, status);
+        return true;
+    }
+    std::string message;
+    if (status == 429) {
+        message = "Rate limit reached for ";
+        message += model.empty() ? "gpt-4o-mini" : model;
+        message +=
+            " in organization org-mock on requests per min (RPM): Limit 3, Used 3, Requested 1. "
+            "Please try again in 20s. Visit https://platform.openai.com/account/rate-limits to "
+            "learn more.";
+        append_error(body, message, "requests", {}, "rate_limit_exceeded");
+    } else if (status == 401) {
+        append_error(body,
+                     "Incorrect API key provided: sk-mock************. You can find your API key "
+                     "at https://platform.openai.com/account/api-keys.",
+                     "invalid_request_error", {}, "invalid_api_key");
+    } else if (status == 404) {
+        message = "The model `";
+        message += model.empty() ? "unknown" : model;
+        message += "` does not exist or you do not have access to it.";
+        append_error(body, message, "invalid_request_error", {}, "model_not_found");
+    } else if (status == 500) {
+        append_error(body,
+                     "The server had an error processing your request. Sorry about that! You can "
+                     "retry your request, or contact us through our help center at "
+                     "help.openai.com if you keep seeing this error.",
+                     "server_error", {}, {});
+    } else if (status == 503) {
+        append_error(body, "The server is overloaded or not ready yet.", "server_error", {},
+                     "service_unavailable");
+    } else if (status >= 500) {
+        append_error(body, "The mock provider was asked to fail with this status.", "server_error",
+                     {}, {});
+    } else {
+        append_error(body, "The mock provider was asked to reject this request.",
+                     "invalid_request_error", {}, {});
+    }
+    respond_json(context, status);
+    return true;
+}
+
+// A boolean field; false if absent, null or not a boolean.
+bool read_bool(simdjson::simdjson_result<simdjson::dom::element> field) {
+    bool value = false;
+    return field.get_bool().get(value) == simdjson::SUCCESS && value;
+}
+
+// Parses the body as a JSON object; answers 400 and returns false if it is not one.
+bool parse_object(Context& context, simdjson::dom::object& object) {
+    const std::string_view body = context.request.body;
+    simdjson::dom::element root;
+    if (json_parser().parse(body.data(), body.size(), false).get(root) != simdjson::SUCCESS) {
+        respond_invalid_json(context);
+        return false;
+    }
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+        respond_error(context, 400,
+                      "Invalid type for body: expected an object, but got another type instead.",
+                      "invalid_request_error");
+        return false;
+    }
+    return true;
+}
+
+// Reads `model`, applies its controls and answers a status control. Returns false if a
+// response was written.
+bool read_model(Context& context, const simdjson::dom::object& object, std::string_view& model) {
+    if (object["model"].get_string().get(model) != simdjson::SUCCESS) {
+        if (respond_status_control(context, {})) {
+            return false;
+        }
+        respond_error(context, 400, "you must provide a model parameter", "invalid_request_error");
+        return false;
+    }
+    model = apply_model_controls(model, context.controls);
+    return !respond_status_control(context, model);
+}
+
+long content_tokens(const simdjson::dom::element& content) {
+    std::string_view text;
+    if (content.get_string().get(text) == simdjson::SUCCESS) {
+        return text_tokens(text);
+    }
+    simdjson::dom::array parts;
+    if (content.get_array().get(parts) != simdjson::SUCCESS) {
+        return 0;
+    }
+    long tokens = 0;
+    for (const simdjson::dom::element part : parts) {
+        if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
+            tokens += text_tokens(text);
+        }
+    }
+    return tokens;
+}
+
+// Like OpenAI's accounting: a few tokens per message plus its text, plus 3 to prime the reply.
+long chat_prompt_tokens(const simdjson::dom::array& messages) {
+    long tokens = 3;
+    for (const simdjson::dom::element message : messages) {
+        tokens += 4;
+        simdjson::dom::element content;
+        if (message["content"].get(content) == simdjson::SUCCESS) {
+            tokens += content_tokens(content);
+        }
+    }
+    return tokens;
+}
+
+// Tokens of a `prompt`/`input`: a string, an array of strings, a token array or an array of
+// token arrays.
+long prompt_tokens(const simdjson::dom::element& prompt) {
+    std::string_view text;
+    if (prompt.get_string().get(text) == simdjson::SUCCESS) {
+        return text_tokens(text);
+    }
+    simdjson::dom::array items;
+    if (prompt.get_array().get(items) != simdjson::SUCCESS) {
+        return 0;
+    }
+    long tokens = 0;
+    for (const simdjson::dom::element item : items) {
+        simdjson::dom::array inner;
+        if (item.get_string().get(text) == simdjson::SUCCESS) {
+            tokens += text_tokens(text);
+        } else if (item.get_array().get(inner) == simdjson::SUCCESS) {
+            tokens += static_cast<long>(inner.size());
+        } else {
+            tokens += 1;
+        }
+    }
+    return tokens;
+}
+
+void set_faults(Context& context) {
+    const Controls& controls = context.controls;
+    Response& response = context.response;
+    response.latency_ms = static_cast<int>(controls.latency_ms);
+    response.chunk_delay_ms = static_cast<int>(controls.chunk_delay_ms);
+    response.disconnect_after = controls.disconnect_after;
+    response.stall_after = controls.stall_after;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints
+
+void chat_completions(Context& context) {
+    simdjson::dom::object object;
+    if (!parse_object(context, object)) {
+        return;
+    }
+    std::string_view model;
+    if (!read_model(context, object, model)) {
+        return;
+    }
+    simdjson::dom::array messages;
+    if (object["messages"].get_array().get(messages) != simdjson::SUCCESS) {
+        respond_missing_parameter(context, "messages");
+        return;
+    }
+    const long prompt = chat_prompt_tokens(messages);
+    const bool stream = read_bool(object["stream"]);
+    const bool include_usage = read_bool(object["stream_options"]["include_usage"]);
+
+    std::string_view tool_name;
+    simdjson::dom::array tools;
+    const bool wants_tool = context.controls.tool_call == 1 &&
+                            object["tools"].get_array().get(tools) == simdjson::SUCCESS &&
+                            tools.begin() != tools.end();
+    if (wants_tool) {
+        // A named tool_choice wins, else the first tool (`function.name`, or a flat `name`).
+        if (object["tool_choice"]["function"]["name"].get_string().get(tool_name) !=
+                simdjson::SUCCESS &&
+            tools.at(0)["function"]["name"].get_string().get(tool_name) != simdjson::SUCCESS &&
+            tools.at(0)["name"].get_string().get(tool_name) != simdjson::SUCCESS) {
+            tool_name = "tool";
+        }
+    }
+
+    const std::uint64_t sequence = next_sequence();
+    const std::int64_t created = unix_now();
+    const long chunks = context.controls.chunks;
+    const long bytes_per_chunk = context.controls.bytes_per_chunk;
+    Response& response = context.response;
+    if (stream) {
+        StreamRenderer::Setup setup;
+        setup.kind =
+            wants_tool ? StreamRenderer::Kind::ChatToolCall : StreamRenderer::Kind::ChatText;
+        setup.sequence = sequence;
+        setup.created = created;
+        setup.model = model;
+        setup.tool_name = tool_name;
+        setup.chunks = chunks;
+        setup.bytes_per_chunk = bytes_per_chunk;
+        setup.include_usage = include_usage;
+        setup.prompt_tokens = prompt;
+        response.renderer.reset(setup);
+        response.stream = true;
+        write_head(context, 200, kEventStream, true);
+        return;
+    }
+
+    std::string& body = response.body;
+    body.clear();
+    body += "{\"id\":\"chatcmpl-mock-";
+    append_uint(body, sequence);
+    body += "\",\"object\":\"chat.completion\",\"created\":";
+    append_int(body, created);
+    body += ",\"model\":";
+    append_quoted(body, model);
+    long completion = chunks;
+    if (wants_tool) {
+        completion = static_cast<long>(kToolArgumentFragmentCount);
+        body +=
+            ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+            "\"tool_calls\":[{\"id\":\"";
+        append_call_id(body, sequence);
+        body += "\",\"type\":\"function\",\"function\":{\"name\":";
+        append_quoted(body, tool_name);
+        body += ",\"arguments\":\"";
+        for (const std::string_view fragment : kToolArgumentFragments) {
+            append_escaped(body, fragment);
+        }
+        body +=
+            "\"}}],\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
+            "\"usage\":";
+    } else {
+        body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
+        for (long i = 0; i < chunks; ++i) {
+            append_word(body, i, bytes_per_chunk);
+        }
+        body +=
+            "\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+            "\"usage\":";
+    }
+    append_chat_usage(body, prompt, completion);
+    body += ",\"system_fingerprint\":\"";
+    body += kFingerprint;
+    body += "\"}";
+    respond_json(context, 200);
+}
+
+void completions(Context& context) {
+    simdjson::dom::object object;
+    if (!parse_object(context, object)) {
+        return;
+    }
+    std::string_view model;
+    if (!read_model(context, object, model)) {
+        return;
+    }
+    simdjson::dom::element prompt_value;
+    if (object["prompt"].get(prompt_value) != simdjson::SUCCESS) {
+        respond_missing_parameter(context, "prompt");
+        return;
+    }
+    const long prompt = prompt_tokens(prompt_value);
+    const bool stream = read_bool(object["stream"]);
+    const bool include_usage = read_bool(object["stream_options"]["include_usage"]);
+
+    const std::uint64_t sequence = next_sequence();
+    const std::int64_t created = unix_now();
+    const long chunks = context.controls.chunks;
+    const long bytes_per_chunk = context.controls.bytes_per_chunk;
+    Response& response = context.response;
+    if (stream) {
+        StreamRenderer::Setup setup;
+        setup.kind = StreamRenderer::Kind::CompletionText;
+        setup.sequence = sequence;
+        setup.created = created;
+        setup.model = model;
+        setup.chunks = chunks;
+        setup.bytes_per_chunk = bytes_per_chunk;
+        setup.include_usage = include_usage;
+        setup.prompt_tokens = prompt;
+        response.renderer.reset(setup);
+        response.stream = true;
+        write_head(context, 200, kEventStream, true);
+        return;
+    }
+    std::string& body = response.body;
+    body.clear();
+    body += "{\"id\":\"cmpl-mock-";
+    append_uint(body, sequence);
+    body += "\",\"object\":\"text_completion\",\"created\":";
+    append_int(body, created);
+    body += ",\"model\":";
+    append_quoted(body, model);
+    body += ",\"system_fingerprint\":\"";
+    body += kFingerprint;
+    body += "\",\"choices\":[{\"text\":\"";
+    for (long i = 0; i < chunks; ++i) {
+        append_word(body, i, bytes_per_chunk);
+    }
+    body += "\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":";
+    append_completion_usage(body, prompt, chunks);
+    body += '}';
+    respond_json(context, 200);
+}
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void append_base64(std::string& out, const unsigned char* data, std::size_t size) {
+    std::size_t i = 0;
+    for (; i + 3 <= size; i += 3) {
+        const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) |
+                                std::uint32_t{data[i + 2]};
+        out += kBase64Alphabet[(v >> 18) & 63];
+        out += kBase64Alphabet[(v >> 12) & 63];
+        out += kBase64Alphabet[(v >> 6) & 63];
+        out += kBase64Alphabet[v & 63];
+    }
+    if (i + 1 == size) {
+        const std::uint32_t v = std::uint32_t{data[i]} << 16;
+        out += kBase64Alphabet[(v >> 18) & 63];
+        out += kBase64Alphabet[(v >> 12) & 63];
+        out += "==";
+    } else if (i + 2 == size) {
+        const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
+        out += kBase64Alphabet[(v >> 18) & 63];
+        out += kBase64Alphabet[(v >> 12) & 63];
+        out += kBase64Alphabet[(v >> 6) & 63];
+        out += '=';
+    }
+}
+
+// A unit vector derived from `seed` only: the same input always embeds the same way.
+void make_embedding(std::uint64_t seed, std::vector<float>& values) {
+    double norm = 0;
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        const std::uint64_t bits = splitmix64(seed ^ (j * 0x9e3779b97f4a7c15ULL));
+        const double v = static_cast<double>(bits >> 11) * 0x1.0p-53 * 2.0 - 1.0;
+        values[j] = static_cast<float>(v);
+        norm += v * v;
+    }
+    if (norm > 0) {
+        const double scale = 1.0 / std::sqrt(norm);
+        for (float& v : values) {
+            v = static_cast<float>(v * scale);
+        }
+    }
+}
+
+void append_embedding(std::string& out, std::size_t index, std::uint64_t seed, bool base64,
+                      std::vector<float>& values) {
+    make_embedding(seed, values);
+    if (index > 0) {
+        out += ',';
+    }
+    out += "{\"object\":\"embedding\",\"index\":";
+    append_uint(out, index);
+    out += ",\"embedding\":";
+    if (base64) {
+        out += '"';
+        append_base64(out, reinterpret_cast<const unsigned char*>(values.data()),
+                      values.size() * sizeof(float));
+        out += '"';
+    } else {
+        out += '[';
+        char buf[32];
+        for (std::size_t j = 0; j < values.size(); ++j) {
+            if (j > 0) {
+                out += ',';
+            }
+            const auto result = std::to_chars(buf, buf + sizeof(buf), values[j]);
+            out.append(buf, result.ptr);
+        }
+        out += ']';
+    }
+    out += '}';
+}
+
+std::uint64_t token_array_seed(const simdjson::dom::array& tokens) {
+    std::uint64_t seed = kFnvOffset ^ 0x746f6b656e73ULL;  // distinct from text seeds
+    for (const simdjson::dom::element token : tokens) {
+        std::int64_t value = 0;
+        if (token.get_int64().get(value) != simdjson::SUCCESS) {
+            value = -1;
+        }
+        seed = fnv1a(seed, &value, sizeof(value));
+    }
+    return seed;
+}
+
+void embeddings(Context& context) {
+    simdjson::dom::object object;
+    if (!parse_object(context, object)) {
+        return;
+    }
+    std::string_view model;
+    if (!read_model(context, object, model)) {
+        return;
+    }
+    simdjson::dom::element input;
+    if (object["input"].get(input) != simdjson::SUCCESS || input.is_null()) {
+        respond_missing_parameter(context, "input");
+        return;
+    }
+    std::int64_t dimensions = 8;
+    simdjson::dom::element dimensions_value;
+    if (object["dimensions"].get(dimensions_value) == simdjson::SUCCESS &&
+        !dimensions_value.is_null()) {
+        if (dimensions_value.get_int64().get(dimensions) != simdjson::SUCCESS || dimensions < 1 ||
+            dimensions > 65536) {
+            respond_invalid_value(context, "dimensions",
+                                  "Invalid value for 'dimensions': must be an integer from 1 to "
+                                  "65536.");
+            return;
+        }
+    }
+    bool base64 = false;
+    simdjson::dom::element format_value;
+    if (object["encoding_format"].get(format_value) == simdjson::SUCCESS &&
+        !format_value.is_null()) {
+        std::string_view format;
+        if (format_value.get_string().get(format) != simdjson::SUCCESS ||
+            (format != "float" && format != "base64")) {
+            respond_invalid_value(context, "encoding_format",
+                                  "Invalid value for 'encoding_format': supported values are "
+                                  "'float' and 'base64'.");
+            return;
+        }
+        base64 = format == "base64";
+    }
+
+    // Inputs: one string, one token array, or an array of strings / token arrays.
+    thread_local std::vector<float> values;
+    values.resize(static_cast<std::size_t>(dimensions));
+    std::string& body = context.response.body;
+    body.clear();
+    body += "{\"object\":\"list\",\"data\":[";
+    long tokens = 0;
+    std::size_t count = 0;
+    constexpr std::size_t kMaxFloats = std::size_t{1} << 24;
+    std::string_view text;
+    simdjson::dom::array items;
+    if (input.get_string().get(text) == simdjson::SUCCESS) {
+        tokens = text_tokens(text);
+        append_embedding(body, count++, fnv1a(kFnvOffset, text.data(), text.size()), base64,
+                         values);
+    } else if (input.get_array().get(items) == simdjson::SUCCESS) {
+        simdjson::dom::element first;
+        if (items.at(0).get(first) != simdjson::SUCCESS) {
+            respond_invalid_value(context, "input", "'input' must not be empty.");
+            return;
+        }
+        if (first.is_number()) {
+            tokens = static_cast<long>(items.size());
+            append_embedding(body, count++, token_array_seed(items), base64, values);
+        } else {
+            for (const simdjson::dom::element item : items) {
+                simdjson::dom::array token_array;
+                if ((count + 1) * values.size() > kMaxFloats) {
+                    respond_invalid_value(context, "input", "Too many inputs for the mock.");
+                    return;
+                }
+                if (item.get_string().get(text) == simdjson::SUCCESS) {
+                    tokens += text_tokens(text);
+                    append_embedding(body, count++, fnv1a(kFnvOffset, text.data(), text.size()),
+                                     base64, values);
+                } else if (item.get_array().get(token_array) == simdjson::SUCCESS) {
+                    tokens += static_cast<long>(token_array.size());
+                    append_embedding(body, count++, token_array_seed(token_array), base64, values);
+                } else {
+                    respond_invalid_value(context, "input",
+                                          "'input' items must be strings or token arrays.");
+                    return;
+                }
+            }
+        }
+    } else {
+        respond_invalid_value(context, "input",
+                              "'input' must be a string, an array of strings or token arrays.");
+        return;
+    }
+    body += "],\"model\":";
+    append_quoted(body, model);
+    body += ",\"usage\":{\"prompt_tokens\":";
+    append_int(body, tokens);
+    body += ",\"total_tokens\":";
+    append_int(body, tokens);
+    body += "}}";
+    respond_json(context, 200);
+}
+
+void append_model_object(std::string& out, std::string_view id) {
+    out += "{\"id\":";
+    append_quoted(out, id);
+    out += ",\"object\":\"model\",\"created\":1715367049,\"owned_by\":\"system\"}";
+}
+
+void list_models(Context& context) {
+    if (respond_status_control(context, {})) {
+        return;
+    }
+    std::string& body = context.response.body;
+    body.clear();
+    body += "{\"object\":\"list\",\"data\":[";
+    bool first = true;
+    for (const std::string_view id : kModelIds) {
+        if (!first) {
+            body += ',';
+        }
+        first = false;
+        append_model_object(body, id);
+    }
+    body += "]}";
+    respond_json(context, 200);
+}
+
+void retrieve_model(Context& context, std::string_view id) {
+    if (respond_status_control(context, id)) {
+        return;
+    }
+    context.response.body.clear();
+    append_model_object(context.response.body, id);
+    respond_json(context, 200);
+}
+
+void respond_invalid_url(Context& context) {
+    std::string message = "Invalid URL (";
+    message += context.request.method;
+    message += ' ';
+    message += context.request.path;
+    message += ')';
+    respond_error(context, 404, message, "invalid_request_error");
+}
+
+void respond_method_not_allowed(Context& context, std::string_view allow) {
+    std::string message = "Invalid method for URL (";
+    message += context.request.method;
+    message += ' ';
+    message += context.request.path;
+    message += ')';
+    context.response.body.clear();
+    append_error(context.response.body, message, "invalid_request_error", {}, {});
+    std::string extra = "allow: ";
+    extra += allow;
+    extra += "\r\n";
+    write_head(context, 405, kJson, false, extra);
+}
+
+// Masks a key like OpenAI does: a few characters at each end, stars between.
+std::string mask_key(std::string_view key) {
+    std::string masked;
+    if (key.size() < 12) {
+        masked.assign(std::min<std::size_t>(key.size(), 40), '*');
+        return masked;
+    }
+    masked.assign(key.substr(0, 3));
+    masked.append(std::min<std::size_t>(key.size() - 7, 40), '*');
+    masked.append(key.substr(key.size() - 4));
+    for (char& c : masked) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+            c = '?';
+        }
+    }
+    return masked;
+}
+
+bool check_auth(Context& context, std::string_view api_key) {
+    const Header* header = find_header(context.request, "authorization");
+    if (header == nullptr) {
+        respond_error(context, 401,
+                      "You didn't provide an API key. You need to provide your API key in an "
+                      "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                      "YOUR_KEY), or as the password field (with blank username) if you're "
+                      "accessing the API from your browser and are prompted for a username and "
+                      "password. You can obtain an API key from "
+                      "https://platform.openai.com/account/api-keys.",
+                      "invalid_request_error", {}, "invalid_api_key");
+        return false;
+    }
+    const std::string_view value = trim(header->value);
+    const bool bearer = value.size() >= 7 && iequals(value.substr(0, 7), "bearer ");
+    const std::string_view key = bearer ? trim(value.substr(7)) : value;
+    if (bearer && key == api_key) {
+        return true;
+    }
+    std::string message = "Incorrect API key provided: ";
+    message += mask_key(key);
+    message += ". You can find your API key at https://platform.openai.com/account/api-keys.";
+    respond_error(context, 401, message, "invalid_request_error", {}, "invalid_api_key");
+    return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /_mock endpoints
+
+void append_stats(std::string& out) {
+    Counters& c = counters();
+    out += "{\"requests\":";
+    append_uint(out, c.requests.load(std::memory_order_relaxed));
+    out += ",\"completed\":";
+    append_uint(out, c.completed.load(std::memory_order_relaxed));
+    out += ",\"cancelled\":";
+    append_uint(out, c.cancelled.load(std::memory_order_relaxed));
+    out += ",\"active\":";
+    append_int(out, c.active.load(std::memory_order_relaxed));
+    out += ",\"disconnected\":";
+    append_uint(out, c.disconnected.load(std::memory_order_relaxed));
+}
+
+StatsWait parse_stats_wait(std::string_view query) {
+    StatsWait wait;
+    long timeout_ms = 10'000;
+    while (!query.empty()) {
+        const std::size_t end = std::min(query.find('&'), query.size());
+        const std::string_view pair = query.substr(0, end);
+        query.remove_prefix(std::min(end + 1, query.size()));
+        const std::size_t equals = pair.find('=');
+        if (equals == std::string_view::npos) {
+            continue;
+        }
+        const std::string_view name = pair.substr(0, equals);
+        long value = 0;
+        if (!parse_long(pair.substr(equals + 1), value) || value < 0) {
+            continue;
+        }
+        if (name == "wait_requests") {
+            wait.requests = static_cast<std::uint64_t>(value);
+            wait.active = true;
+        } else if (name == "wait_completed") {
+            wait.completed = static_cast<std::uint64_t>(value);
+            wait.active = true;
+        } else if (name == "wait_cancelled") {
+            wait.cancelled = static_cast<std::uint64_t>(value);
+            wait.active = true;
+        } else if (name == "timeout_ms") {
+            timeout_ms = value;
+        }
+    }
+    wait.timeout_ms = static_cast<int>(std::clamp(timeout_ms, 0L, 30'000L));
+    return wait;
+}
+
+void last_request_json(std::string& out) {
+    LastRequest& last = last_request();
+    const std::lock_guard lock(last.mutex);
+    out += "{\"method\":\"";
+    append_escaped_bytes(out, last.method);
+    out += "\",\"path\":\"";
+    append_escaped_bytes(out, last.path);
+    out += "\",\"query\":\"";
+    append_escaped_bytes(out, last.query);
+    out += "\",\"headers\":{";
+    // Lower-cased names; repeated headers joined with ", " (RFC 9110 section 5.3).
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string_view head = last.head;
+    while (!head.empty()) {
+        const std::size_t end = std::min(head.find("\r\n"), head.size());
+        const std::string_view line = head.substr(0, end);
+        head.remove_prefix(std::min(end + 2, head.size()));
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            continue;
+        }
+        std::string name(line.substr(0, colon));
+        for (char& c : name) {
+            c = lower(c);
+        }
+        const std::string_view value = trim(line.substr(colon + 1));
+        auto it = std::find_if(headers.begin(), headers.end(),
+                               [&](const auto& entry) { return entry.first == name; });
+        if (it == headers.end()) {
+            headers.emplace_back(std::move(name), std::string(value));
+        } else {
+            it->second += ", ";
+            it->second += value;
+        }
+    }
+    bool first = true;
+    for (const auto& [name, value] : headers) {
+        if (!first) {
+            out += ',';
+        }
+        first = false;
+        out += '"';
+        append_escaped_bytes(out, name);
+        out += "\":\"";
+        append_escaped_bytes(out, value);
+        out += '"';
+    }
+    out += "},\"body\":\"";
+    append_escaped_bytes(out, last.body);
+    out += "\"}";
+}
+
+void reset_counters() {
+    Counters& c = counters();
+    // `active` counts requests still in flight: it must stay balanced, so it is not reset.
+    c.requests.store(0);
+    c.completed.store(0);
+    c.cancelled.store(0);
+    c.disconnected.store(0);
+    LastRequest& last = last_request();
+    const std::lock_guard lock(last.mutex);
+    last.present = false;
+    last.method.clear();
+    last.path.clear();
+    last.query.clear();
+    last.head.clear();
+    last.body.clear();
+}
+
+void mock_endpoint(Context& context) {
+    const Request& request = context.request;
+    Response& response = context.response;
+    if (request.path == "/_mock/stats") {
+        if (request.method != "GET") {
+            respond_method_not_allowed(context, "GET");
+            return;
+        }
+        response.wait = parse_stats_wait(request.query);
+        if (response.wait.active && !stats_wait_satisfied(response.wait)) {
+            return;  // the socket layer waits, then calls finish_stats()
+        }
+        response.wait.active = false;
+        response.body.clear();
+        append_stats(response.body);
+        response.body += '}';
+        respond_json(context, 200);
+    } else if (request.path == "/_mock/reset") {
+        if (request.method != "POST") {
+            respond_method_not_allowed(context, "POST");
+            return;
+        }
+        reset_counters();
+        response.body.clear();
+        append_stats(response.body);
+        response.body += '}';
+        respond_json(context, 200);
+    } else if (request.path == "/_mock/last_request") {
+        if (request.method != "GET") {
+            respond_method_not_allowed(context, "GET");
+            return;
+        }
+        response.body.clear();
+        last_request_json(response.body);
+        respond_json(context, 200);
+    } else if (request.path == "/_mock/health") {
+        response.body.assign("{\"ok\":true}");
+        respond_json(context, 200);
+    } else {
+        respond_invalid_url(context);
+    }
+}
+
+void v1_endpoint(Context& context) {
+    const Request& request = context.request;
+    const std::string_view path = request.path;
+    const bool post = request.method == "POST";
+    const bool get = request.method == "GET";
+    if (path == "/v1/chat/completions") {
+        post ? chat_completions(context) : respond_method_not_allowed(context, "POST");
+    } else if (path == "/v1/completions") {
+        post ? completions(context) : respond_method_not_allowed(context, "POST");
+    } else if (path == "/v1/embeddings") {
+        post ? embeddings(context) : respond_method_not_allowed(context, "POST");
+    } else if (path == "/v1/models") {
+        get ? list_models(context) : respond_method_not_allowed(context, "GET");
+    } else if (path.starts_with("/v1/models/") && path.size() > 11 &&
+               path.find('/', 11) == std::string_view::npos) {
+        get ? retrieve_model(context, path.substr(11)) : respond_method_not_allowed(context, "GET");
+    } else {
+        respond_invalid_url(context);
+    }
+}
+
+const Request& empty_request() {
+    static const Request request;
+    return request;
+}
+
+}  // namespace
+
+Counters& counters() {
+    static Counters instance;
+    return instance;
+}
+
+void count_outcome(Outcome outcome) {
+    Counters& c = counters();
+    switch (outcome) {
+        case Outcome::Completed:
+            c.completed.fetch_add(1, std::memory_order_relaxed);
+            break;
+        case Outcome::Cancelled:
+            c.cancelled.fetch_add(1, std::memory_order_relaxed);
+            break;
+        case Outcome::Disconnected:
+            c.disconnected.fetch_add(1, std::memory_order_relaxed);
+            break;
+    }
+    c.active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool stats_wait_satisfied(const StatsWait& wait) {
+    const Counters& c = counters();
+    return c.requests.load(std::memory_order_relaxed) >= wait.requests &&
+           c.completed.load(std::memory_order_relaxed) >= wait.completed &&
+           c.cancelled.load(std::memory_order_relaxed) >= wait.cancelled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// StreamRenderer
+
+void StreamRenderer::reset(const Setup& setup) {
+    kind_ = setup.kind;
+    chunks_ = setup.chunks;
+    bytes_per_chunk_ = setup.bytes_per_chunk;
+    include_usage_ = setup.include_usage;
+
+    prefix_.clear();
+    if (kind_ == Kind::CompletionText) {
+        prefix_ += "{\"id\":\"cmpl-mock-";
+        append_uint(prefix_, setup.sequence);
+        prefix_ += "\",\"object\":\"text_completion\",\"created\":";
+    } else {
+        prefix_ += "{\"id\":\"chatcmpl-mock-";
+        append_uint(prefix_, setup.sequence);
+        prefix_ += "\",\"object\":\"chat.completion.chunk\",\"created\":";
+    }
+    append_int(prefix_, setup.created);
+    prefix_ += ",\"model\":";
+    append_quoted(prefix_, setup.model);
+    prefix_ += ",\"system_fingerprint\":\"";
+    prefix_ += kFingerprint;
+    prefix_ += "\",\"choices\":[";
+
+    usage_.clear();
+    const long completion = static_cast<long>(content_count());
+    if (kind_ == Kind::CompletionText) {
+        append_completion_usage(usage_, setup.prompt_tokens, completion);
+    } else {
+        append_chat_usage(usage_, setup.prompt_tokens, completion);
+    }
+    tool_name_.assign(setup.tool_name);
+    call_id_.clear();
+    append_call_id(call_id_, setup.sequence);
+}
+
+std::size_t StreamRenderer::content_count() const {
+    return kind_ == Kind::ChatToolCall ? kToolArgumentFragmentCount
+                                       : static_cast<std::size_t>(chunks_);
+}
+
+void StreamRenderer::append_event(std::size_t index, std::string& out) {
+    scratch_.clear();
+    scratch_ += "data: ";
+    append_payload(index, scratch_);
+    scratch_ += "\n\n";
+    append_hex(out, scratch_.size());
+    out += "\r\n";
+    out += scratch_;
+    out += "\r\n";
+}
+
+void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
+    const std::size_t count = event_count();
+    if (index + 1 == count) {
+        out += "[DONE]";
+        return;
+    }
+    if (include_usage_ && index + 2 == count) {
+        // OpenAI's usage chunk: no choices, the usage object.
+        out += prefix_;
+        out += "],\"usage\":";
+        out += usage_;
+        out += '}';
+        return;
+    }
+    out += prefix_;
+    const std::size_t begin = content_begin();
+    const std::size_t content_end = begin + content_count();
+    if (index < begin) {
+        if (kind_ == Kind::ChatToolCall) {
+            out +=
+                "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                "[{\"index\":0,\"id\":\"";
+            out += call_id_;
+            out += "\",\"type\":\"function\",\"function\":{\"name\":";
+            append_quoted(out, tool_name_);
+            out +=
+                ",\"arguments\":\"\"}}],\"refusal\":null},\"logprobs\":null,"
+                "\"finish_reason\":null}";
+        } else {
+            out +=
+                "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":"
+                "null},\"logprobs\":null,\"finish_reason\":null}";
+        }
+    } else if (index < content_end) {
+        const std::size_t k = index - begin;
+        switch (kind_) {
+            case Kind::ChatText:
+                out += "{\"index\":0,\"delta\":{\"content\":\"";
+                append_word(out, static_cast<long>(k), bytes_per_chunk_);
+                out += "\"},\"logprobs\":null,\"finish_reason\":null}";
+                break;
+            case Kind::ChatToolCall:
+                out += "{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{";
+                out += "\"arguments\":\"";
+                append_escaped(out, kToolArgumentFragments[k]);
+                out += "\"}}]},\"logprobs\":null,\"finish_reason\":null}";
+                break;
+            case Kind::CompletionText:
+                out += "{\"text\":\"";
+                append_word(out, static_cast<long>(k), bytes_per_chunk_);
+                out += "\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}";
+                break;
+        }
+    } else {
+        switch (kind_) {
+            case Kind::ChatText:
+                out += "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}";
+                break;
+            case Kind::ChatToolCall:
+                out +=
+                    "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                    "\"tool_calls\"}";
+                break;
+            case Kind::CompletionText:
+                out += "{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}";
+                break;
+        }
+    }
+    out += ']';
+    if (include_usage_) {
+        out += ",\"usage\":null";
+    }
+    out += '}';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response and Handler
+
+void Response::clear() {
+    head.clear();
+    body.clear();
+    stream = false;
+    close = false;
+    counted = false;
+    latency_ms = 0;
+    chunk_delay_ms = 0;
+    disconnect_after = -1;
+    stall_after = -1;
+    wait = StatsWait{};
+}
+
+void Handler::handle(const Request& request, Response& response) {
+    response.clear();
+    Context context{request, response};
+    context.auth_present = find_header(request, "authorization") != nullptr;
+    const bool v1 = request.path == "/v1" || request.path.starts_with("/v1/");
+    if (!v1) {
+        context.number = counters().requests.load(std::memory_order_relaxed);
+        mock_endpoint(context);
+        return;
+    }
+    context.number = counters().requests.fetch_add(1, std::memory_order_relaxed) + 1;
+    counters().active.fetch_add(1, std::memory_order_relaxed);
+    response.counted = true;
+    record_last_request(request);
+    if (!api_key_.empty() && !check_auth(context, api_key_)) {
+        return;
+    }
+    apply_header_controls(request, context.controls);
+    v1_endpoint(context);
+    set_faults(context);
+}
+
+void Handler::finish_stats(const Request& request, Response& response, bool timed_out) {
+    Context context{request, response};
+    context.auth_present = find_header(request, "authorization") != nullptr;
+    context.number = counters().requests.load(std::memory_order_relaxed);
+    response.wait.active = false;
+    response.body.clear();
+    append_stats(response.body);
+    response.body += timed_out ? ",\"timed_out\":true}" : ",\"timed_out\":false}";
+    respond_json(context, 200);
+}
+
+void Handler::framing_error(int status, Response& response) {
+    response.clear();
+    response.close = true;
+    Context context{empty_request(), response};
+    context.number = counters().requests.load(std::memory_order_relaxed);
+    switch (status) {
+        case 413:
+            respond_error(context, 413,
+                          "Request body too large: the mock provider accepts at most 67108864 "
+                          "bytes.",
+                          "invalid_request_error");
+            break;
+        case 431:
+            respond_error(context, 431, "Request header fields too large.",
+                          "invalid_request_error");
+            break;
+        default:
+            respond_error(context, status, "The request is not valid HTTP/1.1.",
+                          "invalid_request_error");
+    }
+}
+
+}  // namespace sb::mock::detail

@@ -1,0 +1,139 @@
+#pragma once
+
+// Internals of the mock provider shared by the socket layer (server.cc) and the OpenAI
+// protocol layer (protocol.cc). Nothing here does I/O.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sb::mock::detail {
+
+// Bytes that must stay readable after a request body (simdjson reads in 64-byte blocks).
+inline constexpr std::size_t kJsonPadding = 64;
+inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
+inline constexpr std::size_t kMaxHeadBytes = std::size_t{64} << 10;
+inline constexpr std::size_t kMaxHeaders = 128;
+
+// Process-wide counters behind /_mock/stats. Only /v1 requests are counted.
+struct Counters {
+    std::atomic<std::uint64_t> requests{0};      // /v1 requests received
+    std::atomic<std::uint64_t> completed{0};     // responses fully written
+    std::atomic<std::uint64_t> cancelled{0};     // peer went away before the response ended
+    std::atomic<std::uint64_t> disconnected{0};  // we cut the connection (disconnect_after)
+    std::atomic<std::int64_t> active{0};         // received, response not finished
+};
+Counters& counters();
+
+// How a request ended, for the counters.
+enum class Outcome : std::uint8_t { Completed, Cancelled, Disconnected };
+void count_outcome(Outcome outcome);
+
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+// One parsed request. Views point into the connection's buffers and stay valid until the
+// response is finished.
+struct Request {
+    std::string_view method;
+    std::string_view path;   // target without the query
+    std::string_view query;  // after '?', may be empty
+    std::string_view head;   // raw header lines (after the request line), for /_mock/last_request
+    std::span<const Header> headers;
+    std::string_view body;  // readable up to body.size() + kJsonPadding
+    bool keep_alive = true;
+    bool http10 = false;  // HTTP/1.0 keeps the connection only if both sides say keep-alive
+};
+
+// Long-poll of /_mock/stats: answer once every given counter reaches its target, or at the
+// deadline.
+struct StatsWait {
+    bool active = false;
+    std::uint64_t requests = 0;
+    std::uint64_t completed = 0;
+    std::uint64_t cancelled = 0;
+    int timeout_ms = 0;
+};
+bool stats_wait_satisfied(const StatsWait& wait);
+
+// Renders the events of one SSE answer on demand, so a long stream needs no big buffer.
+// Events: [lead chunk] content chunks... finish chunk [usage chunk] [DONE]; each is framed as
+// one HTTP/1.1 chunk.
+class StreamRenderer {
+  public:
+    enum class Kind : std::uint8_t { ChatText, ChatToolCall, CompletionText };
+
+    struct Setup {
+        Kind kind = Kind::ChatText;
+        std::uint64_t sequence = 0;  // makes the ids unique
+        std::int64_t created = 0;
+        std::string_view model;
+        std::string_view tool_name;
+        long chunks = 0;
+        long bytes_per_chunk = 0;
+        bool include_usage = false;
+        long prompt_tokens = 0;
+    };
+    void reset(const Setup& setup);
+
+    std::size_t event_count() const { return content_begin() + content_count() + tail_count(); }
+    // Index of the first content event (chat sends a role chunk first).
+    std::size_t content_begin() const { return kind_ == Kind::CompletionText ? 0 : 1; }
+    std::size_t content_count() const;
+    // Appends event `index` as one HTTP chunk ("<hex>\r\ndata: ...\n\n\r\n").
+    void append_event(std::size_t index, std::string& out);
+
+  private:
+    std::size_t tail_count() const { return include_usage_ ? 3 : 2; }
+    void append_payload(std::size_t index, std::string& out) const;
+
+    Kind kind_ = Kind::ChatText;
+    long chunks_ = 0;
+    long bytes_per_chunk_ = 0;
+    bool include_usage_ = false;
+    std::string prefix_;  // `{"id":...,"choices":[` shared by every chunk
+    std::string usage_;   // the usage object
+    std::string tool_name_;
+    std::string call_id_;
+    std::string scratch_;
+};
+
+// What the socket layer must do for one request. Reused across the requests of a connection.
+struct Response {
+    std::string head;  // status line and headers, ending with an empty line
+    std::string body;  // non-stream body
+    bool stream = false;
+    bool close = false;    // close the connection after this response
+    bool counted = false;  // a /v1 request: report its outcome with count_outcome()
+    int latency_ms = 0;
+    int chunk_delay_ms = 0;
+    long disconnect_after = -1;  // stream: content chunks before a cut; non-stream: 0 = no answer
+    long stall_after = -1;       // stream: content chunks before going silent
+    StatsWait wait;
+    StreamRenderer renderer;
+
+    void clear();
+};
+
+// The OpenAI protocol: routes a request and fills the Response. One per connection; all calls
+// happen on the connection's worker thread.
+class Handler {
+  public:
+    explicit Handler(std::string_view api_key) : api_key_(api_key) {}
+
+    void handle(const Request& request, Response& response);
+    // Renders the /_mock/stats answer after a long-poll ends.
+    void finish_stats(const Request& request, Response& response, bool timed_out);
+    // An HTTP-level failure (400 bad framing, 413, 431): answer and close.
+    void framing_error(int status, Response& response);
+
+  private:
+    std::string_view api_key_;
+};
+
+}  // namespace sb::mock::detail
