@@ -555,6 +555,12 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
                 co_await send_error(s, ex,
                                     Error{ErrorCode::RequestTimeout,
                                           "The request head was not received in time."});
+            } else if (hec == bhttp::error::body_limit) {
+                // Beast checks Content-Length against the body limit while reading the head.
+                co_await send_error(s, ex,
+                                    Error{ErrorCode::PayloadTooLarge,
+                                          fmt::format("The request body exceeds {} bytes.",
+                                                      limits.max_body_bytes)});
             } else if (hec == bhttp::error::header_limit) {
                 co_await send_error(
                     s, ex,

@@ -210,7 +210,9 @@ TEST_F(ErrorsTest, IdleStreamEndsWithErrorEventAndNoDone) {
 }
 
 TEST_F(ErrorsTest, UpstreamDisconnectMidStreamEndsWithErrorEvent) {
-    start("", "  cut: {provider: mock, model: \"gpt-4o-mini;disconnect_after=3\"}\n");
+    // The delay lets the stream's head reach the client first; a failure before any byte
+    // reached the client is a plain 502 instead (see UpstreamDisconnectBeforeAnswerIs502).
+    start("", "  cut: {provider: mock, model: \"gpt-4o-mini;disconnect_after=3;chunk_delay_ms=30\"}\n");
     auto r = post("/v1/chat/completions", chat_for("cut", true));
     ASSERT_EQ(r.status, 200);
     EXPECT_TRUE(r.complete);

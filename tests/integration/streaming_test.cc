@@ -59,8 +59,7 @@ TEST_F(StreamingTest, SlowClientPausesUpstreamInsteadOfBuffering) {
     // 2000 chunks of ~16 KiB: ~32 MiB that the gateway must not buffer for a client that is not
     // reading; the upstream therefore cannot finish until the client reads.
     start("", "  big: {provider: mock, model: \"gpt-4o-mini;chunks=2000;bytes_per_chunk=16384\"}\n");
-    RawConnection c(port());
-    c.set_small_receive_buffer();
+    RawConnection c(port(), /*small_receive_buffer=*/true);
     ASSERT_TRUE(c.send(post_head(chat_for("big", true))));
     auto stats = json::parse(mock_get("/_mock/stats?wait_completed=1&timeout_ms=1500").body);
     EXPECT_EQ(stats.at("completed").as_int64(), 0) << "upstream finished: gateway buffered it all";
@@ -88,7 +87,7 @@ std::string process_config(const MockProvider& mock, const std::string& drain) {
 }
 
 TEST(DrainTest, SigtermLetsInFlightStreamFinishAndRefusesNewConnections) {
-    MockProvider mock({});
+    MockProvider mock;
     ASSERT_TRUE(mock.ok());
     GatewayProcess gw(write_temp_file(process_config(mock, "10s")));
     ASSERT_TRUE(gw.ok()) << gw.output();
@@ -105,7 +104,7 @@ TEST(DrainTest, SigtermLetsInFlightStreamFinishAndRefusesNewConnections) {
 }
 
 TEST(DrainTest, DrainDeadlineEndsRemainingStreamsWithErrorEvent) {
-    MockProvider mock({});
+    MockProvider mock;
     ASSERT_TRUE(mock.ok());
     GatewayProcess gw(write_temp_file(process_config(mock, "300ms")));
     ASSERT_TRUE(gw.ok()) << gw.output();
@@ -122,7 +121,7 @@ TEST(DrainTest, DrainDeadlineEndsRemainingStreamsWithErrorEvent) {
 }
 
 TEST(TlsTest, ServesHttpsWhenConfigured) {
-    MockProvider mock({});
+    MockProvider mock;
     ASSERT_TRUE(mock.ok());
     auto dir = std::filesystem::temp_directory_path() / ("sbtls" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);

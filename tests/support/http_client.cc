@@ -15,8 +15,12 @@ namespace sb::test {
 
 using Clock = std::chrono::steady_clock;
 
-RawConnection::RawConnection(std::uint16_t port) {
+RawConnection::RawConnection(std::uint16_t port, bool small_receive_buffer) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (small_receive_buffer) {
+        int size = 4096;
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -37,11 +41,6 @@ void RawConnection::close() {
         ::close(fd_);
         fd_ = -1;
     }
-}
-
-void RawConnection::set_small_receive_buffer() {
-    int size = 4096;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
 bool RawConnection::send(const std::string& bytes) {
@@ -162,8 +161,23 @@ bool RawConnection::parse(HttpResponse& r) {
 HttpResponse RawConnection::read_response(std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     HttpResponse r;
-    while (!parse(r)) {
+    // A chunked body is only re-parsed once its last chunk may have arrived, so reading a large
+    // stream stays linear.
+    auto worth_parsing = [this] {
+        std::string_view rest(buf_);
+        rest.remove_prefix(pos_);
+        auto head_end = rest.find("\r\n\r\n");
+        if (head_end == std::string_view::npos) {
+            return false;
+        }
+        std::string_view head = rest.substr(0, head_end);
+        bool chunked = head.find("chunked") != std::string_view::npos ||
+                       head.find("Chunked") != std::string_view::npos;
+        return !chunked || eof_ || rest.ends_with("0\r\n\r\n");
+    };
+    while (!(worth_parsing() && parse(r))) {
         if (!fill(deadline)) {
+            parse(r);
             break;
         }
     }

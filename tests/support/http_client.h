@@ -25,7 +25,9 @@ struct HttpResponse {
 // bounded by a timeout.
 class RawConnection {
 public:
-    explicit RawConnection(std::uint16_t port);
+    // `small_receive_buffer`: a 4 KiB receive buffer, set before connecting (so the TCP window
+    // is negotiated for it), so that a client which does not read backs up quickly.
+    explicit RawConnection(std::uint16_t port, bool small_receive_buffer = false);
     ~RawConnection();
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;
@@ -40,8 +42,6 @@ public:
     // True if the peer closes the connection within `timeout`.
     bool wait_closed(std::chrono::milliseconds timeout);
     void close();
-    // Shrinks the receive buffer (call before the request) so a slow reader backs up quickly.
-    void set_small_receive_buffer();
 
 private:
     bool fill(std::chrono::steady_clock::time_point deadline);

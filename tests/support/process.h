@@ -39,7 +39,8 @@ private:
 // The mock provider binary on a free port.
 class MockProvider : public ChildProcess {
 public:
-    explicit MockProvider(std::vector<std::string> extra_args = {});
+    MockProvider() : MockProvider(std::vector<std::string>{}) {}
+    explicit MockProvider(std::vector<std::string> extra_args);
     std::string base_url() const;
 };
 
