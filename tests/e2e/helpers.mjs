@@ -1,0 +1,242 @@
+// Starts build/mock-provider and build/switchboard on free 127.0.0.1 ports for the e2e tests.
+//
+// Binaries come from SB_MOCK_BIN and SB_SWITCHBOARD_BIN (ctest sets both); when unset, the
+// defaults are build/mock-provider and build/switchboard in the repository. Each process must
+// print its "... listening on 127.0.0.1:PORT" line within STARTUP_DEADLINE_MS, otherwise the
+// start fails with the process's output in the error, never a hang. Set SB_E2E_VERBOSE=1 to
+// copy both processes' output to stderr.
+
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import OpenAI from 'openai';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+export const STARTUP_DEADLINE_MS = 10_000;
+const STOP_DEADLINE_MS = 5_000;
+const OUTPUT_KEEP_BYTES = 64 * 1024;
+
+// The key the mock demands (--api-key) and the gateway's provider entry sends.
+export const MOCK_API_KEY = 'sk-mock-test';
+// What clients send to the gateway; the upstream must never see it.
+export const CLIENT_API_KEY = 'client-key';
+
+function binary(envName, fallback) {
+    const file = process.env[envName] || path.join(repoRoot, 'build', fallback);
+    if (!fs.existsSync(file)) {
+        throw new Error(`${envName}: ${file} does not exist (build it with ./scripts/build.sh)`);
+    }
+    return file;
+}
+
+// Every child we started, so a crashed test file still leaves no process behind.
+const live = new Set();
+process.on('exit', () => {
+    for (const child of live) {
+        try {
+            process.kill(child.pid, 'SIGKILL');
+        } catch {
+            // already gone
+        }
+    }
+});
+
+// A spawned server: keeps draining its output (a full pipe would block it) and remembers the
+// tail for error messages.
+class Server {
+    constructor(name, file, args) {
+        this.name = name;
+        this.command = [file, ...args].join(' ');
+        this.output = '';  // stdout and stderr interleaved, last OUTPUT_KEEP_BYTES
+        this.stdout = '';  // stdout only, last OUTPUT_KEEP_BYTES
+        this.exited = null;  // {code, signal} once the process is gone
+        this.events = new EventEmitter();
+        this.child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        this.pid = this.child.pid;
+        live.add(this.child);
+        this.exitPromise = new Promise((resolve) => {
+            const gone = (status) => {
+                if (this.exited) return;
+                this.exited = status;
+                live.delete(this.child);
+                resolve(status);
+            };
+            this.child.on('exit', (code, signal) => gone({ code, signal }));
+            this.child.on('error', (error) => gone({ code: null, signal: null, error }));
+        });
+        this.child.stdout.on('data', (data) => {
+            const text = data.toString('utf8');
+            this.stdout = (this.stdout + text).slice(-OUTPUT_KEEP_BYTES);
+            this.record(text);
+        });
+        this.child.stderr.on('data', (data) => this.record(data.toString('utf8')));
+    }
+
+    record(text) {
+        this.output = (this.output + text).slice(-OUTPUT_KEEP_BYTES);
+        if (process.env.SB_E2E_VERBOSE) process.stderr.write(`[${this.name}] ${text}`);
+        this.events.emit('output');
+    }
+
+    describe() {
+        return `${this.name} (pid ${this.pid}): ${this.command}\n--- output ---\n${this.output}`;
+    }
+
+    // Resolves with the port from the first stdout line matching `pattern` (one capture group).
+    waitForPort(pattern) {
+        return new Promise((resolve, reject) => {
+            let done = false;
+            const finish = (err, port) => {
+                if (done) return;
+                done = true;
+                clearTimeout(timer);
+                this.events.off('output', check);
+                if (err) reject(err);
+                else resolve(port);
+            };
+            const check = () => {
+                const m = this.stdout.match(pattern);
+                if (m) finish(null, Number(m[1]));
+            };
+            const timer = setTimeout(() => {
+                finish(new Error(`${this.name} did not print ${pattern} within ` +
+                                 `${STARTUP_DEADLINE_MS} ms\n${this.describe()}`));
+            }, STARTUP_DEADLINE_MS);
+            this.events.on('output', check);
+            this.exitPromise.then((status) => {
+                const how = status.error ? `failed to start: ${status.error.message}`
+                                         : `exited (code ${status.code}, signal ${status.signal})`;
+                finish(new Error(`${this.name} ${how} before it was listening\n` +
+                                 this.describe()));
+            });
+            check();
+        });
+    }
+
+    // SIGTERM, then SIGKILL if the process has not exited within STOP_DEADLINE_MS.
+    async stop() {
+        if (this.exited) return this.exited;
+        try {
+            process.kill(this.pid, 'SIGTERM');
+        } catch {
+            // already gone
+        }
+        let timer;
+        const deadline = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(null), STOP_DEADLINE_MS);
+        });
+        const status = await Promise.race([this.exitPromise, deadline]);
+        clearTimeout(timer);
+        if (status) return status;
+        try {
+            process.kill(this.pid, 'SIGKILL');
+        } catch {
+            // already gone
+        }
+        return this.exitPromise;
+    }
+}
+
+// Starts the mock provider on a free port. Options: apiKey (default MOCK_API_KEY; null for none).
+export async function startMock({ apiKey = MOCK_API_KEY } = {}) {
+    const args = ['--listen', '127.0.0.1:0'];
+    if (apiKey) args.push('--api-key', apiKey);
+    const server = new Server('mock-provider', binary('SB_MOCK_BIN', 'mock-provider'), args);
+    try {
+        server.port = await server.waitForPort(/mock-provider listening on 127\.0\.0\.1:(\d+)/);
+    } catch (err) {
+        await server.stop();
+        throw err;
+    }
+    server.url = `http://127.0.0.1:${server.port}`;
+    return server;
+}
+
+// The gateway config used by the tests: provider `mock` and the models the tests call.
+export function gatewayConfig({ mockPort, providerApiKey = MOCK_API_KEY }) {
+    return `# written by tests/e2e/helpers.mjs
+server: {listen: "127.0.0.1:0", workers: 1}
+providers:
+  mock: {type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1", api_key: "${providerApiKey}"}
+models:
+  mock-gpt: {provider: mock, model: gpt-4o-mini}
+  mock-embed: {provider: mock, model: text-embedding-3-small}
+  mock-429: {provider: mock, model: "gpt-4o-mini;status=429;retry_after=7"}
+  mock-500: {provider: mock, model: "gpt-4o-mini;status=500"}
+  mock-tools: {provider: mock, model: "gpt-4o-mini;tool_call=1"}
+`;
+}
+
+// Starts the gateway on a free port with gatewayConfig(); the config lives in a temp directory
+// removed by stop().
+export async function startGateway({ mockPort, providerApiKey } = {}) {
+    const file = binary('SB_SWITCHBOARD_BIN', 'switchboard');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
+    const configFile = path.join(dir, 'config.yaml');
+    fs.writeFileSync(configFile, gatewayConfig({ mockPort, providerApiKey }));
+    const server = new Server('switchboard', file,
+                              ['gateway', '--config', configFile, '--workers', '1']);
+    const stop = server.stop.bind(server);
+    server.stop = async () => {
+        const status = await stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+        return status;
+    };
+    try {
+        server.port = await server.waitForPort(/switchboard listening on 127\.0\.0\.1:(\d+)/);
+    } catch (err) {
+        await server.stop();
+        throw err;
+    }
+    server.url = `http://127.0.0.1:${server.port}`;
+    server.baseURL = `${server.url}/v1`;
+    return server;
+}
+
+// Mock + gateway. Use from a before() hook and call stop() in after().
+export async function startStack({ mockApiKey = MOCK_API_KEY, providerApiKey = MOCK_API_KEY } = {}) {
+    const mock = await startMock({ apiKey: mockApiKey });
+    let gateway;
+    try {
+        gateway = await startGateway({ mockPort: mock.port, providerApiKey });
+    } catch (err) {
+        await mock.stop();
+        throw err;
+    }
+    return {
+        mock,
+        gateway,
+        baseURL: gateway.baseURL,
+        // The official SDK as a user would configure it; no retries so errors surface as is.
+        client(options = {}) {
+            return new OpenAI({
+                baseURL: gateway.baseURL,
+                apiKey: CLIENT_API_KEY,
+                maxRetries: 0,
+                timeout: 15_000,
+                ...options,
+            });
+        },
+        // {headers, body, path} of the latest /v1 request the mock received.
+        async lastUpstreamRequest() {
+            const res = await fetch(`${mock.url}/_mock/last_request`);
+            if (!res.ok) throw new Error(`GET /_mock/last_request: HTTP ${res.status}`);
+            return res.json();
+        },
+        async stop() {
+            await Promise.all([gateway.stop(), mock.stop()]);
+        },
+    };
+}
+
+// Case-insensitive header lookup in a plain object.
+export function header(headers, name) {
+    const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key === undefined ? undefined : headers[key];
+}
