@@ -1,15 +1,14 @@
 #include "http/upstream_client.h"
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -20,7 +19,9 @@ namespace sb::http {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-void global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void global_init() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 namespace {
 
@@ -93,11 +94,11 @@ Error map_curl_error(CURLcode rc, const char* errbuf, bool headers_received) {
             return Error{ErrorCode::UpstreamUnreachable,
                          fmt::format("could not connect to the upstream provider: {}", detail)};
         case CURLE_OPERATION_TIMEDOUT:
-            return Error{ErrorCode::UpstreamTimeout,
-                         headers_received
-                             ? fmt::format("upstream transfer timed out: {}", detail)
-                             : fmt::format("connecting to the upstream provider timed out: {}",
-                                           detail)};
+            return Error{
+                ErrorCode::UpstreamTimeout,
+                headers_received
+                    ? fmt::format("upstream transfer timed out: {}", detail)
+                    : fmt::format("connecting to the upstream provider timed out: {}", detail)};
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CERTPROBLEM:
@@ -127,21 +128,25 @@ struct Transfer::Impl {
     UpstreamTimeouts timeouts;
     std::size_t max_buffered = 0;
     std::size_t max_body = 0;
-    bool relay = false;   // consumer takes data as it arrives: pause instead of failing when full
+    bool relay = false;  // consumer takes data as it arrives: pause instead of failing when full
     bool paused = false;
-    std::optional<asio::steady_timer> deadline;
     char errbuf[CURL_ERROR_SIZE] = {};
 };
 
 struct UpstreamClient::State {
     asio::io_context& io;
     CURLM* multi = nullptr;
-    asio::steady_timer timer;
+    asio::steady_timer timer;      // curl's timer (CURLMOPT_TIMERFUNCTION)
+    Clock::time_point timer_at{};  // when `timer` is armed for
+    bool timer_armed = false;
+    bool zero_posted = false;        // a "call me now" from curl is already posted
+    asio::steady_timer sweep_timer;  // checks transfer deadlines every kSweepInterval
+    bool sweeping = false;
     std::unordered_map<curl_socket_t, std::shared_ptr<Watched>> sockets;
     std::unordered_set<Transfer*> running;
     std::vector<CURL*> idle_handles;
 
-    explicit State(asio::io_context& ctx) : io(ctx), timer(ctx) {}
+    explicit State(asio::io_context& ctx) : io(ctx), timer(ctx), sweep_timer(ctx) {}
 
     // --- curl callbacks -------------------------------------------------------------------
 
@@ -204,15 +209,39 @@ struct UpstreamClient::State {
         return 0;
     }
 
+    // Timers cost a timerfd_settime system call whenever the earliest one changes, so "now"
+    // is a post and an unchanged expiry is not re-armed. An early or spurious timeout call is
+    // harmless: curl only checks its deadlines and sets the next one.
     static int on_timer(CURLM*, long timeout_ms, void* userp) {
         auto* self = static_cast<State*>(userp);
         if (timeout_ms < 0) {
-            self->timer.cancel();
+            if (self->timer_armed) {
+                self->timer.cancel();
+                self->timer_armed = false;
+            }
             return 0;
         }
-        self->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+        if (timeout_ms == 0) {
+            if (!self->zero_posted) {
+                self->zero_posted = true;
+                asio::post(self->io, [self] {
+                    self->zero_posted = false;
+                    self->action(CURL_SOCKET_TIMEOUT, 0);
+                });
+            }
+            return 0;
+        }
+        auto at = Clock::now() + std::chrono::milliseconds(timeout_ms);
+        if (self->timer_armed && at >= self->timer_at &&
+            at - self->timer_at < std::chrono::milliseconds(2)) {
+            return 0;
+        }
+        self->timer_at = at;
+        self->timer_armed = true;
+        self->timer.expires_at(at);
         self->timer.async_wait([self](boost::system::error_code ec) {
             if (!ec) {
+                self->timer_armed = false;
                 self->action(CURL_SOCKET_TIMEOUT, 0);
             }
         });
@@ -366,9 +395,6 @@ struct UpstreamClient::State {
             return;
         }
         impl.client = nullptr;
-        if (impl.deadline) {
-            impl.deadline->cancel();
-        }
         running.erase(&t);
         curl_multi_remove_handle(multi, impl.easy);
         curl_slist_free_all(impl.headers);
@@ -382,56 +408,60 @@ struct UpstreamClient::State {
         impl.easy = nullptr;
     }
 
-    // First-byte, idle and total deadlines: one timer per transfer, re-armed to the earliest.
-    void arm_deadline(const std::shared_ptr<Transfer>& t) {
-        Transfer::Impl& impl = *t->impl_;
-        auto now = Clock::now();
-        auto total_at = t->started_at_ + impl.timeouts.total;
-        Clock::time_point next = total_at;
-        if (t->phase_ == Phase::Waiting) {
-            next = std::min(next, t->started_at_ + impl.timeouts.first_byte);
-        } else if (!impl.paused) {
-            next = std::min(next, t->last_activity_ + impl.timeouts.idle);
-        } else {
-            next = std::min(next, now + impl.timeouts.idle);
+    // First-byte, idle and total deadlines of every running transfer, checked by one periodic
+    // sweep while transfers run (a deadline fires up to kSweepInterval late).
+    static constexpr std::chrono::milliseconds kSweepInterval{50};
+
+    void ensure_sweep() {
+        if (sweeping) {
+            return;
         }
-        impl.deadline->expires_at(next);
-        std::weak_ptr<Transfer> weak = t;
-        impl.deadline->async_wait([this, weak](boost::system::error_code ec) {
-            auto tr = weak.lock();
-            if (ec || !tr || tr->impl_->client == nullptr) {
-                return;
+        sweeping = true;
+        sweep_timer.expires_after(kSweepInterval);
+        sweep_timer.async_wait([this](boost::system::error_code ec) {
+            sweeping = false;
+            if (!ec) {
+                sweep();
             }
-            on_deadline(tr);
         });
     }
 
-    void on_deadline(const std::shared_ptr<Transfer>& t) {
-        Transfer::Impl& impl = *t->impl_;
+    void sweep() {
         auto now = Clock::now();
-        if (now >= t->started_at_ + impl.timeouts.total) {
-            finish(*t, Phase::Failed,
-                   Error{ErrorCode::UpstreamTimeout,
+        std::vector<Transfer*> expired;
+        for (Transfer* t : running) {
+            if (deadline_error(*t, now)) {
+                expired.push_back(t);
+            }
+        }
+        for (Transfer* t : expired) {
+            Error e = *deadline_error(*t, now);
+            finish(*t, Phase::Failed, std::move(e));
+        }
+        if (!running.empty()) {
+            ensure_sweep();
+        }
+    }
+
+    static std::optional<Error> deadline_error(const Transfer& t, Clock::time_point now) {
+        const Transfer::Impl& impl = *t.impl_;
+        if (now >= t.started_at_ + impl.timeouts.total) {
+            return Error{ErrorCode::UpstreamTimeout,
                          fmt::format("the upstream did not complete within {} ms",
-                                     impl.timeouts.total.count())});
-            return;
+                                     impl.timeouts.total.count())};
         }
-        if (t->phase_ == Phase::Waiting && now >= t->started_at_ + impl.timeouts.first_byte) {
-            finish(*t, Phase::Failed,
-                   Error{ErrorCode::UpstreamTimeout,
+        if (t.phase_ == Phase::Waiting && now >= t.started_at_ + impl.timeouts.first_byte) {
+            return Error{ErrorCode::UpstreamTimeout,
                          fmt::format("the upstream sent no response within {} ms",
-                                     impl.timeouts.first_byte.count())});
-            return;
+                                     impl.timeouts.first_byte.count())};
         }
-        if (t->phase_ == Phase::Headers && !impl.paused &&
-            now >= t->last_activity_ + impl.timeouts.idle) {
-            finish(*t, Phase::Failed,
-                   Error{ErrorCode::UpstreamTimeout,
-                         fmt::format("the upstream sent nothing for {} ms",
-                                     impl.timeouts.idle.count())});
-            return;
+        if (t.phase_ == Phase::Headers && !impl.paused &&
+            now >= t.last_activity_ + impl.timeouts.idle) {
+            return Error{
+                ErrorCode::UpstreamTimeout,
+                fmt::format("the upstream sent nothing for {} ms", impl.timeouts.idle.count())};
         }
-        arm_deadline(t);
+        return std::nullopt;
     }
 };
 
@@ -462,7 +492,9 @@ void Transfer::cancel() {
     }
 }
 
-Transfer::~Transfer() { cancel(); }
+Transfer::~Transfer() {
+    cancel();
+}
 
 UpstreamClient::UpstreamClient(asio::io_context& io) : state_(std::make_unique<State>(io)) {
     State* s = state_.get();
@@ -485,9 +517,12 @@ UpstreamClient::~UpstreamClient() {
     }
     curl_multi_cleanup(s->multi);  // closes pooled connections through close_socket
     s->timer.cancel();
+    s->sweep_timer.cancel();
 }
 
-std::size_t UpstreamClient::active() const { return state_->running.size(); }
+std::size_t UpstreamClient::active() const {
+    return state_->running.size();
+}
 
 std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
     State* s = state_.get();
@@ -498,7 +533,6 @@ std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
     impl.timeouts = request.timeouts;
     impl.max_buffered = request.max_buffered;
     impl.max_body = request.max_body;
-    impl.deadline.emplace(s->io);
 
     CURL* e = nullptr;
     if (!s->idle_handles.empty()) {
@@ -525,7 +559,8 @@ std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(impl.timeouts.connect.count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(impl.timeouts.connect.count()));
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, impl.errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &State::on_header);
@@ -543,13 +578,13 @@ std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
     s->running.insert(t.get());
     CURLMcode mc = curl_multi_add_handle(s->multi, e);
     if (mc != CURLM_OK) {
-        s->finish(*t, Transfer::Phase::Failed,
-                  Error{ErrorCode::Internal,
-                        fmt::format("could not start the upstream transfer: {}",
-                                    curl_multi_strerror(mc))});
+        s->finish(
+            *t, Transfer::Phase::Failed,
+            Error{ErrorCode::Internal, fmt::format("could not start the upstream transfer: {}",
+                                                   curl_multi_strerror(mc))});
         return t;
     }
-    s->arm_deadline(t);
+    s->ensure_sweep();
     return t;
 }
 

@@ -2,8 +2,11 @@
 // This is the one translation unit that instantiates Beast and coroutines (compile cost).
 #include "server/worker.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -14,11 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <array>
 #include <cerrno>
 #include <span>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "api/openai_request.h"
 #include "providers/openai.h"
@@ -36,14 +36,14 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // Per-connection state shared between the session coroutine and the handlers it starts
 // (deadline timer, client-disconnect watch, upstream waker). Worker thread only.
 struct Conn {
-    Conn(Worker& w, tcp::socket& s) : worker(w), socket(s), deadline(w.io()), wake(w.io()) {
-        worker.add(this);
-    }
+    Conn(Worker& w, tcp::socket& s) : worker(w), socket(s), wake(w.io()) { worker.add(this); }
     ~Conn() { worker.remove(this); }
 
     Worker& worker;
     tcp::socket& socket;  // lowest layer (TLS rides on it)
-    asio::steady_timer deadline;
+    // Read deadline, enforced by the worker's sweep (one timer per worker, not per request:
+    // re-arming a timer per request costs a timerfd_settime system call each time).
+    Clock::time_point deadline_at = Clock::time_point::max();
     asio::steady_timer wake;
     bool timed_out = false;
     bool idle = true;          // waiting for a request head: drain may close it at once
@@ -57,17 +57,13 @@ namespace {
 
 void arm_deadline(const std::shared_ptr<Conn>& c, std::chrono::milliseconds d) {
     c->timed_out = false;
-    c->deadline.expires_after(d);
-    c->deadline.async_wait([c](boost::system::error_code ec) {
-        if (!ec) {
-            c->timed_out = true;
-            boost::system::error_code ignored;
-            c->socket.cancel(ignored);
-        }
-    });
+    c->deadline_at = Clock::now() + d;
+    c->worker.ensure_sweep();
 }
 
-void disarm_deadline(Conn& c) { c.deadline.cancel(); }
+void disarm_deadline(Conn& c) {
+    c.deadline_at = Clock::time_point::max();
+}
 
 // Notices a client that hangs up while we wait on the upstream, and cancels the upstream at
 // once. A readable socket with data (a pipelined request) just ends the watch.
@@ -179,7 +175,7 @@ awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_v
     Gather g;
     g.add(asio::buffer(head)).add(asio::buffer(body.data(), body.size()));
     bool ok = co_await write_all(s, g);
-    co_return ok && ex.keep_alive;
+    co_return ok&& ex.keep_alive;
 }
 
 template <typename Stream>
@@ -258,10 +254,10 @@ std::string models_body(const config::Snapshot& snap, std::string_view only = {}
 }
 
 Error model_not_found(std::string_view model) {
-    return Error{ErrorCode::ModelNotFound,
-                 fmt::format("The model '{}' does not exist or is not served by this gateway.",
-                             model),
-                 "model"};
+    return Error{
+        ErrorCode::ModelNotFound,
+        fmt::format("The model '{}' does not exist or is not served by this gateway.", model),
+        "model"};
 }
 
 // Proxies one OpenAI-format request to the model's provider. Returns whether the connection
@@ -329,8 +325,8 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
 
     const int status = tr->status();
     const bool success = status >= 200 && status < 300;
-    const bool relay = success && inspected->stream &&
-                       tr->content_type().starts_with("text/event-stream");
+    const bool relay =
+        success && inspected->stream && tr->content_type().starts_with("text/event-stream");
 
     if (!relay) {
         while (!tr->finished() && !c->client_gone && !c->abort) {
@@ -355,8 +351,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         unwatch_client(*c);
         if (!success) {
             co_return co_await send_error(
-                s, ex,
-                providers::openai::map_error(provider, status, response, tr->retry_after()));
+                s, ex, providers::openai::map_error(provider, status, response, tr->retry_after()));
         }
         std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
                                                          : std::string_view(tr->content_type());
@@ -385,9 +380,9 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         }
         if (c->abort) {
             tr->cancel();
-            co_await write_chunk(s, sse_error_event(Error{
-                                        ErrorCode::Unavailable,
-                                        "The gateway is shutting down; the stream was ended."}));
+            co_await write_chunk(
+                s, sse_error_event(Error{ErrorCode::Unavailable,
+                                         "The gateway is shutting down; the stream was ended."}));
             co_await write_one(s, "0\r\n\r\n");
             co_return false;
         }
@@ -414,7 +409,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
                 }
             }
             bool ok = co_await write_one(s, "0\r\n\r\n");
-            co_return ok && ex.keep_alive;
+            co_return ok&& ex.keep_alive;
         }
         co_await wait_wake(*c);
     }
@@ -480,9 +475,9 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
             co_return co_await send_response(s, ex, 503, "application/json",
                                              R"({"status":"draining"})");
         }
-        co_return co_await send_response(s, ex, 200, "application/json",
-                                         path == "/healthz" ? R"({"status":"ok"})"
-                                                            : R"({"status":"ready"})");
+        co_return co_await send_response(
+            s, ex, 200, "application/json",
+            path == "/healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
     }
     co_return co_await send_error(
         s, ex,
@@ -528,10 +523,9 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
                     ex.request_id = w.next_request_id();
                     ex.started = Clock::now();
                     ex.keep_alive = false;
-                    co_await send_error(
-                        s, ex,
-                        Error{ErrorCode::RequestTimeout,
-                              "The request head was not received in time."});
+                    co_await send_error(s, ex,
+                                        Error{ErrorCode::RequestTimeout,
+                                              "The request head was not received in time."});
                 }
                 co_return;
             }
@@ -552,9 +546,9 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         if (hec) {
             ex.keep_alive = false;
             if (c->timed_out) {
-                co_await send_error(s, ex,
-                                    Error{ErrorCode::RequestTimeout,
-                                          "The request head was not received in time."});
+                co_await send_error(
+                    s, ex,
+                    Error{ErrorCode::RequestTimeout, "The request head was not received in time."});
             } else if (hec == bhttp::error::body_limit) {
                 // Beast checks Content-Length against the body limit while reading the head.
                 co_await send_error(s, ex,
@@ -562,17 +556,16 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
                                           fmt::format("The request body exceeds {} bytes.",
                                                       limits.max_body_bytes)});
             } else if (hec == bhttp::error::header_limit) {
-                co_await send_error(
-                    s, ex,
-                    Error{ErrorCode::HeadersTooLarge,
-                          fmt::format("The request head exceeds {} bytes.",
-                                      limits.max_header_bytes)});
+                co_await send_error(s, ex,
+                                    Error{ErrorCode::HeadersTooLarge,
+                                          fmt::format("The request head exceeds {} bytes.",
+                                                      limits.max_header_bytes)});
             } else if (hec != bhttp::error::end_of_stream && hec != asio::error::eof &&
                        hec != asio::error::connection_reset) {
-                co_await send_error(s, ex,
-                                    Error{ErrorCode::BadFraming,
-                                          fmt::format("Malformed request head: {}.",
-                                                      hec.message())});
+                co_await send_error(
+                    s, ex,
+                    Error{ErrorCode::BadFraming,
+                          fmt::format("Malformed request head: {}.", hec.message())});
             }
             co_return;
         }
@@ -589,10 +582,10 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         }
         if (auto len = parser.content_length(); len && *len > limits.max_body_bytes) {
             ex.keep_alive = false;
-            co_await send_error(s, ex,
-                                Error{ErrorCode::PayloadTooLarge,
-                                      fmt::format("The request body exceeds {} bytes.",
-                                                  limits.max_body_bytes)});
+            co_await send_error(
+                s, ex,
+                Error{ErrorCode::PayloadTooLarge,
+                      fmt::format("The request body exceeds {} bytes.", limits.max_body_bytes)});
             co_return;
         }
         if (!parser.is_done()) {
@@ -620,10 +613,10 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
                                         Error{ErrorCode::RequestTimeout,
                                               "The request body was not received in time."});
                 } else if (bec != bhttp::error::partial_message && bec != asio::error::eof) {
-                    co_await send_error(s, ex,
-                                        Error{ErrorCode::BadFraming,
-                                              fmt::format("Malformed request body: {}.",
-                                                          bec.message())});
+                    co_await send_error(
+                        s, ex,
+                        Error{ErrorCode::BadFraming,
+                              fmt::format("Malformed request body: {}.", bec.message())});
                 }
                 co_return;
             }
@@ -673,7 +666,11 @@ void log_failure(std::string_view what, std::exception_ptr e) {
 }  // namespace
 
 Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot)
-    : index_(index), snapshot_(std::move(snapshot)), upstream_(io_), rng_(std::random_device{}()) {}
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      upstream_(io_),
+      sweep_timer_(io_),
+      rng_(std::random_device{}()) {}
 
 Worker::~Worker() = default;
 
@@ -736,10 +733,10 @@ void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls) {
                 boost::system::error_code ignored;
                 sock.set_option(tcp::no_delay(true), ignored);
                 if (ctx != nullptr) {
-                    asio::co_spawn(w.io(),
-                                   session_tls(w, asio::ssl::stream<tcp::socket>(std::move(sock),
-                                                                                 *ctx)),
-                                   [](std::exception_ptr e) { log_failure("TLS session", e); });
+                    asio::co_spawn(
+                        w.io(),
+                        session_tls(w, asio::ssl::stream<tcp::socket>(std::move(sock), *ctx)),
+                        [](std::exception_ptr e) { log_failure("TLS session", e); });
                 } else {
                     asio::co_spawn(w.io(), session_plain(w, std::move(sock)),
                                    [](std::exception_ptr e) { log_failure("session", e); });
@@ -749,7 +746,41 @@ void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls) {
         [](std::exception_ptr e) { log_failure("accept loop", e); });
 }
 
-void Worker::run() { io_.run(); }
+void Worker::ensure_sweep() {
+    if (sweeping_) {
+        return;
+    }
+    sweeping_ = true;
+    sweep_timer_.expires_after(kSweepInterval);
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+        sweeping_ = false;
+        if (!ec) {
+            sweep();
+        }
+    });
+}
+
+void Worker::sweep() {
+    auto now = Clock::now();
+    bool pending = false;
+    for (Conn* c : conns_) {
+        if (c->deadline_at <= now) {
+            c->deadline_at = Clock::time_point::max();
+            c->timed_out = true;
+            boost::system::error_code ignored;
+            c->socket.cancel(ignored);
+        } else if (c->deadline_at != Clock::time_point::max()) {
+            pending = true;
+        }
+    }
+    if (pending) {
+        ensure_sweep();
+    }
+}
+
+void Worker::run() {
+    io_.run();
+}
 
 void Worker::begin_drain() {
     asio::post(io_, [this] {
@@ -799,6 +830,8 @@ void Worker::on_drain_deadline() {
     });
 }
 
-void Worker::stop() { io_.stop(); }
+void Worker::stop() {
+    io_.stop();
+}
 
 }  // namespace sb::server

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -7,11 +11,6 @@
 #include <random>
 #include <string>
 #include <unordered_set>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "config/config.h"
 #include "core/result.h"
@@ -24,7 +23,7 @@ struct Conn;
 // One worker: an io_context run by one thread, its acceptors, its upstream client and the
 // connections it owns. Everything but begin_drain/stop (which post) runs on the worker thread.
 class Worker {
-public:
+  public:
     Worker(int index, std::shared_ptr<const config::Snapshot> snapshot);
     ~Worker();
 
@@ -43,10 +42,15 @@ public:
     std::string next_request_id();
     void add(Conn* c) { conns_.insert(c); }
     void remove(Conn* c);
+    // Makes sure the deadline sweep runs (connections' read deadlines are checked every
+    // kSweepInterval, so a timeout fires up to that much late).
+    void ensure_sweep();
+    static constexpr std::chrono::milliseconds kSweepInterval{50};
 
-private:
+  private:
     void start_accepting(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::ssl::context* tls);
     void on_drain_deadline();
+    void sweep();
 
     int index_;
     boost::asio::io_context io_{1};
@@ -60,6 +64,8 @@ private:
     std::unordered_set<Conn*> conns_;
     bool draining_ = false;
     std::optional<boost::asio::steady_timer> drain_timer_;
+    boost::asio::steady_timer sweep_timer_;
+    bool sweeping_ = false;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };
