@@ -120,10 +120,23 @@ Error map_curl_error(CURLcode rc, const char* errbuf, bool headers_received) {
 
 }  // namespace
 
+HeaderList::HeaderList(const std::vector<std::string>& lines) {
+    curl_slist* list = nullptr;
+    for (const std::string& h : lines) {
+        list = curl_slist_append(list, h.c_str());
+    }
+    // No "Expect: 100-continue" round trip before the body.
+    list_ = curl_slist_append(list, "Expect:");
+}
+
+HeaderList::~HeaderList() {
+    curl_slist_free_all(static_cast<curl_slist*>(list_));
+}
+
 struct Transfer::Impl {
     UpstreamClient::State* client = nullptr;  // set while curl runs the transfer
     CURL* easy = nullptr;
-    curl_slist* headers = nullptr;
+    std::shared_ptr<const HeaderList> headers;
     std::string body;
     UpstreamTimeouts timeouts;
     std::size_t max_buffered = 0;
@@ -397,9 +410,9 @@ struct UpstreamClient::State {
         impl.client = nullptr;
         running.erase(&t);
         curl_multi_remove_handle(multi, impl.easy);
-        curl_slist_free_all(impl.headers);
-        impl.headers = nullptr;
-        curl_easy_reset(impl.easy);
+        impl.headers.reset();
+        // Handles are reused as they are: the options every transfer shares stay set, and
+        // start() sets the per-transfer ones again.
         if (idle_handles.size() < 256) {
             idle_handles.push_back(impl.easy);
         } else {
@@ -540,37 +553,40 @@ std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
         s->idle_handles.pop_back();
     } else {
         e = curl_easy_init();
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &State::on_header);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &State::on_write);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &State::open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &State::close_socket);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, s);
     }
     impl.easy = e;
-    for (const std::string& h : request.headers) {
-        impl.headers = curl_slist_append(impl.headers, h.c_str());
+    if (request.header_list) {
+        impl.headers = std::move(request.header_list);
+    } else {
+        impl.headers = std::make_shared<const HeaderList>(request.headers);
     }
-    impl.headers = curl_slist_append(impl.headers, "Expect:");
 
     curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, impl.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(impl.body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, impl.headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(impl.headers->native()));
+    // Waiting to multiplex on a connection being set up only pays off where HTTP/2 is possible;
+    // for plain http:// it would queue requests behind one HTTP/1.1 connection.
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, request.url.starts_with("https:") ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(impl.timeouts.connect.count()));
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, impl.errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &State::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &State::on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &State::open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, s);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &State::close_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, s);
 
     t->started_at_ = Clock::now();
     t->last_activity_ = t->started_at_;

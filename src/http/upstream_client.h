@@ -1,13 +1,12 @@
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/result.h"
 
@@ -22,10 +21,26 @@ struct UpstreamTimeouts {
     std::chrono::milliseconds total{600'000};
 };
 
-// One upstream HTTP exchange to start: POST `body` to `url` with `headers` ("Name: value").
+// A prepared, immutable list of request headers (a curl_slist) shared by every transfer to the
+// same target on one worker, so a request does not rebuild it. Worker thread only.
+class HeaderList {
+  public:
+    explicit HeaderList(const std::vector<std::string>& lines);
+    ~HeaderList();
+    HeaderList(const HeaderList&) = delete;
+    HeaderList& operator=(const HeaderList&) = delete;
+    void* native() const { return list_; }
+
+  private:
+    void* list_ = nullptr;
+};
+
+// One upstream HTTP exchange to start: POST `body` to `url` with `headers` ("Name: value"),
+// or with the prepared `header_list` when one is given.
 struct UpstreamRequest {
     std::string url;
     std::vector<std::string> headers;
+    std::shared_ptr<const HeaderList> header_list;
     std::string body;
     UpstreamTimeouts timeouts;
     std::size_t max_buffered = 256 * 1024;  // pause the upstream read above this (backpressure)
@@ -36,7 +51,7 @@ struct UpstreamRequest {
 // while curl runs it). Everything happens on the worker thread that started it: curl callbacks
 // update the state and call the waker; the consumer polls the state after each wake-up.
 class Transfer {
-public:
+  public:
     enum class Phase : std::uint8_t { Waiting, Headers, Done, Failed };
 
     Phase phase() const { return phase_; }
@@ -66,7 +81,7 @@ public:
 
     ~Transfer();
 
-private:
+  private:
     friend class UpstreamClient;
     struct Impl;
     Transfer() = default;
@@ -90,7 +105,7 @@ private:
 // (multi-socket API), so connections, TLS sessions and HTTP/2 streams are reused across
 // requests. Only the worker thread may call it. HTTPS_PROXY / NO_PROXY are honoured by libcurl.
 class UpstreamClient {
-public:
+  public:
     explicit UpstreamClient(boost::asio::io_context& io);
     ~UpstreamClient();
     UpstreamClient(const UpstreamClient&) = delete;
@@ -103,7 +118,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::unique_ptr<State> state_;
 };
 

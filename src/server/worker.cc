@@ -35,7 +35,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // Per-connection state shared between the session coroutine and the handlers it starts
 // (deadline timer, client-disconnect watch, upstream waker). Worker thread only.
-struct Conn {
+struct Conn : std::enable_shared_from_this<Conn> {
     Conn(Worker& w, tcp::socket& s) : worker(w), socket(s), wake(w.io()) { worker.add(this); }
     ~Conn() { worker.remove(this); }
 
@@ -50,6 +50,11 @@ struct Conn {
     bool abort = false;        // drain deadline passed: end what is in flight
     bool client_gone = false;  // peer closed while we proxied
     bool watching = false;
+    // Waiting on an upstream since `proxy_since`: the sweep starts the disconnect watch once a
+    // request has waited a sweep interval (most answers come sooner, and arming the watch
+    // costs an epoll_ctl per request).
+    bool proxying = false;
+    Clock::time_point proxy_since{};
     std::shared_ptr<http::Transfer> transfer;
 };
 
@@ -280,7 +285,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     ex.target = model->upstream_model;
     ex.attempts = 1;
 
-    http::UpstreamRequest up = providers::openai::build_request(provider, ep);
+    http::UpstreamRequest up = w.request_template(provider, ep);
     if (model->upstream_model == inspected->model) {
         up.body = std::move(body);
     } else {
@@ -292,11 +297,14 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     c->transfer = tr;
     Conn* raw = c.get();
     tr->set_waker([raw] { raw->wake.cancel(); });
-    watch_client(c);
+    c->proxying = true;
+    c->proxy_since = upstream_started;
+    w.ensure_sweep();
 
     struct Cleanup {
         Conn& conn;
         ~Cleanup() {
+            conn.proxying = false;
             unwatch_client(conn);
             if (conn.transfer) {
                 conn.transfer->set_waker(nullptr);
@@ -772,10 +780,29 @@ void Worker::sweep() {
         } else if (c->deadline_at != Clock::time_point::max()) {
             pending = true;
         }
+        if (c->proxying) {
+            pending = true;
+            if (!c->watching && now - c->proxy_since >= kSweepInterval) {
+                watch_client(c->shared_from_this());
+            }
+        }
     }
     if (pending) {
         ensure_sweep();
     }
+}
+
+const http::UpstreamRequest& Worker::request_template(const config::Provider& provider,
+                                                     api::Endpoint endpoint) {
+    auto key = std::make_pair(&provider, endpoint);
+    auto it = templates_.find(key);
+    if (it == templates_.end()) {
+        http::UpstreamRequest req = providers::openai::build_request(provider, endpoint);
+        req.header_list = std::make_shared<const http::HeaderList>(req.headers);
+        req.headers.clear();
+        it = templates_.emplace(key, std::move(req)).first;
+    }
+    return it->second;
 }
 
 void Worker::run() {

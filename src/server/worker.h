@@ -6,12 +6,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <unordered_set>
+#include <utility>
 
+#include "api/openai_request.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "http/upstream_client.h"
@@ -40,6 +43,9 @@ class Worker {
     const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
     bool draining() const { return draining_; }
     std::string next_request_id();
+    // URL, prepared headers and timeouts for a provider's endpoint, built once per worker.
+    const http::UpstreamRequest& request_template(const config::Provider& provider,
+                                                  api::Endpoint endpoint);
     void add(Conn* c) { conns_.insert(c); }
     void remove(Conn* c);
     // Makes sure the deadline sweep runs (connections' read deadlines are checked every
@@ -66,6 +72,7 @@ class Worker {
     std::optional<boost::asio::steady_timer> drain_timer_;
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;
+    std::map<std::pair<const config::Provider*, api::Endpoint>, http::UpstreamRequest> templates_;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };

@@ -1,0 +1,1281 @@
+#include "config/config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <system_error>
+#include <unordered_map>
+
+// The YAML loader. yaml-cpp throws; every exception stops at parse() and becomes an Error whose
+// message starts with the YAML path at fault. Values that may be secrets (api_key, headers,
+// auth_prefix, base_url) are never echoed in a message; other values are, to help the reader.
+
+namespace sb::config {
+namespace {
+
+constexpr std::string_view kRootPath = "config";
+constexpr std::string_view kOpenAIBaseUrl = "https://api.openai.com/v1";
+constexpr std::size_t kKiB = std::size_t{1} << 10;
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+constexpr std::size_t kGiB = std::size_t{1} << 30;
+constexpr Millis kMinDuration{1};
+constexpr Millis kMaxDuration = std::chrono::hours(24);
+// Bounds the recursion of nested `${A:-${B:-...}}` defaults.
+constexpr int kMaxExpansionDepth = 8;
+constexpr std::size_t kMaxModelNameLength = 256;
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+Error config_error(const std::string& path, std::string_view reason) {
+    Error e;
+    e.code = ErrorCode::Internal;
+    e.message = fmt::format("{}: {}", path, reason);
+    e.param = path;
+    return e;
+}
+
+tl::unexpected<Error> fail_at(const std::string& path, std::string_view reason) {
+    return fail(config_error(path, reason));
+}
+
+std::string child(const std::string& path, std::string_view key) {
+    std::string out;
+    out.reserve(path.size() + 1 + key.size());
+    out += path;
+    out += '.';
+    out += key;
+    return out;
+}
+
+// A value quoted for a message: control characters escaped, long values cut.
+std::string quoted(std::string_view s) {
+    constexpr std::size_t kMaxShown = 64;
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > kMaxShown) {
+        out += "...";
+    }
+    out += '"';
+    return out;
+}
+
+std::string got(std::string_view value) {
+    return fmt::format(" (got {})", quoted(value));
+}
+
+std::string_view node_kind(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Null:
+            return "an empty value";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "nothing";
+}
+
+template <std::size_t N>
+tl::unexpected<Error> unknown_key(const std::string& path,
+                                  const std::array<std::string_view, N>& expected) {
+    return fail_at(path,
+                   fmt::format("unknown key (expected one of: {})", fmt::join(expected, ", ")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character classes
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_hex(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
+}
+
+// RFC 9110 §5.6.2 tchar.
+bool is_token_char(char c) {
+    return is_alpha(c) || is_digit(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+bool is_token(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
+}
+
+// RFC 9110 §5.5 field-value: visible characters, spaces, tabs and obs-text. No CR, LF or NUL.
+bool is_header_value(std::string_view s) {
+    return std::none_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+    });
+}
+
+bool has_space_or_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c <= 0x20 || c == 0x7f;
+    });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    auto lower = [](char c) {
+        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    };
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool is_provider_name(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '_' || c == '.' || c == '-';
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ${VAR} expansion
+
+struct Expansion {
+    std::string value;
+    std::string missing;  // the first variable that was unset, empty if none
+};
+
+bool is_var_start(char c) {
+    return is_alpha(c) || c == '_';
+}
+bool is_var_char(char c) {
+    return is_var_start(c) || is_digit(c);
+}
+
+// Expands `${NAME}`, `${NAME:-default}` (default used when NAME is unset or empty; it may itself
+// contain `${...}`) and `$$` (a literal `$`). Any other `$` is kept as is. An unset variable
+// expands to nothing and is reported in `missing`. The result is not scanned again, so a value
+// containing `$` comes through untouched. Errors never quote `text`: it may hold a secret.
+tl::expected<Expansion, std::string> expand(std::string_view text, const EnvLookup& env,
+                                            int depth = 0) {
+    if (depth > kMaxExpansionDepth) {
+        return tl::unexpected<std::string>("${...} defaults are nested too deeply");
+    }
+    Expansion out;
+    out.value.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char c = text[i];
+        if (c != '$' || i + 1 >= text.size() || (text[i + 1] != '$' && text[i + 1] != '{')) {
+            out.value += c;
+            ++i;
+            continue;
+        }
+        if (text[i + 1] == '$') {
+            out.value += '$';
+            i += 2;
+            continue;
+        }
+        // `${`
+        std::size_t j = i + 2;
+        while (j < text.size() && is_var_char(text[j])) {
+            ++j;
+        }
+        const std::string_view name = text.substr(i + 2, j - (i + 2));
+        if (j >= text.size()) {
+            return tl::unexpected<std::string>(
+                "unterminated ${ (expected ${NAME} or ${NAME:-default})");
+        }
+        if (name.empty() || !is_var_start(name.front())) {
+            return tl::unexpected<std::string>(
+                "invalid ${...} expression: a variable name is letters, digits and _, not starting "
+                "with a digit (write $$ for a literal $)");
+        }
+        std::optional<std::string> value = env(name);
+        if (text[j] == '}') {
+            if (value) {
+                out.value += *value;
+            } else if (out.missing.empty()) {
+                out.missing = std::string(name);
+            }
+            i = j + 1;
+            continue;
+        }
+        if (text.substr(j, 2) != ":-") {
+            return tl::unexpected<std::string>(fmt::format(
+                "unsupported ${{{}...}} expression (expected ${{NAME}} or ${{NAME:-default}})",
+                name));
+        }
+        // Find the `}` closing this expression, skipping nested `${...}` and `$$`.
+        std::size_t k = j + 2;
+        int open = 1;
+        while (k < text.size()) {
+            if (text[k] == '$' && k + 1 < text.size() &&
+                (text[k + 1] == '$' || text[k + 1] == '{')) {
+                open += text[k + 1] == '{' ? 1 : 0;
+                k += 2;
+                continue;
+            }
+            if (text[k] == '}' && --open == 0) {
+                break;
+            }
+            ++k;
+        }
+        if (k >= text.size()) {
+            return tl::unexpected<std::string>(
+                fmt::format("unterminated ${{{}:-...}} (expected ${{NAME:-default}})", name));
+        }
+        if (value && !value->empty()) {
+            out.value += *value;
+        } else {
+            auto fallback = expand(text.substr(j + 2, k - (j + 2)), env, depth + 1);
+            if (!fallback) {
+                return fallback;
+            }
+            out.value += fallback->value;
+            if (out.missing.empty()) {
+                out.missing = std::move(fallback->missing);
+            }
+        }
+        i = k + 1;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar syntaxes
+
+std::optional<long long> parse_integer(std::string_view s) {
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view s) {
+    std::uint64_t v = 0;
+    if (!is_all_digits(s)) {
+        return std::nullopt;
+    }
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+    if (s == "true" || s == "True" || s == "TRUE") {
+        return true;
+    }
+    if (s == "false" || s == "False" || s == "FALSE") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+// "10s", "250ms", "2m", "1h", "1m30s", or an integer number of milliseconds.
+std::optional<Millis> parse_duration(std::string_view s) {
+    if (is_all_digits(s)) {
+        const auto ms = parse_unsigned(s);
+        if (!ms || *ms > static_cast<std::uint64_t>(std::numeric_limits<Millis::rep>::max())) {
+            return std::nullopt;
+        }
+        return Millis(static_cast<Millis::rep>(*ms));
+    }
+    struct Unit {
+        std::string_view suffix;
+        std::uint64_t ms;
+    };
+    // "ms" before "m" so that the longer suffix wins.
+    constexpr std::array<Unit, 4> kUnits{
+        {{"ms", 1}, {"s", 1'000}, {"m", 60'000}, {"h", 3'600'000}}};
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<Millis::rep>::max());
+    std::uint64_t total = 0;
+    std::size_t i = 0;
+    if (s.empty()) {
+        return std::nullopt;
+    }
+    while (i < s.size()) {
+        std::size_t j = i;
+        while (j < s.size() && is_digit(s[j])) {
+            ++j;
+        }
+        const auto number = parse_unsigned(s.substr(i, j - i));
+        if (!number) {
+            return std::nullopt;
+        }
+        const Unit* unit = nullptr;
+        for (const Unit& u : kUnits) {
+            if (s.substr(j, u.suffix.size()) == u.suffix) {
+                unit = &u;
+                break;
+            }
+        }
+        if (unit == nullptr || *number > kMax / unit->ms || total > kMax - *number * unit->ms) {
+            return std::nullopt;
+        }
+        total += *number * unit->ms;
+        i = j + unit->suffix.size();
+    }
+    return Millis(static_cast<Millis::rep>(total));
+}
+
+// An integer number of bytes, or an integer with a unit: "64KiB", "32 MiB", "1GiB", "500KB".
+std::optional<std::size_t> parse_size(std::string_view s) {
+    std::size_t j = 0;
+    while (j < s.size() && is_digit(s[j])) {
+        ++j;
+    }
+    const auto number = parse_unsigned(s.substr(0, j));
+    if (!number) {
+        return std::nullopt;
+    }
+    std::string_view suffix = s.substr(j);
+    if (!suffix.empty() && suffix.front() == ' ') {
+        suffix.remove_prefix(1);
+        if (suffix.empty()) {
+            return std::nullopt;
+        }
+    }
+    struct Unit {
+        std::string_view suffix;
+        std::uint64_t bytes;
+    };
+    constexpr std::array<Unit, 8> kUnits{{{"", 1},
+                                          {"B", 1},
+                                          {"KiB", kKiB},
+                                          {"MiB", kMiB},
+                                          {"GiB", kGiB},
+                                          {"KB", 1'000},
+                                          {"MB", 1'000'000},
+                                          {"GB", 1'000'000'000}}};
+    for (const Unit& u : kUnits) {
+        if (suffix == u.suffix) {
+            if (*number > std::numeric_limits<std::size_t>::max() / u.bytes) {
+                return std::nullopt;
+            }
+            return static_cast<std::size_t>(*number * u.bytes);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string format_size(std::size_t bytes) {
+    if (bytes == 1) {
+        return "1 byte";
+    }
+    if (bytes % kGiB == 0) {
+        return fmt::format("{}GiB", bytes / kGiB);
+    }
+    if (bytes % kMiB == 0) {
+        return fmt::format("{}MiB", bytes / kMiB);
+    }
+    if (bytes % kKiB == 0) {
+        return fmt::format("{}KiB", bytes / kKiB);
+    }
+    return fmt::format("{} bytes", bytes);
+}
+
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+bool is_host_name(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '.' || c == '-' || c == '_';
+    });
+}
+
+// An IPv6 literal as written inside brackets, with an optional zone (`fe80::1%eth0`).
+bool is_ipv6_literal(std::string_view s) {
+    const std::size_t percent = s.find('%');
+    const std::string_view address = s.substr(0, percent);
+    if (address.find(':') == std::string_view::npos ||
+        !std::all_of(address.begin(), address.end(),
+                     [](char c) { return is_hex(c) || c == ':' || c == '.'; })) {
+        return false;
+    }
+    return percent == std::string_view::npos || is_host_name(s.substr(percent + 1));
+}
+
+// "host:port" or "[v6]:port". The host is kept without brackets.
+tl::expected<HostPort, std::string> parse_listen(std::string_view s) {
+    constexpr std::string_view kExpected = "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080";
+    HostPort out;
+    std::string_view port_text;
+    if (!s.empty() && s.front() == '[') {
+        const std::size_t close = s.find(']');
+        if (close == std::string_view::npos) {
+            return tl::unexpected(fmt::format("missing ] after the IPv6 address{}", got(s)));
+        }
+        const std::string_view host = s.substr(1, close - 1);
+        if (!is_ipv6_literal(host)) {
+            return tl::unexpected(fmt::format("invalid IPv6 address{}", got(s)));
+        }
+        if (close + 1 >= s.size() || s[close + 1] != ':') {
+            return tl::unexpected(fmt::format("{}{}", kExpected, got(s)));
+        }
+        out.host = std::string(host);
+        port_text = s.substr(close + 2);
+    } else {
+        const std::size_t colon = s.rfind(':');
+        if (colon == std::string_view::npos) {
+            return tl::unexpected(fmt::format("{}{}", kExpected, got(s)));
+        }
+        const std::string_view host = s.substr(0, colon);
+        if (host.find(':') != std::string_view::npos) {
+            return tl::unexpected(
+                fmt::format("an IPv6 address must be in brackets, e.g. [::1]:8080{}", got(s)));
+        }
+        if (host.empty()) {
+            return tl::unexpected(fmt::format(
+                "host is empty (use 0.0.0.0 to listen on all IPv4 interfaces){}", got(s)));
+        }
+        if (!is_host_name(host)) {
+            return tl::unexpected(fmt::format("invalid host{}", got(s)));
+        }
+        out.host = std::string(host);
+        port_text = s.substr(colon + 1);
+    }
+    const auto port = parse_unsigned(port_text);
+    if (!port || *port > 65535) {
+        return tl::unexpected(fmt::format("port must be an integer between 0 and 65535{}", got(s)));
+    }
+    out.port = static_cast<std::uint16_t>(*port);
+    return out;
+}
+
+// Checks a base URL and returns it normalised (lower-case scheme, no trailing slash). Reasons
+// never quote the URL: it could carry a credential.
+tl::expected<std::string, std::string> normalize_base_url(std::string_view url) {
+    const std::size_t sep = url.find("://");
+    std::string scheme(url.substr(0, sep == std::string_view::npos ? 0 : sep));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](char c) {
+        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+    if (sep == std::string_view::npos || (scheme != "http" && scheme != "https")) {
+        return tl::unexpected<std::string>("must start with http:// or https://");
+    }
+    if (has_space_or_control(url)) {
+        return tl::unexpected<std::string>("must not contain spaces or control characters");
+    }
+    if (url.find_first_of("?#") != std::string_view::npos) {
+        return tl::unexpected<std::string>("must not have a query string or fragment");
+    }
+    std::string_view rest = url.substr(sep + 3);
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.find('@') != std::string_view::npos) {
+        return tl::unexpected<std::string>(
+            "must not contain credentials (user:password@); use api_key");
+    }
+    std::string_view host = authority;
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos || !is_ipv6_literal(authority.substr(1, close - 1))) {
+            return tl::unexpected<std::string>("has an invalid IPv6 host");
+        }
+        host = authority.substr(0, close + 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                return tl::unexpected<std::string>("has an invalid host");
+            }
+            port = after.substr(1);
+            if (port.empty()) {
+                return tl::unexpected<std::string>("has an invalid port");
+            }
+        }
+    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        if (port.empty()) {
+            return tl::unexpected<std::string>("has an invalid port");
+        }
+    }
+    if (host.empty()) {
+        return tl::unexpected<std::string>("has no host");
+    }
+    if (host.front() != '[' && !is_host_name(host)) {
+        return tl::unexpected<std::string>("has an invalid host");
+    }
+    if (!port.empty()) {
+        const auto number = parse_unsigned(port);
+        if (!number || *number == 0 || *number > 65535) {
+            return tl::unexpected<std::string>("has an invalid port");
+        }
+    }
+    while (!rest.empty() && rest.back() == '/') {
+        rest.remove_suffix(1);
+    }
+    return scheme + "://" + std::string(rest);
+}
+
+std::optional<ProviderType> parse_provider_type(std::string_view s) {
+    if (s == "openai") {
+        return ProviderType::OpenAI;
+    }
+    if (s == "openai-compatible") {
+        return ProviderType::OpenAICompatible;
+    }
+    return std::nullopt;
+}
+
+// Headers the gateway computes itself (RFC 9110 §7.6.1 connection-specific and framing fields).
+bool is_reserved_header(std::string_view name) {
+    constexpr std::array<std::string_view, 9> kReserved{
+        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+        "te",   "trailer",        "proxy-connection"};
+    return std::any_of(kReserved.begin(), kReserved.end(),
+                       [&](std::string_view r) { return iequals(r, name); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser
+
+constexpr std::array<std::string_view, 3> kRootKeys{"server", "providers", "models"};
+constexpr std::array<std::string_view, 8> kServerKeys{
+    "listen",         "workers",      "max_body_bytes", "max_header_bytes",
+    "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
+constexpr std::array<std::string_view, 3> kTlsKeys{"listen", "cert_file", "key_file"};
+constexpr std::array<std::string_view, 8> kProviderKeys{
+    "type", "base_url", "api_key", "auth_header", "auth_prefix", "headers", "optional", "timeouts"};
+constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
+constexpr std::array<std::string_view, 2> kModelKeys{"provider", "model"};
+
+// A provider while it is parsed: fields holding an unset variable keep their defaults, and the
+// first such field decides whether the provider is disabled or the config rejected.
+struct ProviderDraft {
+    Provider provider;
+    std::string missing_var;              // first unset variable, empty if none
+    std::string missing_path;             // YAML path of the value that referenced it
+    std::vector<std::string> unresolved;  // paths of values that referenced an unset variable
+    bool type_set = false;
+
+    bool is_unresolved(std::string_view path) const {
+        return std::find(unresolved.begin(), unresolved.end(), path) != unresolved.end();
+    }
+};
+
+class Parser {
+  public:
+    explicit Parser(const EnvLookup& env) : env_(env) {}
+
+    Result<Config> parse_root(const YAML::Node& root) {
+        Config config;
+        if (root.IsNull()) {
+            return config;
+        }
+        const std::string root_path(kRootPath);
+        if (!root.IsMap()) {
+            return fail_at(root_path, fmt::format("must be a mapping with server, providers and "
+                                                  "models (got {})",
+                                                  node_kind(root)));
+        }
+        // Copies, not assignments: assigning to a YAML::Node rebinds the node it refers to.
+        std::optional<YAML::Node> server;
+        std::optional<YAML::Node> providers;
+        std::optional<YAML::Node> models;
+        // Top-level keys are paths of their own: `server`, not `config.server`.
+        auto status = for_each_entry(
+            root, root_path,
+            [&](const std::string& key, const YAML::Node& value, const std::string&) -> Status {
+                if (key == "server") {
+                    server.emplace(value);
+                } else if (key == "providers") {
+                    providers.emplace(value);
+                } else if (key == "models") {
+                    models.emplace(value);
+                } else {
+                    return unknown_key(key, kRootKeys);
+                }
+                return {};
+            });
+        if (!status) {
+            return fail(std::move(status).error());
+        }
+        if (server) {
+            if (auto s = parse_server(*server, "server", config.server); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        std::vector<ProviderDraft> drafts;
+        if (providers) {
+            if (auto s = parse_providers(*providers, "providers", drafts); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        if (models) {
+            if (auto s = parse_models(*models, "models", drafts, config.models); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        for (ProviderDraft& d : drafts) {
+            // A provider with an unset variable is never contacted. When a model needs it and it
+            // is not optional, parse_models() has already rejected the config.
+            if (!d.missing_var.empty()) {
+                d.provider.enabled = false;
+                d.provider.disabled_reason =
+                    fmt::format("environment variable {} is not set", d.missing_var);
+            }
+            config.providers.push_back(std::move(d.provider));
+        }
+        return config;
+    }
+
+  private:
+    // Calls fn(key, value, key_path) for each entry of a mapping, in file order. Rejects keys
+    // that are not strings and keys that appear twice (yaml-cpp keeps both silently).
+    template <typename Fn>
+    static Status for_each_entry(const YAML::Node& map, const std::string& path, Fn&& fn) {
+        std::unordered_map<std::string, int> seen;  // key -> line where it first appeared
+        // `*it` yields a value; `it->first` would be a member of a temporary.
+        for (const auto& entry : map) {
+            const YAML::Node& key = entry.first;
+            const int line = key.Mark().line + 1;
+            if (!key.IsScalar()) {
+                return fail_at(path, fmt::format("keys must be strings (line {})", line));
+            }
+            const std::string& name = key.Scalar();
+            std::string key_path = path == kRootPath ? name : child(path, name);
+            const auto [first, inserted] = seen.emplace(name, line);
+            if (!inserted) {
+                return fail_at(key_path, fmt::format("duplicate key (first at line {}, again at "
+                                                     "line {})",
+                                                     first->second, line));
+            }
+            if (auto s = fn(name, entry.second, key_path); !s) {
+                return s;
+            }
+        }
+        return {};
+    }
+
+    // A mapping, or an empty value (treated as an empty mapping).
+    static Status expect_map(const YAML::Node& node, const std::string& path) {
+        if (node.IsMap() || node.IsNull()) {
+            return {};
+        }
+        return fail_at(path, fmt::format("must be a mapping (got {})", node_kind(node)));
+    }
+
+    // Reads a scalar and expands variables. std::nullopt means "a variable is unset inside a
+    // provider": recorded in the draft, and the field keeps its default. `expected` completes
+    // "must be ..." when the node is not a scalar.
+    Result<std::optional<std::string>> scalar(const YAML::Node& node, const std::string& path,
+                                              std::string_view expected) {
+        if (!node.IsScalar()) {
+            return fail_at(path, fmt::format("{} (got {})", expected, node_kind(node)));
+        }
+        auto expanded = expand(node.Scalar(), env_);
+        if (!expanded) {
+            return fail_at(path, expanded.error());
+        }
+        if (expanded->missing.empty()) {
+            return std::optional<std::string>(std::move(expanded->value));
+        }
+        if (draft_ == nullptr) {
+            return fail_at(path,
+                           fmt::format("environment variable {} is not set", expanded->missing));
+        }
+        if (draft_->missing_var.empty()) {
+            draft_->missing_var = expanded->missing;
+            draft_->missing_path = path;
+        }
+        draft_->unresolved.push_back(path);
+        return std::optional<std::string>();
+    }
+
+    Status read_string(const YAML::Node& node, const std::string& path, std::string& out) {
+        constexpr std::string_view kExpected = "must be a string (write \"\" for an empty value)";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (*text) {
+            out = std::move(**text);
+        }
+        return {};
+    }
+
+    Status read_int(const YAML::Node& node, const std::string& path, int min, int max, int& out) {
+        const std::string expected = fmt::format("must be an integer between {} and {}", min, max);
+        auto text = scalar(node, path, expected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const auto value = parse_integer(**text);
+        if (!value || *value < min || *value > max) {
+            return fail_at(path, expected + got(**text));
+        }
+        out = static_cast<int>(*value);
+        return {};
+    }
+
+    Status read_bool(const YAML::Node& node, const std::string& path, bool& out) {
+        constexpr std::string_view kExpected = "must be true or false";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const auto value = parse_bool(**text);
+        if (!value) {
+            return fail_at(path, std::string(kExpected) + got(**text));
+        }
+        out = *value;
+        return {};
+    }
+
+    Status read_duration(const YAML::Node& node, const std::string& path, Millis& out) {
+        const std::string expected =
+            "must be a duration from 1ms to 24h, e.g. 10s, 250ms, 2m or an integer number of "
+            "milliseconds";
+        auto text = scalar(node, path, expected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const auto value = parse_duration(**text);
+        if (!value || *value < kMinDuration || *value > kMaxDuration) {
+            return fail_at(path, expected + got(**text));
+        }
+        out = *value;
+        return {};
+    }
+
+    Status read_size(const YAML::Node& node, const std::string& path, std::size_t min,
+                     std::size_t max, std::size_t& out) {
+        const std::string expected =
+            fmt::format("must be a size from {} to {}: a number of bytes or e.g. 64KiB, 32MiB",
+                        format_size(min), format_size(max));
+        auto text = scalar(node, path, expected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const auto value = parse_size(**text);
+        if (!value || *value < min || *value > max) {
+            return fail_at(path, expected + got(**text));
+        }
+        out = *value;
+        return {};
+    }
+
+    Status read_listen(const YAML::Node& node, const std::string& path, std::string& host,
+                       std::uint16_t& port) {
+        auto text = scalar(node, path, "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080");
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        auto listen = parse_listen(**text);
+        if (!listen) {
+            return fail_at(path, listen.error());
+        }
+        host = std::move(listen->host);
+        port = listen->port;
+        return {};
+    }
+
+    // -- server --------------------------------------------------------------------------------
+
+    Status parse_server(const YAML::Node& node, const std::string& path, Server& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "listen") {
+                    return read_listen(value, kp, out.host, out.port);
+                }
+                if (key == "workers") {
+                    return read_int(value, kp, 0, 256, out.workers);
+                }
+                if (key == "max_body_bytes") {
+                    return read_size(value, kp, 1, kGiB, out.max_body_bytes);
+                }
+                if (key == "max_header_bytes") {
+                    return read_size(value, kp, kKiB, kMiB, out.max_header_bytes);
+                }
+                if (key == "header_timeout") {
+                    return read_duration(value, kp, out.header_timeout);
+                }
+                if (key == "idle_timeout") {
+                    return read_duration(value, kp, out.idle_timeout);
+                }
+                if (key == "drain_timeout") {
+                    return read_duration(value, kp, out.drain_timeout);
+                }
+                if (key == "tls") {
+                    return parse_tls(value, kp, out.tls);
+                }
+                return unknown_key(kp, kServerKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (out.tls && out.tls->port != 0 && out.tls->port == out.port &&
+            out.tls->host == out.host) {
+            return fail_at(child(child(path, "tls"), "listen"), "must differ from server.listen");
+        }
+        return {};
+    }
+
+    Status parse_tls(const YAML::Node& node, const std::string& path,
+                     std::optional<TlsListener>& out) {
+        // `tls:` with nothing under it means no TLS listener.
+        if (node.IsNull()) {
+            out.reset();
+            return {};
+        }
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        TlsListener tls;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "listen") {
+                    return read_listen(value, kp, tls.host, tls.port);
+                }
+                if (key == "cert_file") {
+                    return read_string(value, kp, tls.cert_file);
+                }
+                if (key == "key_file") {
+                    return read_string(value, kp, tls.key_file);
+                }
+                return unknown_key(kp, kTlsKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (tls.cert_file.empty()) {
+            return fail_at(child(path, "cert_file"),
+                           "is required (path to a PEM certificate chain)");
+        }
+        if (tls.key_file.empty()) {
+            return fail_at(child(path, "key_file"), "is required (path to a PEM private key)");
+        }
+        out = std::move(tls);
+        return {};
+    }
+
+    // -- providers -----------------------------------------------------------------------------
+
+    Status parse_providers(const YAML::Node& node, const std::string& path,
+                           std::vector<ProviderDraft>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
+                if (!is_provider_name(name)) {
+                    return fail_at(kp, fmt::format("invalid provider name {} (use letters, digits, "
+                                                   "_, . and -)",
+                                                   quoted(name)));
+                }
+                ProviderDraft draft;
+                draft.provider.name = name;
+                draft_ = &draft;
+                auto status = parse_provider(value, kp, draft);
+                draft_ = nullptr;
+                if (!status) {
+                    return status;
+                }
+                out.push_back(std::move(draft));
+                return {};
+            });
+    }
+
+    Status parse_provider(const YAML::Node& node, const std::string& path, ProviderDraft& d) {
+        if (!node.IsMap()) {
+            return fail_at(path, fmt::format("must be a mapping with at least `type` (got {})",
+                                             node_kind(node)));
+        }
+        Provider& p = d.provider;
+        std::optional<std::string> base_url;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "type") {
+                    return read_type(value, kp, d);
+                }
+                if (key == "base_url") {
+                    std::string text;
+                    if (auto s = read_string(value, kp, text); !s) {
+                        return s;
+                    }
+                    if (d.is_unresolved(kp)) {
+                        return {};
+                    }
+                    auto url = normalize_base_url(text);
+                    if (!url) {
+                        return fail_at(kp, url.error());
+                    }
+                    base_url = std::move(*url);
+                    return {};
+                }
+                if (key == "api_key") {
+                    if (auto s = read_string(value, kp, p.api_key); !s) {
+                        return s;
+                    }
+                    if (!is_header_value(p.api_key)) {
+                        return fail_at(kp, "must not contain CR, LF or other control characters");
+                    }
+                    return {};
+                }
+                if (key == "auth_header") {
+                    if (auto s = read_string(value, kp, p.auth_header); !s) {
+                        return s;
+                    }
+                    if (!is_token(p.auth_header)) {
+                        return fail_at(kp, fmt::format("must be a valid HTTP header name{}",
+                                                       got(p.auth_header)));
+                    }
+                    if (is_reserved_header(p.auth_header)) {
+                        return fail_at(kp, fmt::format("{} is set by the gateway itself",
+                                                       quoted(p.auth_header)));
+                    }
+                    return {};
+                }
+                if (key == "auth_prefix") {
+                    if (auto s = read_string(value, kp, p.auth_prefix); !s) {
+                        return s;
+                    }
+                    if (!is_header_value(p.auth_prefix)) {
+                        return fail_at(kp, "must not contain CR, LF or other control characters");
+                    }
+                    return {};
+                }
+                if (key == "headers") {
+                    return parse_headers(value, kp, p.headers);
+                }
+                if (key == "optional") {
+                    return read_bool(value, kp, p.optional);
+                }
+                if (key == "timeouts") {
+                    return parse_timeouts(value, kp, p.timeouts);
+                }
+                return unknown_key(kp, kProviderKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        // A value holding an unset variable was skipped; checks that depend on it are skipped
+        // too, since the provider is then either disabled or the config is rejected.
+        if (!d.type_set) {
+            if (d.is_unresolved(child(path, "type"))) {
+                return {};
+            }
+            return fail_at(child(path, "type"), "is required (openai or openai-compatible)");
+        }
+        if (base_url) {
+            p.base_url = std::move(*base_url);
+        } else if (p.type == ProviderType::OpenAI) {
+            p.base_url = std::string(kOpenAIBaseUrl);
+        } else if (!d.is_unresolved(child(path, "base_url"))) {
+            return fail_at(child(path, "base_url"), "is required for type openai-compatible");
+        }
+        const bool sends_key = !p.api_key.empty() || d.is_unresolved(child(path, "api_key"));
+        for (const auto& [name, value] : p.headers) {
+            if (sends_key && iequals(name, p.auth_header)) {
+                return fail_at(child(child(path, "headers"), name),
+                               "conflicts with auth_header, which carries api_key");
+            }
+        }
+        return {};
+    }
+
+    Status read_type(const YAML::Node& node, const std::string& path, ProviderDraft& d) {
+        auto text = scalar(node, path, "must be openai or openai-compatible");
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const auto type = parse_provider_type(**text);
+        if (!type) {
+            return fail_at(path, fmt::format("unknown provider type {} (expected openai, "
+                                             "openai-compatible)",
+                                             quoted(**text)));
+        }
+        d.provider.type = *type;
+        d.type_set = true;
+        return {};
+    }
+
+    Status parse_headers(const YAML::Node& node, const std::string& path,
+                         std::vector<std::pair<std::string, std::string>>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
+                if (!is_token(name)) {
+                    return fail_at(kp,
+                                   "must be a valid HTTP header name (letters, digits and "
+                                   "!#$%&'*+-.^_`|~)");
+                }
+                if (is_reserved_header(name)) {
+                    return fail_at(kp, "is set by the gateway itself");
+                }
+                for (const auto& [existing, unused] : out) {
+                    if (iequals(existing, name)) {
+                        return fail_at(kp, fmt::format("duplicate header (same as {}; header "
+                                                       "names are case-insensitive)",
+                                                       quoted(existing)));
+                    }
+                }
+                std::string text;
+                if (auto s = read_string(value, kp, text); !s) {
+                    return s;
+                }
+                if (draft_->is_unresolved(kp)) {
+                    return {};
+                }
+                if (!is_header_value(text)) {
+                    return fail_at(kp, "must not contain CR, LF or other control characters");
+                }
+                out.emplace_back(name, std::move(text));
+                return {};
+            });
+    }
+
+    Status parse_timeouts(const YAML::Node& node, const std::string& path, Timeouts& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "connect") {
+                    return read_duration(value, kp, out.connect);
+                }
+                if (key == "first_byte") {
+                    return read_duration(value, kp, out.first_byte);
+                }
+                if (key == "idle") {
+                    return read_duration(value, kp, out.idle);
+                }
+                if (key == "total") {
+                    return read_duration(value, kp, out.total);
+                }
+                return unknown_key(kp, kTimeoutKeys);
+            });
+    }
+
+    // -- models --------------------------------------------------------------------------------
+
+    Status parse_models(const YAML::Node& node, const std::string& path,
+                        const std::vector<ProviderDraft>& drafts, std::vector<Model>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
+                if (name.empty() || name.size() > kMaxModelNameLength ||
+                    has_space_or_control(name)) {
+                    return fail_at(kp, fmt::format("invalid model name {} (1 to {} characters, no "
+                                                   "spaces or control characters)",
+                                                   quoted(name), kMaxModelNameLength));
+                }
+                auto model = parse_model(name, value, kp);
+                if (!model) {
+                    return fail(std::move(model).error());
+                }
+                const auto draft = std::find_if(
+                    drafts.begin(), drafts.end(),
+                    [&](const ProviderDraft& d) { return d.provider.name == model->provider; });
+                if (draft == drafts.end()) {
+                    std::vector<std::string_view> names;
+                    for (const ProviderDraft& d : drafts) {
+                        names.push_back(d.provider.name);
+                    }
+                    return fail_at(
+                        child(kp, "provider"),
+                        fmt::format(
+                            "unknown provider {} (defined: {})", quoted(model->provider),
+                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+                }
+                if (!draft->missing_var.empty()) {
+                    if (draft->provider.optional) {
+                        return {};  // Disabled: the model is not served.
+                    }
+                    return fail_at(draft->missing_path,
+                                   fmt::format("environment variable {} is not set (provider {} "
+                                               "is used by model {}; set the variable or mark "
+                                               "the provider optional: true)",
+                                               draft->missing_var, quoted(draft->provider.name),
+                                               quoted(name)));
+                }
+                out.push_back(std::move(*model));
+                return {};
+            });
+    }
+
+    Result<Model> parse_model(const std::string& name, const YAML::Node& node,
+                              const std::string& path) {
+        if (!node.IsMap()) {
+            return fail_at(path, fmt::format("must be a mapping with `provider` and optionally "
+                                             "`model` (got {})",
+                                             node_kind(node)));
+        }
+        Model m;
+        m.name = name;
+        bool has_provider = false;
+        bool has_model = false;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "provider") {
+                    has_provider = true;
+                    return read_string(value, kp, m.provider);
+                }
+                if (key == "model") {
+                    has_model = true;
+                    if (auto s = read_string(value, kp, m.upstream_model); !s) {
+                        return s;
+                    }
+                    if (m.upstream_model.empty() || !is_header_value(m.upstream_model)) {
+                        return fail_at(kp, fmt::format("must be a non-empty model name without "
+                                                       "control characters{}",
+                                                       got(m.upstream_model)));
+                    }
+                    return {};
+                }
+                return unknown_key(kp, kModelKeys);
+            });
+        if (!status) {
+            return fail(std::move(status).error());
+        }
+        if (!has_provider) {
+            return fail_at(child(path, "provider"), "is required");
+        }
+        if (!has_model) {
+            m.upstream_model = name;
+        }
+        return m;
+    }
+
+    const EnvLookup& env_;
+    ProviderDraft* draft_ = nullptr;  // the provider being parsed, if any
+};
+
+}  // namespace
+
+std::string_view to_string(ProviderType t) {
+    switch (t) {
+        case ProviderType::OpenAI:
+            return "openai";
+        case ProviderType::OpenAICompatible:
+            return "openai-compatible";
+    }
+    return "unknown";
+}
+
+EnvLookup process_env() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        // getenv needs a NUL-terminated name; a name with a NUL inside cannot be set.
+        const std::string key(name);
+        if (key.find('\0') != std::string::npos) {
+            return std::nullopt;
+        }
+        const char* value = std::getenv(key.c_str());
+        if (value == nullptr) {
+            return std::nullopt;
+        }
+        return std::string(value);
+    };
+}
+
+Result<Config> parse(std::string_view yaml_text, const EnvLookup& env) {
+    // yaml-cpp reports errors by throwing; this is the edge where they become values.
+    try {
+        const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
+        if (documents.size() > 1) {
+            return fail_at(std::string(kRootPath),
+                           fmt::format("expected one YAML document, found {}", documents.size()));
+        }
+        Parser parser(env);
+        return parser.parse_root(documents.empty() ? YAML::Node() : documents.front());
+    } catch (const YAML::Exception& e) {
+        if (e.mark.is_null()) {
+            return fail_at(std::string(kRootPath), fmt::format("invalid YAML: {}", e.msg));
+        }
+        return fail_at(std::string(kRootPath),
+                       fmt::format("invalid YAML at line {}, column {}: {}", e.mark.line + 1,
+                                   e.mark.column + 1, e.msg));
+    }
+}
+
+Result<Config> load_file(const std::string& path, const EnvLookup& env) {
+    struct FileCloser {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+    if (!file) {
+        const std::error_code ec(errno, std::generic_category());
+        return fail(ErrorCode::Internal,
+                    fmt::format("cannot read config file {}: {}", quoted(path), ec.message()));
+    }
+    std::string text;
+    std::array<char, 16 * 1024> buffer{};
+    while (true) {
+        const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
+        text.append(buffer.data(), n);
+        if (n < buffer.size()) {
+            break;
+        }
+    }
+    if (std::ferror(file.get()) != 0) {
+        const std::error_code ec(errno, std::generic_category());
+        return fail(ErrorCode::Internal,
+                    fmt::format("cannot read config file {}: {}", quoted(path), ec.message()));
+    }
+    return parse(text, env);
+}
+
+}  // namespace sb::config
