@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <system_error>
 #include <unordered_map>
 
@@ -1204,6 +1207,67 @@ class Parser {
     ProviderDraft* draft_ = nullptr;  // the provider being parsed, if any
 };
 
+// Sees the first event of a YAML document, to tell an empty document from a real one.
+class DocumentProbe final : public YAML::EventHandler {
+  public:
+    bool is_bare_null() const { return events_ == 1 && first_is_null_; }
+    std::size_t position() const { return first_mark_.pos; }
+    const YAML::Mark& mark() const { return first_mark_; }
+
+    void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { seen(mark, true); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { seen(mark, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  const std::string& /*value*/) override {
+        seen(mark, false);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                         YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+        seen(mark, false);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                    YAML::EmitterStyle::value /*style*/) override {
+        seen(mark, false);
+    }
+    void OnMapEnd() override {}
+
+  private:
+    void seen(const YAML::Mark& mark, bool is_null) {
+        if (events_++ == 0) {
+            first_mark_ = mark;
+            first_is_null_ = is_null;
+        }
+    }
+
+    std::size_t events_ = 0;
+    bool first_is_null_ = false;
+    YAML::Mark first_mark_ = YAML::Mark::null_mark();
+};
+
+// Rejects a stream of more than one document. Reads at most two: yaml-cpp 0.7's LoadAll() loops
+// forever, allocating, on input such as a lone "," because HandleNextDocument() keeps reporting
+// the same empty document without consuming the token (jbeder/yaml-cpp#1040, fixed upstream by
+// #1319). Two empty documents at the same position are that bug, reported as invalid YAML.
+Status check_single_document(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProbe first;
+    DocumentProbe second;
+    if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second)) {
+        return {};
+    }
+    if (first.is_bare_null() && second.is_bare_null() && first.position() == second.position()) {
+        return fail_at(std::string(kRootPath),
+                       fmt::format("invalid YAML at line {}, column {}: unexpected character",
+                                   first.mark().line + 1, first.mark().column + 1));
+    }
+    return fail_at(std::string(kRootPath),
+                   "expected one YAML document, found more than one (a line \"---\" starts a "
+                   "new document)");
+}
+
 }  // namespace
 
 std::string_view to_string(ProviderType t) {
@@ -1234,13 +1298,13 @@ EnvLookup process_env() {
 Result<Config> parse(std::string_view yaml_text, const EnvLookup& env) {
     // yaml-cpp reports errors by throwing; this is the edge where they become values.
     try {
-        const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-        if (documents.size() > 1) {
-            return fail_at(std::string(kRootPath),
-                           fmt::format("expected one YAML document, found {}", documents.size()));
+        const std::string text(yaml_text);
+        const YAML::Node root = YAML::Load(text);  // the first document
+        if (auto s = check_single_document(text); !s) {
+            return fail(std::move(s).error());
         }
         Parser parser(env);
-        return parser.parse_root(documents.empty() ? YAML::Node() : documents.front());
+        return parser.parse_root(root);
     } catch (const YAML::Exception& e) {
         if (e.mark.is_null()) {
             return fail_at(std::string(kRootPath), fmt::format("invalid YAML: {}", e.msg));
