@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -547,6 +548,9 @@ std::optional<ProviderType> parse_provider_type(std::string_view s) {
     if (s == "openai-compatible") {
         return ProviderType::OpenAICompatible;
     }
+    if (s == "azure") {
+        return ProviderType::Azure;
+    }
     return std::nullopt;
 }
 
@@ -567,8 +571,11 @@ constexpr std::array<std::string_view, 8> kServerKeys{
     "listen",         "workers",      "max_body_bytes", "max_header_bytes",
     "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
 constexpr std::array<std::string_view, 3> kTlsKeys{"listen", "cert_file", "key_file"};
-constexpr std::array<std::string_view, 8> kProviderKeys{
-    "type", "base_url", "api_key", "auth_header", "auth_prefix", "headers", "optional", "timeouts"};
+constexpr std::array<std::string_view, 9> kProviderKeys{
+    "type",    "base_url", "api_key",  "auth_header", "auth_prefix",
+    "headers", "optional", "timeouts", "api_version"};
+// Azure OpenAI's GA data-plane API version used when `api_version` is not given.
+constexpr std::string_view kAzureApiVersion = "2024-10-21";
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
 constexpr std::array<std::string_view, 2> kModelKeys{"provider", "model"};
 
@@ -937,6 +944,8 @@ class Parser {
         }
         Provider& p = d.provider;
         std::optional<std::string> base_url;
+        bool auth_header_set = false;
+        bool auth_prefix_set = false;
         auto status = for_each_entry(
             node, path,
             [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
@@ -968,6 +977,7 @@ class Parser {
                     return {};
                 }
                 if (key == "auth_header") {
+                    auth_header_set = true;
                     if (auto s = read_string(value, kp, p.auth_header); !s) {
                         return s;
                     }
@@ -982,6 +992,7 @@ class Parser {
                     return {};
                 }
                 if (key == "auth_prefix") {
+                    auth_prefix_set = true;
                     if (auto s = read_string(value, kp, p.auth_prefix); !s) {
                         return s;
                     }
@@ -999,6 +1010,20 @@ class Parser {
                 if (key == "timeouts") {
                     return parse_timeouts(value, kp, p.timeouts);
                 }
+                if (key == "api_version") {
+                    if (auto s = read_string(value, kp, p.api_version); !s) {
+                        return s;
+                    }
+                    if (p.api_version.empty() ||
+                        !std::all_of(p.api_version.begin(), p.api_version.end(), [](char c) {
+                            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                   c == '.' || c == '_';
+                        })) {
+                        return fail_at(kp, fmt::format("must look like 2024-10-21{}",
+                                                       got(p.api_version)));
+                    }
+                    return {};
+                }
                 return unknown_key(kp, kProviderKeys);
             });
         if (!status) {
@@ -1010,14 +1035,30 @@ class Parser {
             if (d.is_unresolved(child(path, "type"))) {
                 return {};
             }
-            return fail_at(child(path, "type"), "is required (openai or openai-compatible)");
+            return fail_at(child(path, "type"), "is required (openai, openai-compatible or azure)");
+        }
+        if (p.type == ProviderType::Azure) {
+            // Azure OpenAI authenticates with an `api-key` header (an Entra token instead goes
+            // in `Authorization: Bearer`, set with auth_header/auth_prefix).
+            if (!auth_header_set) {
+                p.auth_header = "api-key";
+            }
+            if (!auth_prefix_set) {
+                p.auth_prefix = "";
+            }
+            if (p.api_version.empty()) {
+                p.api_version = std::string(kAzureApiVersion);
+            }
+        } else if (!p.api_version.empty()) {
+            return fail_at(child(path, "api_version"), "is only for type azure");
         }
         if (base_url) {
             p.base_url = std::move(*base_url);
         } else if (p.type == ProviderType::OpenAI) {
             p.base_url = std::string(kOpenAIBaseUrl);
         } else if (!d.is_unresolved(child(path, "base_url"))) {
-            return fail_at(child(path, "base_url"), "is required for type openai-compatible");
+            return fail_at(child(path, "base_url"),
+                           fmt::format("is required for type {}", to_string(p.type)));
         }
         const bool sends_key = !p.api_key.empty() || d.is_unresolved(child(path, "api_key"));
         for (const auto& [name, value] : p.headers) {
@@ -1030,7 +1071,7 @@ class Parser {
     }
 
     Status read_type(const YAML::Node& node, const std::string& path, ProviderDraft& d) {
-        auto text = scalar(node, path, "must be openai or openai-compatible");
+        auto text = scalar(node, path, "must be openai, openai-compatible or azure");
         if (!text) {
             return fail(std::move(text).error());
         }
@@ -1040,7 +1081,7 @@ class Parser {
         const auto type = parse_provider_type(**text);
         if (!type) {
             return fail_at(path, fmt::format("unknown provider type {} (expected openai, "
-                                             "openai-compatible)",
+                                             "openai-compatible, azure)",
                                              quoted(**text)));
         }
         d.provider.type = *type;
@@ -1276,6 +1317,8 @@ std::string_view to_string(ProviderType t) {
             return "openai";
         case ProviderType::OpenAICompatible:
             return "openai-compatible";
+        case ProviderType::Azure:
+            return "azure";
     }
     return "unknown";
 }

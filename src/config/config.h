@@ -45,7 +45,7 @@ struct Server {
     std::optional<TlsListener> tls;
 };
 
-enum class ProviderType : std::uint8_t { OpenAI, OpenAICompatible };
+enum class ProviderType : std::uint8_t { OpenAI, OpenAICompatible, Azure };
 
 std::string_view to_string(ProviderType t);
 
@@ -57,6 +57,7 @@ struct Provider {
     std::string auth_header = "Authorization";
     std::string auth_prefix = "Bearer ";  // value = prefix + api_key
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, sent as is
+    std::string api_version;  // azure: the `api-version` query parameter
     Timeouts timeouts;
     bool optional = false;     // `optional: true`: a missing ${VAR} disables it instead of failing
     bool enabled = true;       // false when optional and a referenced variable is unset

@@ -3,13 +3,45 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <cctype>
+
 namespace sb::providers::openai {
 
-http::UpstreamRequest build_request(const config::Provider& provider, api::Endpoint endpoint) {
+namespace {
+
+// Percent-encodes everything but RFC 3986 unreserved characters (a URL path segment).
+std::string encode_segment(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += ch;
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+http::UpstreamRequest build_request(const config::Provider& provider, api::Endpoint endpoint,
+                                    std::string_view upstream_model) {
     http::UpstreamRequest req;
     req.url.reserve(provider.base_url.size() + 20);
     req.url = provider.base_url;
-    req.url += api::upstream_path(endpoint);
+    if (provider.type == config::ProviderType::Azure) {
+        req.url += "/deployments/";
+        req.url += encode_segment(upstream_model);
+        req.url += api::upstream_path(endpoint);
+        req.url += "?api-version=";
+        req.url += provider.api_version;
+    } else {
+        req.url += api::upstream_path(endpoint);
+    }
     req.headers.reserve(2 + provider.headers.size());
     req.headers.emplace_back("Content-Type: application/json");
     if (!provider.api_key.empty()) {

@@ -14,7 +14,10 @@
 namespace sb::providers::openai {
 
 // URL, headers (auth from config, never from the client) and timeouts; the body is left empty.
-http::UpstreamRequest build_request(const config::Provider& provider, api::Endpoint endpoint);
+// Azure OpenAI addresses the deployment (`upstream_model`) in the URL:
+// {base_url}/deployments/{deployment}/chat/completions?api-version=...
+http::UpstreamRequest build_request(const config::Provider& provider, api::Endpoint endpoint,
+                                    std::string_view upstream_model);
 
 // Maps an upstream error response to our error: the upstream's status, message, type and code
 // are kept (with the provider key scrubbed); the upstream rejecting our own key (401/403) is a

@@ -285,7 +285,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     ex.target = model->upstream_model;
     ex.attempts = 1;
 
-    http::UpstreamRequest up = w.request_template(provider, ep);
+    http::UpstreamRequest up = w.request_template(*model, provider, ep);
     if (model->upstream_model == inspected->model) {
         up.body = std::move(body);
     } else {
@@ -792,12 +792,14 @@ void Worker::sweep() {
     }
 }
 
-const http::UpstreamRequest& Worker::request_template(const config::Provider& provider,
+const http::UpstreamRequest& Worker::request_template(const config::Model& model,
+                                                     const config::Provider& provider,
                                                      api::Endpoint endpoint) {
-    auto key = std::make_pair(&provider, endpoint);
+    auto key = std::make_pair(&model, endpoint);
     auto it = templates_.find(key);
     if (it == templates_.end()) {
-        http::UpstreamRequest req = providers::openai::build_request(provider, endpoint);
+        http::UpstreamRequest req =
+            providers::openai::build_request(provider, endpoint, model.upstream_model);
         req.header_list = std::make_shared<const http::HeaderList>(req.headers);
         req.headers.clear();
         it = templates_.emplace(key, std::move(req)).first;

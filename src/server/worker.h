@@ -43,8 +43,10 @@ class Worker {
     const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
     bool draining() const { return draining_; }
     std::string next_request_id();
-    // URL, prepared headers and timeouts for a provider's endpoint, built once per worker.
-    const http::UpstreamRequest& request_template(const config::Provider& provider,
+    // URL, prepared headers and timeouts for a model's endpoint, built once per worker (the
+    // cache is keyed by pointers into the snapshot this worker holds).
+    const http::UpstreamRequest& request_template(const config::Model& model,
+                                                  const config::Provider& provider,
                                                   api::Endpoint endpoint);
     void add(Conn* c) { conns_.insert(c); }
     void remove(Conn* c);
@@ -72,7 +74,7 @@ class Worker {
     std::optional<boost::asio::steady_timer> drain_timer_;
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;
-    std::map<std::pair<const config::Provider*, api::Endpoint>, http::UpstreamRequest> templates_;
+    std::map<std::pair<const config::Model*, api::Endpoint>, http::UpstreamRequest> templates_;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };

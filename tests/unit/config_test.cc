@@ -644,7 +644,39 @@ INSTANTIATE_TEST_SUITE_P(Invalid, ConfigBadSize,
 TEST(ConfigErrors, UnknownProviderTypeIsRejectedWithTheAlternatives) {
     EXPECT_THAT(parse_error("providers:\n  openai:\n    type: foo\n"),
                 StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
-                           "openai, openai-compatible)"));
+                           "openai, openai-compatible, azure)"));
+}
+
+TEST(ConfigParse, AzureDefaultsToApiKeyHeaderAndAVersion) {
+    const Config c = parse_ok(
+        "providers:\n  az:\n    type: azure\n    base_url: https://res.openai.azure.com/openai\n"
+        "    api_key: k\nmodels:\n  m: {provider: az, model: my-deployment}\n");
+    const Provider& p = c.providers.at(0);
+    EXPECT_EQ(p.type, ProviderType::Azure);
+    EXPECT_EQ(p.auth_header, "api-key");
+    EXPECT_EQ(p.auth_prefix, "");
+    EXPECT_EQ(p.api_version, "2024-10-21");
+}
+
+TEST(ConfigParse, AzureKeepsAnExplicitBearerAuthAndVersion) {
+    const Config c = parse_ok(
+        "providers:\n  az:\n    type: azure\n    base_url: https://res.openai.azure.com/openai\n"
+        "    api_key: tok\n    auth_header: Authorization\n    auth_prefix: \"Bearer \"\n"
+        "    api_version: 2025-01-01-preview\n");
+    const Provider& p = c.providers.at(0);
+    EXPECT_EQ(p.auth_header, "Authorization");
+    EXPECT_EQ(p.auth_prefix, "Bearer ");
+    EXPECT_EQ(p.api_version, "2025-01-01-preview");
+}
+
+TEST(ConfigErrors, AzureNeedsABaseUrl) {
+    EXPECT_THAT(parse_error("providers:\n  az:\n    type: azure\n"),
+                StartsWith("providers.az.base_url: is required for type azure"));
+}
+
+TEST(ConfigErrors, ApiVersionIsOnlyForAzure) {
+    EXPECT_THAT(parse_error("providers:\n  p:\n    type: openai\n    api_version: 2024-10-21\n"),
+                StartsWith("providers.p.api_version: is only for type azure"));
 }
 
 TEST(ConfigErrors, ProviderWithoutTypeIsRejected) {
@@ -1085,6 +1117,7 @@ TEST(ConfigSecrets, UnsetKeyErrorNamesTheVariableNotAValue) {
 TEST(ConfigTypes, ProviderTypeNamesMatchTheConfigSpelling) {
     EXPECT_EQ(to_string(ProviderType::OpenAI), "openai");
     EXPECT_EQ(to_string(ProviderType::OpenAICompatible), "openai-compatible");
+    EXPECT_EQ(to_string(ProviderType::Azure), "azure");
 }
 
 TEST(ConfigTypes, FindProviderReturnsNullForAnUnknownName) {

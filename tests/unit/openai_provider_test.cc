@@ -15,7 +15,7 @@ config::Provider provider() {
 }
 
 TEST(BuildRequest, UsesBaseUrlPathAndConfiguredAuth) {
-    auto r = build_request(provider(), api::Endpoint::ChatCompletions);
+    auto r = build_request(provider(), api::Endpoint::ChatCompletions, "m");
     EXPECT_EQ(r.url, "https://api.example.com/v1/chat/completions");
     EXPECT_NE(std::find(r.headers.begin(), r.headers.end(), "Authorization: Bearer sk-secret-123"),
               r.headers.end());
@@ -26,15 +26,30 @@ TEST(BuildRequest, CustomAuthHeaderAndNoKey) {
     auto p = provider();
     p.auth_header = "api-key";
     p.auth_prefix = "";
-    auto r = build_request(p, api::Endpoint::Embeddings);
+    auto r = build_request(p, api::Endpoint::Embeddings, "m");
     EXPECT_EQ(r.url, "https://api.example.com/v1/embeddings");
     EXPECT_NE(std::find(r.headers.begin(), r.headers.end(), "api-key: sk-secret-123"),
               r.headers.end());
     p.api_key.clear();
-    r = build_request(p, api::Endpoint::Completions);
+    r = build_request(p, api::Endpoint::Completions, "m");
     for (const auto& h : r.headers) {
         EXPECT_EQ(h.find("api-key"), std::string::npos);
     }
+}
+
+TEST(BuildRequest, AzureAddressesTheDeploymentWithApiVersion) {
+    auto p = provider();
+    p.type = config::ProviderType::Azure;
+    p.base_url = "https://res.openai.azure.com/openai";
+    p.api_version = "2024-10-21";
+    p.auth_header = "api-key";
+    p.auth_prefix = "";
+    auto r = build_request(p, api::Endpoint::ChatCompletions, "my gpt/4o");
+    EXPECT_EQ(r.url,
+              "https://res.openai.azure.com/openai/deployments/my%20gpt%2F4o/chat/completions"
+              "?api-version=2024-10-21");
+    EXPECT_NE(std::find(r.headers.begin(), r.headers.end(), "api-key: sk-secret-123"),
+              r.headers.end());
 }
 
 TEST(MapError, KeepsUpstreamStatusMessageTypeCode) {
