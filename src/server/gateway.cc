@@ -1,7 +1,8 @@
 #include "server/gateway.h"
 
-#include <boost/asio/ssl/context.hpp>
 #include <fmt/format.h>
+
+#include <boost/asio/ssl/context.hpp>
 
 #include "server/worker.h"
 
@@ -26,21 +27,22 @@ Status Gateway::start() {
     if (srv.tls) {
         tls_ = std::make_unique<Tls>();
         boost::system::error_code ec;
-        tls_->ctx.set_options(boost::asio::ssl::context::default_workarounds |
-                                  boost::asio::ssl::context::no_sslv2 |
-                                  boost::asio::ssl::context::no_sslv3 |
-                                  boost::asio::ssl::context::no_tlsv1 |
-                                  boost::asio::ssl::context::no_tlsv1_1,
-                              ec);
+        tls_->ctx.set_options(
+            boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                boost::asio::ssl::context::no_tlsv1_1,
+            ec);
         tls_->ctx.use_certificate_chain_file(srv.tls->cert_file, ec);
         if (ec) {
-            return fail(ErrorCode::Internal, fmt::format("server.tls.cert_file: cannot load '{}': {}",
-                                                         srv.tls->cert_file, ec.message()));
+            return fail(ErrorCode::Internal,
+                        fmt::format("server.tls.cert_file: cannot load '{}': {}",
+                                    srv.tls->cert_file, ec.message()));
         }
         tls_->ctx.use_private_key_file(srv.tls->key_file, boost::asio::ssl::context::pem, ec);
         if (ec) {
-            return fail(ErrorCode::Internal, fmt::format("server.tls.key_file: cannot load '{}': {}",
-                                                         srv.tls->key_file, ec.message()));
+            return fail(ErrorCode::Internal,
+                        fmt::format("server.tls.key_file: cannot load '{}': {}", srv.tls->key_file,
+                                    ec.message()));
         }
     }
     port_ = srv.port;

@@ -16,7 +16,7 @@ class Worker;
 // upstream client. Owned by main (or a test). start/drain/wait/stop may be called from any one
 // controlling thread; workers never call back into it.
 class Gateway {
-public:
+  public:
     explicit Gateway(std::shared_ptr<const config::Snapshot> snapshot);
     ~Gateway();
     Gateway(const Gateway&) = delete;
@@ -37,7 +37,7 @@ public:
     // Immediate stop: no draining.
     void stop();
 
-private:
+  private:
     std::shared_ptr<const config::Snapshot> snapshot_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;

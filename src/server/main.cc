@@ -1,11 +1,12 @@
 // switchboard: the AI gateway's one binary. Only this file prints to stdout.
-#include <CLI/CLI.hpp>
-#include <csignal>
-#include <cstdio>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
 
 #include "config/config.h"
 #include "http/upstream_client.h"
@@ -103,8 +104,8 @@ int validate(const std::string& path) {
     for (const auto& p : cfg->providers) {
         enabled += p.enabled ? 1 : 0;
     }
-    fmt::print("{}: ok ({} providers, {} enabled; {} models served)\n", path,
-               cfg->providers.size(), enabled, cfg->models.size());
+    fmt::print("{}: ok ({} providers, {} enabled; {} models served)\n", path, cfg->providers.size(),
+               enabled, cfg->models.size());
     for (const auto& p : cfg->providers) {
         if (!p.enabled) {
             fmt::print("  provider {} disabled: {}\n", p.name, p.disabled_reason);
@@ -116,8 +117,9 @@ int validate(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Switchboard: an AI gateway. Speaks the OpenAI API to applications and routes to "
-                 "any model provider."};
+    CLI::App app{
+        "Switchboard: an AI gateway. Speaks the OpenAI API to applications and routes to "
+        "any model provider."};
     app.require_subcommand(1);
     app.set_version_flag("--version", "switchboard 0.1.0");
 
@@ -127,8 +129,9 @@ int main(int argc, char** argv) {
     auto* gw = app.add_subcommand("gateway", "Run the gateway (data plane).");
     gw->add_option("-c,--config", config_path, "YAML config file")->required();
     gw->add_option("-l,--listen", listen, "Listen address HOST:PORT (overrides server.listen)");
-    gw->add_option("-w,--workers", workers, "Worker threads, 0 = one per core (overrides "
-                                            "server.workers)")
+    gw->add_option("-w,--workers", workers,
+                   "Worker threads, 0 = one per core (overrides "
+                   "server.workers)")
         ->check(CLI::Range(0, 256));
 
     auto* cfg = app.add_subcommand("config", "Config file tools.");

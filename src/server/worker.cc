@@ -22,6 +22,8 @@
 
 #include "api/openai_request.h"
 #include "providers/openai.h"
+#include "providers/provider.h"
+#include "server/adapters.h"
 
 namespace sb::server {
 
@@ -265,6 +267,186 @@ Error model_not_found(std::string_view model) {
         "model"};
 }
 
+// Ends a response that has not started with an error response, or a stream that has started
+// with an error event and its final chunk (no [DONE]). Returns whether the connection is
+// reusable.
+template <typename Stream>
+awaitable<bool> fail_exchange(Stream& s, Exchange& ex, bool head_sent, const Error& e) {
+    if (!head_sent) {
+        co_return co_await send_error(s, ex, e);
+    }
+    if (!co_await write_chunk(s, sse_error_event(e))) {
+        co_return false;
+    }
+    bool ok = co_await write_one(s, "0\r\n\r\n");
+    co_return ok&& ex.keep_alive;
+}
+
+// Writes translated SSE events, sending the stream's head first if it has not gone yet.
+template <typename Stream>
+awaitable<bool> write_translated(Stream& s, Exchange& ex, bool& head_sent, std::string& out) {
+    if (out.empty()) {
+        co_return true;
+    }
+    if (!head_sent) {
+        head_sent = true;
+        std::string head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            "cache-control: no-cache\r\ntransfer-encoding: chunked\r\n";
+        append_common_headers(head, ex);
+        head += "\r\n";
+        if (!co_await write_one(s, head)) {
+            co_return false;
+        }
+    }
+    bool ok = co_await write_chunk(s, out);
+    out.clear();
+    co_return ok;
+}
+
+// Proxies a chat completion to a provider whose wire format differs: the adapter builds the
+// upstream request and translates the answer (or decodes the stream) back into OpenAI's
+// format. A stream's head is sent only with its first translated event, so a failure before
+// that (even one inside the upstream's 200 stream) is a plain HTTP error.
+template <typename Stream>
+awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
+                                 const providers::Adapter& adapter,
+                                 const config::Provider& provider, const config::Model& model,
+                                 const api::InboundRequest& inbound, const std::string& body) {
+    Worker& w = c->worker;
+    providers::ChatContext ctx;
+    ctx.public_model = model.name;
+    ctx.upstream_model = model.upstream_model;
+    ctx.stream = inbound.stream;
+    ctx.include_usage = inbound.include_usage;
+    ctx.response_id = "chatcmpl-" + ex.request_id.substr(4);
+    ctx.created = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    auto built = adapter.build_chat(provider, body, ctx);
+    if (!built) {
+        co_return co_await send_error(s, ex, built.error());
+    }
+
+    auto upstream_started = Clock::now();
+    std::shared_ptr<http::Transfer> tr = w.upstream().start(std::move(*built));
+    c->transfer = tr;
+    Conn* raw = c.get();
+    tr->set_waker([raw] { raw->wake.cancel(); });
+    c->proxying = true;
+    c->proxy_since = upstream_started;
+    w.ensure_sweep();
+    struct Cleanup {
+        Conn& conn;
+        ~Cleanup() {
+            conn.proxying = false;
+            unwatch_client(conn);
+            if (conn.transfer) {
+                conn.transfer->set_waker(nullptr);
+                conn.transfer->cancel();
+                conn.transfer.reset();
+            }
+        }
+    } cleanup{*c};
+    const Error shutting_down{ErrorCode::Unavailable, "The gateway is shutting down."};
+
+    while (!tr->headers_received() && !tr->finished() && !c->client_gone && !c->abort) {
+        co_await wait_wake(*c);
+    }
+    if (c->client_gone) {
+        co_return false;
+    }
+    if (c->abort) {
+        ex.keep_alive = false;
+        co_await send_error(s, ex, shutting_down);
+        co_return false;
+    }
+    const int status = tr->status();
+    const bool success = status >= 200 && status < 300;
+    if (tr->phase() == http::Transfer::Phase::Failed || !success || !ctx.stream) {
+        while (!tr->finished() && !c->client_gone && !c->abort) {
+            co_await wait_wake(*c);
+        }
+        if (c->client_gone) {
+            co_return false;
+        }
+        if (c->abort) {
+            ex.keep_alive = false;
+            co_await send_error(s, ex, shutting_down);
+            co_return false;
+        }
+        ex.upstream_time = tr->finished_at() - upstream_started;
+        unwatch_client(*c);
+        if (tr->phase() == http::Transfer::Phase::Failed) {
+            co_return co_await send_error(s, ex, tr->error());
+        }
+        std::string response;
+        tr->take_data(response);
+        if (!success) {
+            co_return co_await send_error(
+                s, ex, adapter.map_error(provider, status, response, tr->retry_after()));
+        }
+        auto translated = adapter.translate_chat_response(response, ctx);
+        if (!translated) {
+            co_return co_await send_error(s, ex, translated.error());
+        }
+        co_return co_await send_response(s, ex, 200, "application/json", *translated);
+    }
+
+    ex.upstream_time = tr->headers_at() - upstream_started;
+    std::unique_ptr<providers::StreamDecoder> decoder = adapter.make_chat_stream_decoder(ctx);
+    bool head_sent = false;
+    std::string in;
+    std::string out;
+    for (;;) {
+        if (c->client_gone) {
+            co_return false;
+        }
+        if (c->abort) {
+            tr->cancel();
+            ex.keep_alive = false;
+            co_await fail_exchange(s, ex, head_sent,
+                                   Error{ErrorCode::Unavailable,
+                                         "The gateway is shutting down; the stream was ended."});
+            co_return false;
+        }
+        if (tr->buffered() > 0) {
+            in.clear();
+            tr->take_data(in);
+            Status fed = decoder->feed(in, out);
+            if (!fed) {
+                tr->cancel();
+                out.clear();
+                co_return co_await fail_exchange(s, ex, head_sent, fed.error());
+            }
+            if (!co_await write_translated(s, ex, head_sent, out)) {
+                co_return false;
+            }
+            continue;
+        }
+        if (tr->finished()) {
+            if (tr->phase() == http::Transfer::Phase::Failed) {
+                co_return co_await fail_exchange(s, ex, head_sent, tr->error());
+            }
+            Status done = decoder->finish(out);
+            if (!done) {
+                out.clear();
+                co_return co_await fail_exchange(s, ex, head_sent, done.error());
+            }
+            if (!co_await write_translated(s, ex, head_sent, out)) {
+                co_return false;
+            }
+            if (!head_sent) {
+                co_return co_await send_error(
+                    s, ex, Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
+            }
+            bool ok = co_await write_one(s, "0\r\n\r\n");
+            co_return ok&& ex.keep_alive;
+        }
+        co_await wait_wake(*c);
+    }
+}
+
 // Proxies one OpenAI-format request to the model's provider. Returns whether the connection
 // may serve another request.
 template <typename Stream>
@@ -284,6 +466,18 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     ex.provider = provider.name;
     ex.target = model->upstream_model;
     ex.attempts = 1;
+    if (const providers::Adapter* adapter = w.adapter_for(provider)) {
+        if (ep != api::Endpoint::ChatCompletions) {
+            co_return co_await send_error(
+                s, ex,
+                Error{ErrorCode::InvalidRequest,
+                      fmt::format("The model '{}' is served by provider type {}, which this "
+                                  "gateway reaches only through /v1/chat/completions.",
+                                  model->name, config::to_string(provider.type)),
+                      "model"});
+        }
+        co_return co_await proxy_translated(s, c, ex, *adapter, provider, *model, *inspected, body);
+    }
 
     http::UpstreamRequest up = w.request_template(*model, provider, ep);
     if (model->upstream_model == inspected->model) {
@@ -793,8 +987,8 @@ void Worker::sweep() {
 }
 
 const http::UpstreamRequest& Worker::request_template(const config::Model& model,
-                                                     const config::Provider& provider,
-                                                     api::Endpoint endpoint) {
+                                                      const config::Provider& provider,
+                                                      api::Endpoint endpoint) {
     auto key = std::make_pair(&model, endpoint);
     auto it = templates_.find(key);
     if (it == templates_.end()) {
@@ -805,6 +999,14 @@ const http::UpstreamRequest& Worker::request_template(const config::Model& model
         it = templates_.emplace(key, std::move(req)).first;
     }
     return it->second;
+}
+
+const providers::Adapter* Worker::adapter_for(const config::Provider& provider) {
+    auto it = adapters_.find(&provider);
+    if (it == adapters_.end()) {
+        it = adapters_.emplace(&provider, make_adapter(provider)).first;
+    }
+    return it->second.get();
 }
 
 void Worker::run() {

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "http/upstream_client.h"
+#include "providers/provider.h"
 
 namespace sb::server {
 
@@ -43,6 +44,8 @@ class Worker {
     const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
     bool draining() const { return draining_; }
     std::string next_request_id();
+    // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
+    const providers::Adapter* adapter_for(const config::Provider& provider);
     // URL, prepared headers and timeouts for a model's endpoint, built once per worker (the
     // cache is keyed by pointers into the snapshot this worker holds).
     const http::UpstreamRequest& request_template(const config::Model& model,
@@ -75,6 +78,7 @@ class Worker {
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;
     std::map<std::pair<const config::Model*, api::Endpoint>, http::UpstreamRequest> templates_;
+    std::map<const config::Provider*, std::unique_ptr<providers::Adapter>> adapters_;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };
