@@ -120,7 +120,7 @@ TEST(DrainTest, DrainDeadlineEndsRemainingStreamsWithErrorEvent) {
     EXPECT_NE(r.body.find("shutting down"), std::string::npos) << r.body;
 }
 
-TEST(TlsTest, ServesHttpsWhenConfigured) {
+TEST(TlsTest, ServesHttpsAndVerifiesUpstreamCertificates) {
     MockProvider mock;
     ASSERT_TRUE(mock.ok());
     auto dir = std::filesystem::temp_directory_path() / ("sbtls" + std::to_string(::getpid()));
@@ -150,6 +150,24 @@ TEST(TlsTest, ServesHttpsWhenConfigured) {
     }
     ::pclose(p);
     EXPECT_NE(out.find("chat.completion"), std::string::npos) << out;
+
+    // The same TLS listener as an upstream: its self-signed certificate must be refused.
+    auto up = config::parse(
+        "server: {listen: \"127.0.0.1:0\", workers: 1}\nproviders:\n  selfsigned: {type: "
+        "openai-compatible, base_url: \"https://127.0.0.1:" +
+            std::to_string(gw.port()) +
+            "/v1\"}\nmodels:\n  m: {provider: selfsigned, model: m}\n",
+        [](std::string_view) { return std::nullopt; });
+    ASSERT_TRUE(up.has_value()) << up.error().message;
+    server::Gateway front(std::make_shared<const config::Snapshot>(std::move(*up)));
+    ASSERT_TRUE(front.start().has_value());
+    auto r = http_request(front.port(), "POST", "/v1/chat/completions",
+                          R"({"model":"m","messages":[]})");
+    EXPECT_EQ(r.status, 502) << r.body;
+    EXPECT_NE(r.body.find("upstream_unreachable"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("TLS"), std::string::npos) << r.body;
+    front.stop();
+    front.wait();
     std::filesystem::remove_all(dir);
 }
 
