@@ -25,21 +25,25 @@ constexpr Row kTable[] = {
     /* HeadersTooLarge      */ {431, "invalid_request_error", "headers_too_large"},
     /* RateLimited          */ {429, "rate_limit_error", "rate_limit_exceeded"},
     /* Internal             */ {500, "server_error", "internal_error"},
-    /* UpstreamError        */ {502, "upstream_error", "upstream_error"},
+    /* UpstreamError        */ {502, "upstream_error", ""},  // code: the upstream's, or null
     /* UpstreamAuth         */ {502, "upstream_error", "upstream_auth_failed"},
     /* UpstreamUnreachable  */ {502, "upstream_error", "upstream_unreachable"},
     /* UpstreamBadResponse  */ {502, "upstream_error", "upstream_bad_response"},
     /* UpstreamTimeout      */ {504, "upstream_error", "upstream_timeout"},
     /* Unavailable          */ {503, "server_error", "service_unavailable"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(ErrorCode::Unavailable) + 1);
+static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
+              static_cast<size_t>(ErrorCode::Unavailable) + 1);
 
-const Row& row(ErrorCode c) { return kTable[static_cast<size_t>(c)]; }
+const Row& row(ErrorCode c) {
+    return kTable[static_cast<size_t>(c)];
+}
 
 }  // namespace
 
 int http_status(const Error& e) {
-    if (e.code == ErrorCode::UpstreamError && e.upstream_status >= 400 && e.upstream_status <= 599) {
+    if (e.code == ErrorCode::UpstreamError && e.upstream_status >= 400 &&
+        e.upstream_status <= 599) {
         return e.upstream_status;
     }
     return row(e.code).status;
@@ -61,29 +65,52 @@ std::string_view error_code_name(const Error& e) {
 
 std::string_view reason_phrase(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 204: return "No Content";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 402: return "Payment Required";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Content Too Large";
-        case 415: return "Unsupported Media Type";
-        case 422: return "Unprocessable Content";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        case 529: return "Site Overloaded";
-        default: return "Unknown";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 204:
+            return "No Content";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 402:
+            return "Payment Required";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Content Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 422:
+            return "Unprocessable Content";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 529:
+            return "Site Overloaded";
+        default:
+            return "Unknown";
     }
 }
 
@@ -92,13 +119,27 @@ void append_json_escaped(std::string& out, std::string_view s) {
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
             default:
                 if (c < 0x20) {
                     out += "\\u00";

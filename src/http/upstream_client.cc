@@ -35,6 +35,9 @@ struct Watched {
     int want = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
     bool read_pending = false;
     bool write_pending = false;
+    // Bumped when pending waits are cancelled, so their (aborted) completions, which may run
+    // after new waits were started, leave the pending flags alone.
+    unsigned generation = 0;
     bool alive = true;
 
     template <typename Handler>
@@ -86,7 +89,10 @@ std::string_view header_value(std::string_view line, std::size_t name_len) {
 }
 
 Error map_curl_error(CURLcode rc, const char* errbuf, bool headers_received) {
-    std::string detail = errbuf[0] != 0 ? std::string(errbuf) : curl_easy_strerror(rc);
+    // curl's own error buffer names hosts, addresses and ports (internal endpoints): clients
+    // get the generic text for the code; the detail stays out of responses.
+    (void)errbuf;
+    std::string detail = curl_easy_strerror(rc);
     switch (rc) {
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_RESOLVE_PROXY:
@@ -204,6 +210,9 @@ struct UpstreamClient::State {
             auto& w = it->second;
             w->want = 0;
             w->cancel();
+            ++w->generation;
+            w->read_pending = false;
+            w->write_pending = false;
             if (w->foreign) {
                 // Not ours to close: curl closes it.
                 w->alive = false;
@@ -214,7 +223,12 @@ struct UpstreamClient::State {
         }
         if (it == self->sockets.end()) {
             auto w = std::make_shared<Watched>();
-            w->foreign.emplace(self->io, fd);
+            w->foreign.emplace(self->io);
+            boost::system::error_code ec;
+            w->foreign->assign(fd, ec);  // registers with epoll; no exception into curl
+            if (ec) {
+                return -1;
+            }
             it = self->sockets.emplace(fd, std::move(w)).first;
         }
         it->second->want = what;
@@ -326,7 +340,10 @@ struct UpstreamClient::State {
         if ((w->want & CURL_POLL_IN) != 0 && !w->read_pending) {
             w->read_pending = true;
             w->async_wait(asio::socket_base::wait_read,
-                          [this, fd, w](boost::system::error_code ec) {
+                          [this, fd, w, gen = w->generation](boost::system::error_code ec) {
+                              if (gen != w->generation) {
+                                  return;
+                              }
                               w->read_pending = false;
                               if (ec || !w->alive || (w->want & CURL_POLL_IN) == 0) {
                                   return;
@@ -340,7 +357,10 @@ struct UpstreamClient::State {
         if ((w->want & CURL_POLL_OUT) != 0 && !w->write_pending) {
             w->write_pending = true;
             w->async_wait(asio::socket_base::wait_write,
-                          [this, fd, w](boost::system::error_code ec) {
+                          [this, fd, w, gen = w->generation](boost::system::error_code ec) {
+                              if (gen != w->generation) {
+                                  return;
+                              }
                               w->write_pending = false;
                               if (ec || !w->alive || (w->want & CURL_POLL_OUT) == 0) {
                                   return;
@@ -560,6 +580,8 @@ std::shared_ptr<Transfer> UpstreamClient::start(UpstreamRequest request) {
         curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        // A proxy's "200 Connection established" must not pass for the upstream's head.
+        curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &State::on_header);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &State::on_write);
         curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &State::open_socket);

@@ -108,17 +108,23 @@ Error map_error(const config::Provider& provider, int status, std::string_view b
         }
     }
     if (message.empty()) {
-        message = fmt::format("The upstream provider returned HTTP {} with no error message.",
-                              status);
+        message =
+            fmt::format("The upstream provider returned HTTP {} with no error message.", status);
     }
     message = scrub(std::move(message), provider.api_key);
+    for (const auto& [name, value] : provider.headers) {
+        message = scrub(std::move(message), value);  // extra headers may carry secrets too
+    }
 
     Error e;
     if (status == 401 || status == 403) {
         e.code = ErrorCode::UpstreamAuth;
+        // The upstream's own text is not passed on: it may quote part of our key
+        // ("Incorrect API key provided: sk-...abcd").
         e.message = fmt::format(
-            "The upstream provider '{}' rejected the gateway's credentials (HTTP {}): {}",
-            provider.name, status, message);
+            "The upstream provider '{}' rejected the gateway's credentials (HTTP {}). This is "
+            "a gateway configuration problem, not a problem with your request.",
+            provider.name, status);
         e.upstream_status = status;
         return e;
     }
@@ -126,9 +132,9 @@ Error map_error(const config::Provider& provider, int status, std::string_view b
     e.message = std::move(message);
     e.param = std::move(param);
     e.upstream_status = (status >= 400 && status <= 599) ? status : 502;
-    e.upstream_type = type.empty() ? std::string(status >= 500 ? "server_error"
-                                                               : "invalid_request_error")
-                                   : std::move(type);
+    e.upstream_type = type.empty()
+                          ? std::string(status >= 500 ? "server_error" : "invalid_request_error")
+                          : std::move(type);
     e.upstream_code = std::move(code);
     e.retry_after = std::string(retry_after);
     return e;

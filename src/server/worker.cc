@@ -52,6 +52,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
     bool abort = false;        // drain deadline passed: end what is in flight
     bool client_gone = false;  // peer closed while we proxied
     bool watching = false;
+    bool tls = false;
     // Waiting on an upstream since `proxy_since`: the sweep starts the disconnect watch once a
     // request has waited a sweep interval (most answers come sooner, and arming the watch
     // costs an epoll_ctl per request).
@@ -72,6 +73,14 @@ void disarm_deadline(Conn& c) {
     c.deadline_at = Clock::time_point::max();
 }
 
+// A write that makes no progress for this long (a client that stopped reading) ends the
+// connection instead of holding its buffers and its upstream forever.
+void arm_write_deadline(Conn& c) {
+    c.timed_out = false;
+    c.deadline_at = Clock::now() + c.worker.snapshot()->config().server.idle_timeout;
+    c.worker.ensure_sweep();
+}
+
 // Notices a client that hangs up while we wait on the upstream, and cancels the upstream at
 // once. A readable socket with data (a pipelined request) just ends the watch.
 void watch_client(const std::shared_ptr<Conn>& c) {
@@ -80,14 +89,17 @@ void watch_client(const std::shared_ptr<Conn>& c) {
         if (ec || !c->watching) {
             return;
         }
-        char byte;
+        unsigned char byte = 0;
         ssize_t n = ::recv(c->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
             watch_client(c);
             return;
         }
         c->watching = false;
-        if (n > 0) {
+        // Data is a pipelined request: the watch ends. On TLS, a record of content type 21 is an
+        // alert (the client's close_notify): the client is gone too.
+        constexpr unsigned char kTlsAlert = 21;
+        if (n > 0 && !(c->tls && byte == kTlsAlert)) {
             return;
         }
         c->client_gone = true;
@@ -117,6 +129,9 @@ std::string format_millis(Clock::duration d) {
 
 // What one request knows while it is handled.
 struct Exchange {
+    Conn* conn = nullptr;
+    bool http10 = false;     // HTTP/1.0 client: no chunked encoding, close-delimited streams
+    bool head_only = false;  // HEAD request: the response has no body
     std::string request_id;
     Clock::time_point started;
     Clock::duration upstream_time{};  // subtracted from elapsed time to get our overhead
@@ -126,7 +141,7 @@ struct Exchange {
     int attempts = 0;
 };
 
-void append_common_headers(std::string& head, const Exchange& ex) {
+void append_common_headers(std::string& head, Exchange& ex) {
     fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\n", ex.request_id);
     if (!ex.provider.empty()) {
         fmt::format_to(std::back_inserter(head),
@@ -137,6 +152,9 @@ void append_common_headers(std::string& head, const Exchange& ex) {
     auto overhead = Clock::now() - ex.started - ex.upstream_time;
     fmt::format_to(std::back_inserter(head), "x-switchboard-overhead-ms: {}\r\n",
                    format_millis(overhead));
+    if (ex.conn != nullptr && ex.conn->worker.draining()) {
+        ex.keep_alive = false;  // draining: this is the connection's last response
+    }
     if (!ex.keep_alive) {
         head += "connection: close\r\n";
     }
@@ -154,18 +172,24 @@ struct Gather {
 };
 
 template <typename Stream>
-awaitable<bool> write_all(Stream& s, const Gather& g) {
+awaitable<bool> write_all(Stream& s, Exchange& ex, const Gather& g) {
+    if (ex.conn != nullptr) {
+        arm_write_deadline(*ex.conn);
+    }
     auto [ec, written] = co_await asio::async_write(
         s, std::span<const asio::const_buffer>(g.bufs.data(), g.count), kNoThrow);
     (void)written;
+    if (ex.conn != nullptr) {
+        disarm_deadline(*ex.conn);
+    }
     co_return !ec;
 }
 
 template <typename Stream>
-awaitable<bool> write_one(Stream& s, std::string_view data) {
+awaitable<bool> write_one(Stream& s, Exchange& ex, std::string_view data) {
     Gather g;
     g.add(asio::buffer(data.data(), data.size()));
-    co_return co_await write_all(s, g);
+    co_return co_await write_all(s, ex, g);
 }
 
 template <typename Stream>
@@ -180,8 +204,11 @@ awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_v
     append_common_headers(head, ex);
     head += "\r\n";
     Gather g;
-    g.add(asio::buffer(head)).add(asio::buffer(body.data(), body.size()));
-    bool ok = co_await write_all(s, g);
+    g.add(asio::buffer(head));
+    if (!ex.head_only) {
+        g.add(asio::buffer(body.data(), body.size()));
+    }
+    bool ok = co_await write_all(s, ex, g);
     co_return ok&& ex.keep_alive;
 }
 
@@ -203,29 +230,62 @@ awaitable<bool> send_error(Stream& s, Exchange& ex, const Error& e) {
                                      render_openai_error(e), extra);
 }
 
-// The end of the last complete SSE event in `buf` (0 if none): events end with a blank line.
-std::size_t complete_events_end(std::string_view buf) {
-    std::size_t lf = buf.rfind("\n\n");
-    std::size_t crlf = buf.rfind("\r\n\r\n");
-    std::size_t end = 0;
-    if (lf != std::string_view::npos) {
-        end = lf + 2;
+// An upstream SSE event larger than this (no blank line in sight) fails the stream rather than
+// growing the buffer without bound.
+constexpr std::size_t kMaxPendingEvent = 4u << 20;
+
+// The end of the last complete SSE event in `buf` (0 if none), searching only from `from`
+// (minus the 3 bytes a terminator can straddle). Events end with a blank line; lines end with
+// CRLF, LF or CR (WHATWG HTML, server-sent events).
+std::size_t complete_events_end(std::string_view buf, std::size_t from) {
+    std::size_t start = from > 3 ? from - 3 : 0;
+    for (std::size_t i = buf.size(); i > start; --i) {
+        std::string_view head = buf.substr(0, i);
+        if (head.ends_with("\n\n") || head.ends_with("\r\r") || head.ends_with("\r\n\r\n") ||
+            head.ends_with("\n\r\n")) {
+            return i;
+        }
     }
-    if (crlf != std::string_view::npos) {
-        end = std::max(end, crlf + 4);
-    }
-    return end;
+    return 0;
 }
 
 template <typename Stream>
-awaitable<bool> write_chunk(Stream& s, std::string_view data) {
+awaitable<bool> write_chunk(Stream& s, Exchange& ex, std::string_view data) {
+    if (ex.http10) {
+        co_return co_await write_one(s, ex, data);
+    }
     char size_line[24];
     auto r = fmt::format_to_n(size_line, sizeof(size_line), "{:x}\r\n", data.size());
     Gather g;
     g.add(asio::buffer(size_line, r.size))
         .add(asio::buffer(data.data(), data.size()))
         .add(asio::buffer("\r\n", 2));
-    co_return co_await write_all(s, g);
+    co_return co_await write_all(s, ex, g);
+}
+
+// Ends a streamed body (the last chunk; nothing for HTTP/1.0, where closing ends it).
+template <typename Stream>
+awaitable<bool> end_stream(Stream& s, Exchange& ex) {
+    if (ex.http10) {
+        co_return false;
+    }
+    bool ok = co_await write_one(s, ex, "0\r\n\r\n");
+    co_return ok&& ex.keep_alive;
+}
+
+// The head of a streamed response: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
+std::string stream_head(int status, std::string_view content_type, Exchange& ex) {
+    if (ex.http10) {
+        ex.keep_alive = false;
+    }
+    std::string head;
+    fmt::format_to(std::back_inserter(head),
+                   "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncache-control: no-cache\r\n{}", status,
+                   reason_phrase(status), content_type,
+                   ex.http10 ? "" : "transfer-encoding: chunked\r\n");
+    append_common_headers(head, ex);
+    head += "\r\n";
+    return head;
 }
 
 std::string sse_error_event(const Error& e) {
@@ -270,16 +330,21 @@ Error model_not_found(std::string_view model) {
 // Ends a response that has not started with an error response, or a stream that has started
 // with an error event and its final chunk (no [DONE]). Returns whether the connection is
 // reusable.
+// (Temporaries are kept in named locals across co_await: GCC 12 miscompiles some temporaries
+// that live across a suspension point.)
 template <typename Stream>
-awaitable<bool> fail_exchange(Stream& s, Exchange& ex, bool head_sent, const Error& e) {
+awaitable<bool> fail_exchange(Stream& s, Exchange& ex, bool head_sent, Error e) {
     if (!head_sent) {
-        co_return co_await send_error(s, ex, e);
+        bool reusable = co_await send_error(s, ex, e);
+        co_return reusable;
     }
-    if (!co_await write_chunk(s, sse_error_event(e))) {
+    std::string event = sse_error_event(e);
+    bool written = co_await write_chunk(s, ex, event);
+    if (!written) {
         co_return false;
     }
-    bool ok = co_await write_one(s, "0\r\n\r\n");
-    co_return ok&& ex.keep_alive;
+    bool reusable = co_await end_stream(s, ex);
+    co_return reusable;
 }
 
 // Writes translated SSE events, sending the stream's head first if it has not gone yet.
@@ -290,16 +355,13 @@ awaitable<bool> write_translated(Stream& s, Exchange& ex, bool& head_sent, std::
     }
     if (!head_sent) {
         head_sent = true;
-        std::string head =
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            "cache-control: no-cache\r\ntransfer-encoding: chunked\r\n";
-        append_common_headers(head, ex);
-        head += "\r\n";
-        if (!co_await write_one(s, head)) {
+        std::string head = stream_head(200, "text/event-stream", ex);
+        bool written = co_await write_one(s, ex, head);
+        if (!written) {
             co_return false;
         }
     }
-    bool ok = co_await write_chunk(s, out);
+    bool ok = co_await write_chunk(s, ex, out);
     out.clear();
     co_return ok;
 }
@@ -440,8 +502,7 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
                 co_return co_await send_error(
                     s, ex, Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
             }
-            bool ok = co_await write_one(s, "0\r\n\r\n");
-            co_return ok&& ex.keep_alive;
+            co_return co_await end_stream(s, ex);
         }
         co_await wait_wake(*c);
     }
@@ -563,55 +624,54 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     // Streaming relay: complete SSE events are forwarded as they arrive; the upstream read is
     // paused while the client is slower than the upstream (Transfer's buffer watermark).
     ex.upstream_time = tr->headers_at() - upstream_started;
-    {
-        std::string head;
-        fmt::format_to(std::back_inserter(head),
-                       "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncache-control: no-cache\r\n"
-                       "transfer-encoding: chunked\r\n",
-                       status, reason_phrase(status), tr->content_type());
-        append_common_headers(head, ex);
-        head += "\r\n";
-        if (!co_await write_one(s, head)) {
-            co_return false;
-        }
+    std::string head = stream_head(status, tr->content_type(), ex);
+    bool head_written = co_await write_one(s, ex, head);
+    if (!head_written) {
+        co_return false;
     }
     std::string pending;
+    std::size_t scanned = 0;  // bytes of `pending` already searched for an event boundary
     for (;;) {
         if (c->client_gone) {
             co_return false;
         }
         if (c->abort) {
             tr->cancel();
-            co_await write_chunk(
-                s, sse_error_event(Error{ErrorCode::Unavailable,
-                                         "The gateway is shutting down; the stream was ended."}));
-            co_await write_one(s, "0\r\n\r\n");
+            ex.keep_alive = false;
+            co_await fail_exchange(s, ex, true,
+                                   Error{ErrorCode::Unavailable,
+                                         "The gateway is shutting down; the stream was ended."});
             co_return false;
         }
         if (tr->buffered() > 0) {
             tr->take_data(pending);
-            std::size_t end = complete_events_end(pending);
+            std::size_t end = complete_events_end(pending, scanned);
+            scanned = pending.size();
             if (end > 0) {
-                if (!co_await write_chunk(s, std::string_view(pending).substr(0, end))) {
+                if (!co_await write_chunk(s, ex, std::string_view(pending).substr(0, end))) {
                     co_return false;
                 }
                 pending.erase(0, end);
+                scanned = 0;
+            } else if (pending.size() > kMaxPendingEvent) {
+                tr->cancel();
+                co_return co_await fail_exchange(
+                    s, ex, true,
+                    Error{ErrorCode::UpstreamBadResponse,
+                          fmt::format("The upstream sent an event larger than {} bytes.",
+                                      kMaxPendingEvent)});
             }
             continue;
         }
         if (tr->finished()) {
             if (tr->phase() == http::Transfer::Phase::Done) {
-                if (!pending.empty() && !co_await write_chunk(s, pending)) {
+                if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
                     co_return false;
                 }
-            } else {
-                // A partial event is dropped: the error event must stand on its own.
-                if (!co_await write_chunk(s, sse_error_event(tr->error()))) {
-                    co_return false;
-                }
+                co_return co_await end_stream(s, ex);
             }
-            bool ok = co_await write_one(s, "0\r\n\r\n");
-            co_return ok&& ex.keep_alive;
+            // A partial event is dropped: the error event must stand on its own.
+            co_return co_await fail_exchange(s, ex, true, tr->error());
         }
         co_await wait_wake(*c);
     }
@@ -735,6 +795,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         }
         first = false;
         c->idle = false;
+        ex.conn = c.get();
         ex.request_id = w.next_request_id();
         ex.started = Clock::now();
 
@@ -773,6 +834,18 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         }
         auto& req = parser.get();
         ex.keep_alive = req.keep_alive() && !w.draining();
+        ex.http10 = req.version() < 11;
+        ex.head_only = req.method() == bhttp::verb::head;
+        // RFC 9112 §6.3: a Transfer-Encoding other than chunked, or any on HTTP/1.0, leaves
+        // the body length unknown; reading on would let the body pose as the next request.
+        if (req.count(bhttp::field::transfer_encoding) > 0 && (!req.chunked() || ex.http10)) {
+            ex.keep_alive = false;
+            co_await send_error(s, ex,
+                                Error{ErrorCode::BadFraming,
+                                      "Unsupported Transfer-Encoding: only chunked is accepted "
+                                      "(HTTP/1.1)."});
+            co_return;
+        }
         if (req.count(bhttp::field::content_length) > 0 &&
             req.count(bhttp::field::transfer_encoding) > 0) {
             ex.keep_alive = false;
@@ -792,7 +865,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         }
         if (!parser.is_done()) {
             if (auto expect = req[bhttp::field::expect]; iequals(expect, "100-continue")) {
-                if (!co_await write_one(s, "HTTP/1.1 100 Continue\r\n\r\n")) {
+                if (!co_await write_one(s, ex, "HTTP/1.1 100 Continue\r\n\r\n")) {
                     co_return;
                 }
             }
@@ -844,6 +917,7 @@ awaitable<void> session_plain(Worker& w, tcp::socket sock) {
 
 awaitable<void> session_tls(Worker& w, asio::ssl::stream<tcp::socket> stream) {
     auto c = std::make_shared<Conn>(w, stream.next_layer());
+    c->tls = true;
     arm_deadline(c, w.snapshot()->config().server.header_timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
     disarm_deadline(*c);
@@ -874,7 +948,11 @@ Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot)
       sweep_timer_(io_),
       rng_(std::random_device{}()) {}
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+    // Destroying io_ destroys suspended session frames, whose ~Conn calls remove(): it must not
+    // stop a context that is being destroyed (conns_ outlives io_, see worker.h).
+    destroying_ = true;
+}
 
 std::string Worker::next_request_id() {
     return fmt::format("req_{:016x}{:04x}", rng_(), (++request_counter_) & 0xFFFF);
@@ -882,7 +960,7 @@ std::string Worker::next_request_id() {
 
 void Worker::remove(Conn* c) {
     conns_.erase(c);
-    if (draining_ && conns_.empty()) {
+    if (draining_ && conns_.empty() && !destroying_) {
         io_.stop();
     }
 }

@@ -64,6 +64,11 @@ class Worker {
     void sweep();
 
     int index_;
+    // Declared before io_ so that they outlive it: destroying io_ destroys the session frames,
+    // whose connections unregister themselves.
+    std::unordered_set<Conn*> conns_;
+    bool draining_ = false;
+    bool destroying_ = false;
     boost::asio::io_context io_{1};
     std::shared_ptr<const config::Snapshot> snapshot_;
     http::UpstreamClient upstream_;
@@ -72,8 +77,6 @@ class Worker {
         boost::asio::ssl::context* tls;
     };
     std::vector<std::unique_ptr<Listener>> listeners_;
-    std::unordered_set<Conn*> conns_;
-    bool draining_ = false;
     std::optional<boost::asio::steady_timer> drain_timer_;
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;

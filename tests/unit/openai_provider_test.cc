@@ -70,7 +70,13 @@ TEST(MapError, UpstreamAuthFailureIs502AndScrubsTheKey) {
     EXPECT_EQ(http_status(e), 502);
     EXPECT_EQ(error_code_name(e), "upstream_auth_failed");
     EXPECT_EQ(e.message.find("sk-secret-123"), std::string::npos);
-    EXPECT_NE(e.message.find("[redacted]"), std::string::npos);
+    EXPECT_EQ(e.message.find("Incorrect API key"), std::string::npos);
+}
+
+TEST(MapError, ScrubsTheKeyAndExtraHeaderValuesFromMessages) {
+    auto e = map_error(provider(), 400,
+                       R"({"error":{"message":"bad key sk-secret-123 for demo"}})", "");
+    EXPECT_EQ(e.message, "bad key [redacted] for [redacted]");
 }
 
 TEST(MapError, NonJsonBodyGetsAGenericMessage) {
