@@ -1,0 +1,225 @@
+#include "telemetry/parquet/row_group_builder.h"
+
+#include <algorithm>
+
+namespace sb::telemetry::parquet {
+
+namespace {
+
+std::string_view value_type_name(const Value& value) {
+    struct Visitor {
+        std::string_view operator()(Null) const { return "null"; }
+        std::string_view operator()(bool) const { return "BOOLEAN"; }
+        std::string_view operator()(std::int32_t) const { return "INT32"; }
+        std::string_view operator()(std::int64_t) const { return "INT64"; }
+        std::string_view operator()(double) const { return "DOUBLE"; }
+        std::string_view operator()(std::string_view) const { return "STRING"; }
+        std::string_view operator()(Timestamp) const { return "TIMESTAMP"; }
+    };
+    return std::visit(Visitor{}, value);
+}
+
+ColumnType value_column_type(const Value& value) {
+    struct Visitor {
+        ColumnType operator()(Null) const { return ColumnType::Int64; }  // not asked for nulls
+        ColumnType operator()(bool) const { return ColumnType::Boolean; }
+        ColumnType operator()(std::int32_t) const { return ColumnType::Int32; }
+        ColumnType operator()(std::int64_t) const { return ColumnType::Int64; }
+        ColumnType operator()(double) const { return ColumnType::Double; }
+        ColumnType operator()(std::string_view) const { return ColumnType::String; }
+        ColumnType operator()(Timestamp) const { return ColumnType::Timestamp; }
+    };
+    return std::visit(Visitor{}, value);
+}
+
+}  // namespace
+
+ColumnBuilder::ColumnBuilder(Column column) : column_(std::move(column)) {}
+
+Status ColumnBuilder::type_error(std::string_view got) const {
+    return fail(ErrorCode::InvalidRequest, "parquet column '" + column_.name + "' is " +
+                                               std::string(column_type_name(column_.type)) +
+                                               ", not " + std::string(got));
+}
+
+Status ColumnBuilder::check_type(ColumnType wanted) const {
+    if (column_.type != wanted) {
+        return type_error(column_type_name(wanted));
+    }
+    return {};
+}
+
+Status ColumnBuilder::check(const Value& value) const {
+    if (std::holds_alternative<Null>(value)) {
+        if (!column_.nullable) {
+            return fail(ErrorCode::InvalidRequest,
+                        "parquet column '" + column_.name + "' is not nullable");
+        }
+        return {};
+    }
+    if (value_column_type(value) != column_.type) {
+        return type_error(value_type_name(value));
+    }
+    if (const auto* s = std::get_if<std::string_view>(&value); s && !detail::is_valid_utf8(*s)) {
+        return fail(ErrorCode::InvalidRequest,
+                    "parquet column '" + column_.name + "': string is not valid UTF-8");
+    }
+    return {};
+}
+
+void ColumnBuilder::mark_present(std::size_t value_bytes) {
+    if (column_.nullable) {
+        defined_.push_back(1);
+    }
+    ++rows_;
+    ++present_;
+    estimated_bytes_ += value_bytes;
+}
+
+Status ColumnBuilder::append(const Value& value) {
+    struct Visitor {
+        ColumnBuilder& self;
+        Status operator()(Null) const { return self.append_null(); }
+        Status operator()(bool v) const { return self.append_bool(v); }
+        Status operator()(std::int32_t v) const { return self.append_int32(v); }
+        Status operator()(std::int64_t v) const { return self.append_int64(v); }
+        Status operator()(double v) const { return self.append_double(v); }
+        Status operator()(std::string_view v) const { return self.append_string(v); }
+        Status operator()(Timestamp v) const { return self.append_timestamp(v); }
+    };
+    return std::visit(Visitor{*this}, value);
+}
+
+Status ColumnBuilder::append_null() {
+    if (!column_.nullable) {
+        return fail(ErrorCode::InvalidRequest,
+                    "parquet column '" + column_.name + "' is not nullable");
+    }
+    defined_.push_back(0);
+    ++rows_;
+    return {};
+}
+
+Status ColumnBuilder::append_bool(bool value) {
+    if (auto ok = check_type(ColumnType::Boolean); !ok) {
+        return ok;
+    }
+    bools_.push_back(value ? 1 : 0);
+    mark_present(1);  // an eighth of a byte, rounded up: only an estimate
+    return {};
+}
+
+Status ColumnBuilder::append_int32(std::int32_t value) {
+    if (auto ok = check_type(ColumnType::Int32); !ok) {
+        return ok;
+    }
+    int32s_.push_back(value);
+    mark_present(sizeof(std::int32_t));
+    return {};
+}
+
+Status ColumnBuilder::append_int64(std::int64_t value) {
+    if (auto ok = check_type(ColumnType::Int64); !ok) {
+        return ok;
+    }
+    int64s_.push_back(value);
+    mark_present(sizeof(std::int64_t));
+    return {};
+}
+
+Status ColumnBuilder::append_double(double value) {
+    if (auto ok = check_type(ColumnType::Double); !ok) {
+        return ok;
+    }
+    doubles_.push_back(value);
+    mark_present(sizeof(double));
+    return {};
+}
+
+Status ColumnBuilder::append_string(std::string_view value) {
+    if (auto ok = check(Value(value)); !ok) {
+        return ok;
+    }
+    string_bytes_.append(value);
+    string_ends_.push_back(string_bytes_.size());
+    mark_present(sizeof(std::uint32_t) + value.size());
+    return {};
+}
+
+Status ColumnBuilder::append_timestamp(Timestamp value) {
+    if (auto ok = check_type(ColumnType::Timestamp); !ok) {
+        return ok;
+    }
+    int64s_.push_back(value.micros);
+    mark_present(sizeof(std::int64_t));
+    return {};
+}
+
+std::string_view ColumnBuilder::string_at(std::size_t index) const {
+    const std::size_t begin = index == 0 ? 0 : string_ends_[index - 1];
+    return std::string_view(string_bytes_).substr(begin, string_ends_[index] - begin);
+}
+
+void ColumnBuilder::clear() {
+    rows_ = 0;
+    present_ = 0;
+    estimated_bytes_ = 0;
+    defined_.clear();
+    bools_.clear();
+    int32s_.clear();
+    int64s_.clear();
+    doubles_.clear();
+    string_bytes_.clear();
+    string_ends_.clear();
+}
+
+RowGroupBuilder::RowGroupBuilder(const Schema& schema) {
+    columns_.reserve(schema.size());
+    for (const auto& column : schema.columns()) {
+        columns_.emplace_back(column);
+    }
+}
+
+Status RowGroupBuilder::append_row(std::span<const Value> row) {
+    if (row.size() != columns_.size()) {
+        return fail(ErrorCode::InvalidRequest, "parquet row has " + std::to_string(row.size()) +
+                                                   " cells, the schema " +
+                                                   std::to_string(columns_.size()) + " columns");
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        if (auto ok = columns_[i].check(row[i]); !ok) {
+            return ok;
+        }
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        if (auto ok = columns_[i].append(row[i]); !ok) {
+            return ok;  // unreachable: check() accepted the cell
+        }
+    }
+    return {};
+}
+
+std::size_t RowGroupBuilder::num_rows() const {
+    return columns_.empty() ? 0 : columns_.front().size();
+}
+
+bool RowGroupBuilder::consistent() const {
+    return std::all_of(columns_.begin(), columns_.end(),
+                       [&](const ColumnBuilder& c) { return c.size() == num_rows(); });
+}
+
+std::size_t RowGroupBuilder::estimated_bytes() const {
+    std::size_t total = 0;
+    for (const auto& column : columns_) {
+        total += column.estimated_bytes();
+    }
+    return total;
+}
+
+void RowGroupBuilder::clear() {
+    for (auto& column : columns_) {
+        column.clear();
+    }
+}
+
+}  // namespace sb::telemetry::parquet
