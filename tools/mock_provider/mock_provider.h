@@ -16,9 +16,9 @@ struct Options {
     std::string api_key;     // non-empty: every /v1 request needs `Authorization: Bearer <key>`
 };
 
-// A fast HTTP/1.1 server speaking the OpenAI API with per-request fault controls (see
-// tools/mock_provider/README.md). Used as the upstream in integration tests and benchmarks,
-// either spawned as the `mock-provider` executable or embedded in a test process.
+// A fast HTTP/1.1 server speaking the OpenAI API and Anthropic Messages with per-request fault
+// controls (see tools/mock_provider/README.md). Used as the upstream in integration tests and
+// benchmarks, either spawned as the `mock-provider` executable or embedded in a test process.
 //
 // Owned by one thread, which calls start() once and stop() (or the destructor) once; the
 // server's own worker threads do all the I/O. The request counters behind /_mock/stats are

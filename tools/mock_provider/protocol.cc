@@ -35,6 +35,12 @@ constexpr std::size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
 constexpr std::string_view kToolArgumentFragments[] = {"{\"", "location", "\":\"", "Paris", "\"}"};
 constexpr std::size_t kToolArgumentFragmentCount =
     sizeof(kToolArgumentFragments) / sizeof(kToolArgumentFragments[0]);
+// Anthropic's input_json_delta fragments of the same arguments; its first one is always empty
+// (shared/fixtures/providers/anthropic/stream.tool_use.sse).
+constexpr std::string_view kMessagesToolFragments[] = {"",      "{\"",   "location",
+                                                       "\":\"", "Paris", "\"}"};
+constexpr std::size_t kMessagesToolFragmentCount =
+    sizeof(kMessagesToolFragments) / sizeof(kMessagesToolFragments[0]);
 
 constexpr std::string_view kModelIds[] = {
     "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small",
@@ -150,6 +156,19 @@ void append_chat_usage(std::string& out, long prompt_tokens, long completion_tok
         "\"completion_tokens_details\":{\"reasoning_tokens\":0}}";
 }
 
+void append_messages_usage(std::string& out, long input_tokens, long output_tokens) {
+    out += "{\"input_tokens\":";
+    append_int(out, input_tokens);
+    out += ",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":";
+    append_int(out, output_tokens);
+    out += '}';
+}
+
+// Anthropic's error messages for the error types the mock produces.
+std::string_view messages_error_message(std::string_view type) {
+    return type == "overloaded_error" ? "Overloaded" : "Internal server error";
+}
+
 void append_completion_usage(std::string& out, long prompt_tokens, long completion_tokens) {
     out += "{\"prompt_tokens\":";
     append_int(out, prompt_tokens);
@@ -160,16 +179,22 @@ void append_completion_usage(std::string& out, long prompt_tokens, long completi
     out += '}';
 }
 
-void append_call_id(std::string& out, std::uint64_t sequence) {
-    // OpenAI ids are "call_" + 24 characters: "call_mock" + 20 digits here.
+// `prefix` + "mock" + the sequence in 20 digits.
+void append_mock_id(std::string& out, std::string_view prefix, std::uint64_t sequence) {
     char digits[24];
     const auto result = std::to_chars(digits, digits + sizeof(digits), sequence);
     const auto length = static_cast<std::size_t>(result.ptr - digits);
-    out += "call_mock";
+    out += prefix;
+    out += "mock";
     if (length < 20) {
         out.append(20 - length, '0');
     }
     out.append(digits, length);
+}
+
+void append_call_id(std::string& out, std::uint64_t sequence) {
+    // OpenAI ids are "call_" + 24 characters: "call_mock" + 20 digits here.
+    append_mock_id(out, "call_", sequence);
 }
 
 // OpenAI's error bodies are pretty-printed with four-space indents and a final newline.
@@ -354,6 +379,7 @@ enum ControlBit : std::uint32_t {
     kStallAfter = 1u << 7,
     kToolCall = 1u << 8,
     kBytesPerChunk = 1u << 9,
+    kStreamError = 1u << 10,
 };
 
 struct Controls {
@@ -367,6 +393,7 @@ struct Controls {
     long bytes_per_chunk = 0;
     std::string_view error_body;
     std::string_view retry_after;
+    std::string_view stream_error;  // Anthropic error type to end a stream with, empty: none
     std::uint32_t set = 0;  // ControlBits given so far (headers first: they take precedence)
 };
 
@@ -387,7 +414,7 @@ constexpr NumericControl kNumericControls[] = {
     {"disconnect_after", kDisconnectAfter, &Controls::disconnect_after, 0, 1'000'000'000},
     {"stall_after", kStallAfter, &Controls::stall_after, 0, 1'000'000'000},
     {"tool_call", kToolCall, &Controls::tool_call, 0, 1},
-    {"bytes_per_chunk", kBytesPerChunk, &Controls::bytes_per_chunk, 0, 1L << 20},
+    {"bytes_per_chunk", kBytesPerChunk, &Controls::bytes_per_chunk, 0, 1L << 23},
 };
 
 // Control names match case-insensitively, with '-' and '_' equal (`x-mock-latency-ms` works
@@ -432,6 +459,18 @@ void apply_control(Controls& controls, std::string_view name, std::string_view v
         if ((controls.set & kRetryAfter) == 0 && !has_control_chars(value)) {
             controls.retry_after = trim(value);
             controls.set |= kRetryAfter;
+        }
+    } else if (control_name_is(name, "stream_error")) {
+        // Anthropic streams only: `overloaded` (or overloaded_error) and `api_error`.
+        const std::string_view kind = trim(value);
+        if ((controls.set & kStreamError) == 0) {
+            if (kind == "overloaded" || kind == "overloaded_error") {
+                controls.stream_error = "overloaded_error";
+                controls.set |= kStreamError;
+            } else if (kind == "api_error") {
+                controls.stream_error = "api_error";
+                controls.set |= kStreamError;
+            }
         }
     }
 }
@@ -1155,6 +1194,240 @@ bool check_auth(Context& context, std::string_view api_key) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Anthropic Messages: POST /v1/messages (shared/fixtures/providers/anthropic/).
+
+// Anthropic's `request-id` header (and `x-should-retry` on errors, as api.anthropic.com sends).
+std::string messages_headers(const Context& context, int status) {
+    std::string headers = "request-id: req_mock";
+    append_uint(headers, context.number);
+    headers += "\r\n";
+    if (status >= 400) {
+        const bool retry = status == 408 || status == 409 || status == 429 || status >= 500;
+        headers += retry ? "x-should-retry: true\r\n" : "x-should-retry: false\r\n";
+    }
+    return headers;
+}
+
+// Anthropic's error body: {"type":"error","error":{"type","message"},"request_id"}.
+void respond_messages_error(Context& context, int status, std::string_view type,
+                            std::string_view message) {
+    std::string& body = context.response.body;
+    body.clear();
+    body += "{\"type\":\"error\",\"error\":{\"type\":";
+    append_quoted(body, type);
+    body += ",\"message\":";
+    append_quoted(body, message);
+    body += "},\"request_id\":\"req_mock";
+    append_uint(body, context.number);
+    body += "\"}";
+    write_head(context, status, kJson, false, messages_headers(context, status));
+}
+
+bool check_messages_auth(Context& context, std::string_view api_key) {
+    const Header* header = find_header(context.request, "x-api-key");
+    if (header == nullptr) {
+        respond_messages_error(context, 401, "authentication_error",
+                               "x-api-key header is required");
+        return false;
+    }
+    if (trim(header->value) == api_key) {
+        return true;
+    }
+    respond_messages_error(context, 401, "authentication_error", "invalid x-api-key");
+    return false;
+}
+
+// Answers the `status` control with Anthropic's error for it. Returns true if it did.
+bool respond_messages_status_control(Context& context, std::string_view model) {
+    const Controls& controls = context.controls;
+    if ((controls.set & kStatus) == 0 || controls.status < 400) {
+        return false;
+    }
+    const int status = static_cast<int>(controls.status);
+    if ((controls.set & kErrorBody) != 0) {
+        context.response.body.assign(controls.error_body);
+        write_head(context, status, kJson, false, messages_headers(context, status));
+        return true;
+    }
+    std::string message;
+    std::string_view type = status >= 500 ? "api_error" : "invalid_request_error";
+    switch (status) {
+        case 400:
+            message = "The mock provider was asked to reject this request.";
+            break;
+        case 401:
+            type = "authentication_error";
+            message = "invalid x-api-key";
+            break;
+        case 402:
+            type = "billing_error";
+            message = "Your credit balance is too low to access the Anthropic API.";
+            break;
+        case 403:
+            type = "permission_error";
+            message = "Your API key does not have permission to use the specified resource.";
+            break;
+        case 404:
+            type = "not_found_error";
+            message = "model: ";
+            message += model.empty() ? "unknown" : model;
+            break;
+        case 413:
+            type = "request_too_large";
+            message = "Request exceeds the maximum allowed number of bytes.";
+            break;
+        case 429:
+            type = "rate_limit_error";
+            message =
+                "This request would exceed the rate limit for your organization (org-mock) of 50 "
+                "requests per minute. For details, refer to: "
+                "https://docs.claude.com/en/api/rate-limits.";
+            break;
+        case 500:
+            message = "Internal server error";
+            break;
+        case 529:
+            type = "overloaded_error";
+            message = "Overloaded";
+            break;
+        default:
+            message = status >= 500 ? "The mock provider was asked to fail with this status."
+                                    : "The mock provider was asked to reject this request.";
+    }
+    respond_messages_error(context, status, type, message);
+    return true;
+}
+
+long system_tokens(const simdjson::dom::element& system) {
+    return content_tokens(system);
+}
+
+void messages(Context& context) {
+    if (find_header(context.request, "anthropic-version") == nullptr) {
+        respond_messages_error(context, 400, "invalid_request_error",
+                               "anthropic-version: header is required");
+        return;
+    }
+    const std::string_view raw = context.request.body;
+    simdjson::dom::element root;
+    simdjson::dom::object object;
+    if (json_parser().parse(raw.data(), raw.size(), false).get(root) != simdjson::SUCCESS ||
+        root.get_object().get(object) != simdjson::SUCCESS) {
+        if (!respond_messages_status_control(context, {})) {
+            respond_messages_error(context, 400, "invalid_request_error",
+                                   "There was an error parsing the body of your request: it is "
+                                   "not a JSON object.");
+        }
+        return;
+    }
+    std::string_view model;
+    if (object["model"].get_string().get(model) != simdjson::SUCCESS) {
+        if (!respond_messages_status_control(context, {})) {
+            respond_messages_error(context, 400, "invalid_request_error", "model: Field required");
+        }
+        return;
+    }
+    model = apply_model_controls(model, context.controls);
+    if (respond_messages_status_control(context, model)) {
+        return;
+    }
+    std::int64_t max_tokens = 0;
+    simdjson::dom::element max_tokens_value;
+    if (object["max_tokens"].get(max_tokens_value) != simdjson::SUCCESS) {
+        respond_messages_error(context, 400, "invalid_request_error", "max_tokens: Field required");
+        return;
+    }
+    if (max_tokens_value.get_int64().get(max_tokens) != simdjson::SUCCESS || max_tokens < 1) {
+        respond_messages_error(context, 400, "invalid_request_error",
+                               "max_tokens: Input should be an integer greater than or equal to 1");
+        return;
+    }
+    simdjson::dom::array messages_array;
+    if (object["messages"].get_array().get(messages_array) != simdjson::SUCCESS) {
+        respond_messages_error(context, 400, "invalid_request_error", "messages: Field required");
+        return;
+    }
+    long prompt = chat_prompt_tokens(messages_array);
+    simdjson::dom::element system;
+    if (object["system"].get(system) == simdjson::SUCCESS) {
+        prompt += system_tokens(system);
+    }
+    const bool stream = read_bool(object["stream"]);
+
+    std::string_view tool_name;
+    simdjson::dom::array tools;
+    const bool wants_tool = context.controls.tool_call == 1 &&
+                            object["tools"].get_array().get(tools) == simdjson::SUCCESS &&
+                            tools.begin() != tools.end();
+    if (wants_tool) {
+        // A `{"type":"tool","name":...}` tool_choice wins, else the first tool.
+        if (object["tool_choice"]["name"].get_string().get(tool_name) != simdjson::SUCCESS &&
+            tools.at(0)["name"].get_string().get(tool_name) != simdjson::SUCCESS) {
+            tool_name = "tool";
+        }
+    }
+    // The answer honours max_tokens: a longer one is cut with stop_reason max_tokens.
+    const long words =
+        static_cast<long>(std::min<std::int64_t>(context.controls.chunks, max_tokens));
+    const std::string_view stop_reason =
+        wants_tool ? "tool_use"
+                   : (context.controls.chunks > max_tokens ? "max_tokens" : "end_turn");
+
+    const std::uint64_t sequence = next_sequence();
+    Response& response = context.response;
+    if (stream) {
+        StreamRenderer::Setup setup;
+        setup.kind =
+            wants_tool ? StreamRenderer::Kind::MessagesToolUse : StreamRenderer::Kind::MessagesText;
+        setup.sequence = sequence;
+        setup.model = model;
+        setup.tool_name = tool_name;
+        setup.chunks = words;
+        setup.bytes_per_chunk = context.controls.bytes_per_chunk;
+        setup.prompt_tokens = prompt;
+        setup.stop_reason = stop_reason;
+        setup.error_type = context.controls.stream_error;
+        response.renderer.reset(setup);
+        response.stream = true;
+        write_head(context, 200, kEventStream, true, messages_headers(context, 200));
+        return;
+    }
+
+    std::string& body = response.body;
+    body.clear();
+    body += "{\"model\":";
+    append_quoted(body, model);
+    body += ",\"id\":\"";
+    append_mock_id(body, "msg_", sequence);
+    body += "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[";
+    long completion = words;
+    if (wants_tool) {
+        completion = static_cast<long>(kMessagesToolFragmentCount);
+        body += "{\"type\":\"tool_use\",\"id\":\"";
+        append_mock_id(body, "toolu_", sequence);
+        body += "\",\"name\":";
+        append_quoted(body, tool_name);
+        body += ",\"input\":";
+        for (const std::string_view fragment : kMessagesToolFragments) {
+            body += fragment;
+        }
+        body += '}';
+    } else if (words > 0) {
+        body += "{\"type\":\"text\",\"text\":\"";
+        for (long i = 0; i < words; ++i) {
+            append_word(body, i, context.controls.bytes_per_chunk);
+        }
+        body += "\"}";
+    }
+    body += "],\"stop_reason\":";
+    append_quoted(body, stop_reason);
+    body += ",\"stop_sequence\":null,\"usage\":";
+    append_messages_usage(body, prompt, completion);
+    body += '}';
+    write_head(context, 200, kJson, false, messages_headers(context, 200));
+}
+
+// ---------------------------------------------------------------------------------------------
 // /_mock endpoints
 
 void append_stats(std::string& out) {
@@ -1323,6 +1596,8 @@ void v1_endpoint(Context& context) {
     const bool get = request.method == "GET";
     if (path == "/v1/chat/completions") {
         post ? chat_completions(context) : respond_method_not_allowed(context, "POST");
+    } else if (path == "/v1/messages") {
+        post ? messages(context) : respond_method_not_allowed(context, "POST");
     } else if (path == "/v1/completions") {
         post ? completions(context) : respond_method_not_allowed(context, "POST");
     } else if (path == "/v1/embeddings") {
@@ -1407,19 +1682,40 @@ void StreamRenderer::reset(const Setup& setup) {
     }
     tool_name_.assign(setup.tool_name);
     call_id_.clear();
-    append_call_id(call_id_, setup.sequence);
+    if (messages()) {
+        append_mock_id(call_id_, "toolu_", setup.sequence);
+    } else {
+        append_call_id(call_id_, setup.sequence);
+    }
+    model_.assign(setup.model);
+    message_id_.clear();
+    append_mock_id(message_id_, "msg_", setup.sequence);
+    stop_reason_.assign(setup.stop_reason.empty() ? std::string_view("end_turn")
+                                                  : setup.stop_reason);
+    error_type_.assign(setup.error_type);
+    prompt_tokens_ = setup.prompt_tokens;
 }
 
 std::size_t StreamRenderer::content_count() const {
-    return kind_ == Kind::ChatToolCall ? kToolArgumentFragmentCount
-                                       : static_cast<std::size_t>(chunks_);
+    switch (kind_) {
+        case Kind::ChatToolCall:
+            return kToolArgumentFragmentCount;
+        case Kind::MessagesToolUse:
+            return kMessagesToolFragmentCount;
+        default:
+            return static_cast<std::size_t>(chunks_);
+    }
 }
 
 void StreamRenderer::append_event(std::size_t index, std::string& out) {
     scratch_.clear();
-    scratch_ += "data: ";
-    append_payload(index, scratch_);
-    scratch_ += "\n\n";
+    if (messages()) {
+        append_messages_event(index, scratch_);
+    } else {
+        scratch_ += "data: ";
+        append_payload(index, scratch_);
+        scratch_ += "\n\n";
+    }
     append_hex(out, scratch_.size());
     out += "\r\n";
     out += scratch_;
@@ -1478,6 +1774,9 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
                 append_word(out, static_cast<long>(k), bytes_per_chunk_);
                 out += "\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}";
                 break;
+            case Kind::MessagesText:
+            case Kind::MessagesToolUse:
+                break;  // rendered by append_messages_event
         }
     } else {
         switch (kind_) {
@@ -1492,6 +1791,9 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
             case Kind::CompletionText:
                 out += "{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}";
                 break;
+            case Kind::MessagesText:
+            case Kind::MessagesToolUse:
+                break;  // rendered by append_messages_event
         }
     }
     out += ']';
@@ -1499,6 +1801,66 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
         out += ",\"usage\":null";
     }
     out += '}';
+}
+
+// One Anthropic SSE event, as recorded from api.anthropic.com
+// (shared/fixtures/providers/anthropic/stream.*.sse).
+void StreamRenderer::append_messages_event(std::size_t index, std::string& out) const {
+    const std::size_t begin = content_begin();
+    const std::size_t end = begin + content_count();
+    const bool tool = kind_ == Kind::MessagesToolUse;
+    if (index == 0) {
+        out += "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":";
+        append_quoted(out, model_);
+        out += ",\"id\":\"";
+        out += message_id_;
+        out +=
+            "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"stop_reason\":null,"
+            "\"stop_sequence\":null,\"usage\":";
+        append_messages_usage(out, prompt_tokens_, 1);
+        out += "}}\n\n";
+    } else if (index == 1) {
+        out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,";
+        if (tool) {
+            out += "\"content_block\":{\"type\":\"tool_use\",\"id\":\"";
+            out += call_id_;
+            out += "\",\"name\":";
+            append_quoted(out, tool_name_);
+            out += ",\"input\":{}}}\n\n";
+        } else {
+            out += "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+        }
+    } else if (index == 2) {
+        out += "event: ping\ndata: {\"type\": \"ping\"}\n\n";
+    } else if (index < end) {
+        const std::size_t k = index - begin;
+        out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,";
+        if (tool) {
+            out += "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"";
+            append_escaped(out, kMessagesToolFragments[k]);
+        } else {
+            out += "\"delta\":{\"type\":\"text_delta\",\"text\":\"";
+            append_word(out, static_cast<long>(k), bytes_per_chunk_);
+        }
+        out += "\"}}\n\n";
+    } else if (!error_type_.empty()) {
+        out += "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":";
+        append_quoted(out, error_type_);
+        out += ",\"message\":";
+        append_quoted(out, messages_error_message(error_type_));
+        out += "}}\n\n";
+    } else if (index == end) {
+        out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+    } else if (index == end + 1) {
+        out +=
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":";
+        append_quoted(out, stop_reason_);
+        out += ",\"stop_sequence\":null},\"usage\":";
+        append_messages_usage(out, prompt_tokens_, static_cast<long>(content_count()));
+        out += "}\n\n";
+    } else {
+        out += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1520,7 +1882,10 @@ void Response::clear() {
 void Handler::handle(const Request& request, Response& response) {
     response.clear();
     Context context{request, response};
-    context.auth_present = find_header(request, "authorization") != nullptr;
+    // Anthropic's endpoint authenticates with `x-api-key`, the OpenAI ones with a bearer token.
+    const bool messages_endpoint = request.path == "/v1/messages";
+    context.auth_present =
+        find_header(request, messages_endpoint ? "x-api-key" : "authorization") != nullptr;
     const bool v1 = request.path == "/v1" || request.path.starts_with("/v1/");
     if (!v1) {
         context.number = counters().requests.load(std::memory_order_relaxed);
@@ -1531,7 +1896,8 @@ void Handler::handle(const Request& request, Response& response) {
     counters().active.fetch_add(1, std::memory_order_relaxed);
     response.counted = true;
     record_last_request(request);
-    if (!api_key_.empty() && !check_auth(context, api_key_)) {
+    if (!api_key_.empty() && !(messages_endpoint ? check_messages_auth(context, api_key_)
+                                                 : check_auth(context, api_key_))) {
         return;
     }
     apply_header_controls(request, context.controls);

@@ -1,6 +1,6 @@
 #pragma once
 
-// Internals of the mock provider shared by the socket layer (server.cc) and the OpenAI
+// Internals of the mock provider shared by the socket layer (server.cc) and the OpenAI/Anthropic
 // protocol layer (protocol.cc). Nothing here does I/O.
 
 #include <atomic>
@@ -62,11 +62,19 @@ struct StatsWait {
 bool stats_wait_satisfied(const StatsWait& wait);
 
 // Renders the events of one SSE answer on demand, so a long stream needs no big buffer.
-// Events: [lead chunk] content chunks... finish chunk [usage chunk] [DONE]; each is framed as
-// one HTTP/1.1 chunk.
+// OpenAI events: [lead chunk] content chunks... finish chunk [usage chunk] [DONE].
+// Anthropic Messages events: message_start, content_block_start, ping, content deltas...,
+// content_block_stop, message_delta, message_stop; or, with a stream error, the deltas and then
+// one `event: error`. Each event is framed as one HTTP/1.1 chunk.
 class StreamRenderer {
   public:
-    enum class Kind : std::uint8_t { ChatText, ChatToolCall, CompletionText };
+    enum class Kind : std::uint8_t {
+        ChatText,
+        ChatToolCall,
+        CompletionText,
+        MessagesText,
+        MessagesToolUse
+    };
 
     struct Setup {
         Kind kind = Kind::ChatText;
@@ -78,19 +86,31 @@ class StreamRenderer {
         long bytes_per_chunk = 0;
         bool include_usage = false;
         long prompt_tokens = 0;
+        std::string_view stop_reason;  // Messages: end_turn, max_tokens or tool_use
+        std::string_view error_type;   // Messages: end with this error event instead
     };
     void reset(const Setup& setup);
 
     std::size_t event_count() const { return content_begin() + content_count() + tail_count(); }
-    // Index of the first content event (chat sends a role chunk first).
-    std::size_t content_begin() const { return kind_ == Kind::CompletionText ? 0 : 1; }
+    // Index of the first content event (chat sends a role chunk first; Anthropic sends
+    // message_start, content_block_start and a ping).
+    std::size_t content_begin() const {
+        return kind_ == Kind::CompletionText ? 0 : (messages() ? 3 : 1);
+    }
     std::size_t content_count() const;
     // Appends event `index` as one HTTP chunk ("<hex>\r\ndata: ...\n\n\r\n").
     void append_event(std::size_t index, std::string& out);
 
   private:
-    std::size_t tail_count() const { return include_usage_ ? 3 : 2; }
+    bool messages() const { return kind_ == Kind::MessagesText || kind_ == Kind::MessagesToolUse; }
+    std::size_t tail_count() const {
+        if (messages()) {
+            return error_type_.empty() ? 3 : 1;
+        }
+        return include_usage_ ? 3 : 2;
+    }
     void append_payload(std::size_t index, std::string& out) const;
+    void append_messages_event(std::size_t index, std::string& out) const;
 
     Kind kind_ = Kind::ChatText;
     long chunks_ = 0;
@@ -101,6 +121,12 @@ class StreamRenderer {
     std::string tool_name_;
     std::string call_id_;
     std::string scratch_;
+    // Anthropic Messages only.
+    std::string model_;
+    std::string message_id_;
+    std::string stop_reason_;
+    std::string error_type_;
+    long prompt_tokens_ = 0;
 };
 
 // What the socket layer must do for one request. Reused across the requests of a connection.
@@ -120,8 +146,8 @@ struct Response {
     void clear();
 };
 
-// The OpenAI protocol: routes a request and fills the Response. One per connection; all calls
-// happen on the connection's worker thread.
+// The OpenAI and Anthropic protocols: route a request and fill the Response. One per
+// connection; all calls happen on the connection's worker thread.
 class Handler {
   public:
     explicit Handler(std::string_view api_key) : api_key_(api_key) {}

@@ -1,5 +1,5 @@
 // Socket layer of the mock provider: listeners, HTTP/1.1 framing, delays and faults. The
-// OpenAI protocol itself is in protocol.cc.
+// OpenAI and Anthropic protocols themselves are in protocol.cc.
 
 #include <sys/socket.h>
 

@@ -1,0 +1,1017 @@
+// OpenAI chat completions request -> Anthropic Messages request. The mapping and every refusal
+// are documented in docs/providers/anthropic.md; keep the two in step.
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <optional>
+#include <vector>
+
+#include "providers/anthropic/anthropic.h"
+#include "providers/anthropic/internal.h"
+
+namespace sb::providers::anthropic::detail {
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// Thinking budgets for OpenAI's `reasoning_effort` (Anthropic's minimum budget is 1024).
+struct EffortBudget {
+    std::string_view effort;
+    std::int64_t budget_tokens;
+};
+constexpr EffortBudget kEffortBudgets[] = {
+    {"minimal", 1024}, {"low", 2048}, {"medium", 8192}, {"high", 16384}, {"xhigh", 32768},
+};
+constexpr std::int64_t kMinThinkingBudget = 1024;
+
+constexpr std::string_view kImageMediaTypes[] = {"image/jpeg", "image/png", "image/gif",
+                                                 "image/webp"};
+
+tl::unexpected<Error> invalid(std::string param, std::string message) {
+    return fail(ErrorCode::InvalidRequest, std::move(message), std::move(param));
+}
+
+// A parameter (or a value of it) Anthropic cannot express.
+tl::unexpected<Error> unsupported(std::string param, std::string_view why = {}) {
+    std::string message =
+        why.empty()
+            ? fmt::format("The parameter '{}' is not supported by provider anthropic.", param)
+            : fmt::format("The parameter '{}' is not supported by provider anthropic: {}.", param,
+                          why);
+    return invalid(std::move(param), std::move(message));
+}
+
+tl::unexpected<Error> wrong_type(std::string param, std::string_view expected) {
+    std::string message = fmt::format("Invalid type for '{}': expected {}.", param, expected);
+    return invalid(std::move(param), std::move(message));
+}
+
+bool is_null(element e) {
+    return e.type() == element_type::NULL_VALUE;
+}
+
+bool is_number(element e) {
+    const element_type t = e.type();
+    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
+}
+
+// True for null and for a number equal to zero (OpenAI's default for the penalties).
+bool is_null_or_zero(element e) {
+    double value = 0;
+    return is_null(e) || (e.get_double().get(value) == simdjson::SUCCESS && value == 0);
+}
+
+std::string param_at(std::string_view base, std::size_t i) {
+    return fmt::format("{}[{}]", base, i);
+}
+
+// One Anthropic message being assembled. Tool results open a user message that the following
+// tool results (and a user message right after them) join: Anthropic wants every result of one
+// assistant turn in ONE user message, right after that turn.
+class MessageList {
+  public:
+    explicit MessageList(std::string& out) : out_(out) {}
+
+    void add_string(std::string_view role, std::string_view text) {
+        flush();
+        role_ = role;
+        content_.clear();
+        append_string(content_, text);
+        blocks_ = false;
+        open_ = true;
+    }
+
+    // Starts a message of content blocks and returns its block list, to which the caller
+    // appends comma-separated blocks. `join_tool_results`: a user message right after tool
+    // results continues their message instead.
+    std::string& begin_blocks(std::string_view role, bool join_tool_results = false) {
+        if (join_tool_results && open_ && tool_results_ && role == "user") {
+            tool_results_ = false;
+            return content_;
+        }
+        flush();
+        role_ = role;
+        content_.clear();
+        blocks_ = true;
+        open_ = true;
+        return content_;
+    }
+
+    std::string& begin_tool_result() {
+        if (!(open_ && tool_results_)) {
+            begin_blocks("user");
+            tool_results_ = true;
+        }
+        return content_;
+    }
+
+    // Drops a message that got no blocks (an assistant turn with no text and no tool call).
+    void abandon_if_empty() {
+        if (open_ && blocks_ && content_.empty()) {
+            open_ = false;
+            tool_results_ = false;
+        }
+    }
+
+    void flush() {
+        if (!open_) {
+            return;
+        }
+        if (count_ > 0) {
+            out_ += ',';
+        }
+        ++count_;
+        out_ += "{\"role\":\"";
+        out_ += role_;
+        out_ += "\",\"content\":";
+        if (blocks_) {
+            out_ += '[';
+            out_ += content_;
+            out_ += ']';
+        } else {
+            out_ += content_;
+        }
+        out_ += '}';
+        open_ = false;
+        tool_results_ = false;
+    }
+
+    std::size_t count() const { return count_; }
+    bool in_tool_results() const { return open_ && tool_results_; }
+
+  private:
+    std::string& out_;
+    std::string_view role_;
+    std::string content_;
+    bool blocks_ = false;
+    bool open_ = false;
+    bool tool_results_ = false;
+    std::size_t count_ = 0;
+};
+
+void begin_block(std::string& blocks) {
+    if (!blocks.empty()) {
+        blocks += ',';
+    }
+}
+
+void append_text_block(std::string& blocks, std::string_view text) {
+    begin_block(blocks);
+    blocks += "{\"type\":\"text\",\"text\":";
+    append_string(blocks, text);
+    blocks += '}';
+}
+
+// OpenAI image_url part -> Anthropic image block (URL or base64 source).
+Status append_image_block(std::string& blocks, element part, const std::string& param) {
+    element image_url;
+    std::string_view url;
+    if (part["image_url"].get(image_url) != simdjson::SUCCESS) {
+        return invalid(param + ".image_url",
+                       fmt::format("Missing required parameter: '{}'.", param + ".image_url"));
+    }
+    if (image_url.get_string().get(url) != simdjson::SUCCESS &&
+        image_url["url"].get_string().get(url) != simdjson::SUCCESS) {
+        return wrong_type(param + ".image_url.url", "a string");
+    }
+    const std::string url_param = param + ".image_url.url";
+    begin_block(blocks);
+    if (url.starts_with("https://") || url.starts_with("http://")) {
+        blocks += "{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":";
+        append_string(blocks, url);
+        blocks += "}}";
+        return {};
+    }
+    if (!url.starts_with("data:")) {
+        return invalid(url_param,
+                       "Invalid image URL: expected an http(s) URL or a base64 data: URL.");
+    }
+    // data:<media type>;base64,<data>
+    const std::size_t comma = url.find(',');
+    const std::string_view meta =
+        url.substr(5, comma == std::string_view::npos ? std::string_view::npos : comma - 5);
+    constexpr std::string_view kBase64 = ";base64";
+    if (comma == std::string_view::npos || !meta.ends_with(kBase64)) {
+        return invalid(url_param, "Invalid image data URL: expected 'data:<media type>;base64,'.");
+    }
+    const std::string_view media_type = meta.substr(0, meta.size() - kBase64.size());
+    bool known = false;
+    for (const std::string_view allowed : kImageMediaTypes) {
+        known = known || media_type == allowed;
+    }
+    if (!known) {
+        return unsupported(url_param,
+                           fmt::format("image media type '{}' (use image/jpeg, image/png, "
+                                       "image/gif or image/webp)",
+                                       media_type));
+    }
+    blocks += "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":";
+    append_string(blocks, media_type);
+    blocks += ",\"data\":";
+    append_string(blocks, url.substr(comma + 1));
+    blocks += "}}";
+    return {};
+}
+
+// Text of a `{"type":"text","text":...}` part (or a refusal part for the assistant).
+Result<std::string_view> part_text(element part, const std::string& param) {
+    std::string_view text;
+    if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
+        return text;
+    }
+    if (string_member(part, "type") == "refusal" &&
+        part["refusal"].get_string().get(text) == simdjson::SUCCESS) {
+        return text;
+    }
+    return wrong_type(param + ".text", "a string");
+}
+
+// Content parts of a user message. `images`: whether image parts are allowed here.
+Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
+                    bool allow_refusal) {
+    std::size_t j = 0;
+    for (element part : parts) {
+        const std::string part_param = param_at(param, j++);
+        std::string_view type;
+        if (part["type"].get_string().get(type) != simdjson::SUCCESS) {
+            return wrong_type(part_param + ".type", "a string");
+        }
+        if (type == "text" || (allow_refusal && type == "refusal")) {
+            SB_TRY(text, part_text(part, part_param));
+            if (!text.empty()) {
+                append_text_block(blocks, text);
+            }
+        } else if (type == "image_url" && images) {
+            auto status = append_image_block(blocks, part, part_param);
+            if (!status) {
+                return status;
+            }
+        } else {
+            return unsupported(part_param + ".type",
+                               fmt::format("content part type '{}' in this message", type));
+        }
+    }
+    return {};
+}
+
+// Collects the text of a system/developer message into `system`.
+Status collect_system(std::vector<std::string_view>& system, element content,
+                      const std::string& param) {
+    std::string_view text;
+    if (content.get_string().get(text) == simdjson::SUCCESS) {
+        if (!text.empty()) {
+            system.push_back(text);
+        }
+        return {};
+    }
+    array parts;
+    if (content.get_array().get(parts) != simdjson::SUCCESS) {
+        return wrong_type(param, "a string or an array of text parts");
+    }
+    std::size_t j = 0;
+    for (element part : parts) {
+        const std::string part_param = param_at(param, j++);
+        if (string_member(part, "type") != "text") {
+            return unsupported(part_param + ".type", "only text parts in system messages");
+        }
+        SB_TRY(part_value, part_text(part, part_param));
+        if (!part_value.empty()) {
+            system.push_back(part_value);
+        }
+    }
+    return {};
+}
+
+// The translator for one request. Holds a second parser for tool-call arguments (the first
+// one's document stays in use while we write).
+class Translator {
+  public:
+    explicit Translator(const ChatContext& ctx) : ctx_(ctx) {}
+
+    Result<std::string> run(std::string_view openai_body);
+
+  private:
+    Status read_top_level(object root);
+    Status translate_messages(array messages);
+    Status append_tool_uses(std::string& blocks, element message, const std::string& param);
+    Status translate_tools(array tools);
+    Status translate_tool_choice(element choice);
+    Status translate_response_format(element format);
+    Status translate_stop(element stop);
+
+    const ChatContext& ctx_;
+    simdjson::dom::parser arguments_parser_;
+
+    // Pieces of the Anthropic body, in the order they are written.
+    std::optional<std::int64_t> max_tokens_;
+    std::optional<std::int64_t> max_completion_tokens_;
+    std::vector<std::string_view> system_;
+    std::string messages_;
+    std::string tools_;
+    std::string tool_choice_;
+    std::string stop_sequences_;
+    std::optional<element> temperature_;
+    std::optional<element> top_p_;
+    std::optional<element> top_k_;
+    std::optional<std::int64_t> thinking_budget_;
+    std::string output_config_;
+    std::string_view user_id_;
+    std::string_view safety_identifier_;
+
+    // Inputs kept for the passes that need them together.
+    std::optional<element> messages_element_;
+    std::optional<element> tools_element_;
+    std::optional<element> tool_choice_element_;
+    bool parallel_tool_calls_disabled_ = false;
+};
+
+Result<std::string> Translator::run(std::string_view openai_body) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(openai_body);
+    element root;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
+    }
+    object root_object;
+    if (root.get_object().get(root_object) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidRequest,
+                    "Invalid type for request body: expected a JSON object.");
+    }
+    auto status = read_top_level(root_object);
+    if (!status) {
+        return fail(std::move(status).error());
+    }
+    if (!messages_element_) {
+        return invalid("messages", "Missing required parameter: 'messages'.");
+    }
+    array messages;
+    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
+        return wrong_type("messages", "an array");
+    }
+    if (status = translate_messages(messages); !status) {
+        return fail(std::move(status).error());
+    }
+    if (tools_element_) {
+        array tools;
+        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
+            return wrong_type("tools", "an array");
+        }
+        if (status = translate_tools(tools); !status) {
+            return fail(std::move(status).error());
+        }
+    }
+    if (tool_choice_element_) {
+        if (status = translate_tool_choice(*tool_choice_element_); !status) {
+            return fail(std::move(status).error());
+        }
+    } else if (parallel_tool_calls_disabled_ && !tools_.empty()) {
+        tool_choice_ = "{\"type\":\"auto\",\"disable_parallel_tool_use\":true}";
+    }
+
+    // max_tokens: OpenAI's newer name wins when both are given. With thinking, OpenAI's
+    // max_completion_tokens includes reasoning tokens, as Anthropic's max_tokens includes the
+    // thinking budget, so the budget is capped below it.
+    const bool client_max = max_completion_tokens_ || max_tokens_;
+    std::int64_t max_tokens =
+        max_completion_tokens_ ? *max_completion_tokens_ : max_tokens_.value_or(kDefaultMaxTokens);
+    if (thinking_budget_) {
+        if (!client_max) {
+            max_tokens = *thinking_budget_ + kDefaultMaxTokens;
+        } else if (*thinking_budget_ > max_tokens / 2) {
+            // Keep at least half of the client's limit for the answer itself.
+            thinking_budget_ = max_tokens / 2;
+        }
+        if (*thinking_budget_ < kMinThinkingBudget) {
+            return invalid("reasoning_effort",
+                           fmt::format("reasoning_effort needs max_completion_tokens of at least "
+                                       "{} with provider anthropic: half of it goes to the "
+                                       "thinking budget, whose minimum is {} tokens.",
+                                       2 * kMinThinkingBudget, kMinThinkingBudget));
+        }
+    }
+
+    std::string out;
+    out.reserve(openai_body.size() + 256);
+    out += "{\"model\":";
+    append_string(out, ctx_.upstream_model);
+    out += ",\"max_tokens\":";
+    append_int(out, max_tokens);
+    if (system_.size() == 1) {
+        out += ",\"system\":";
+        append_string(out, system_.front());
+    } else if (system_.size() > 1) {
+        out += ",\"system\":[";
+        std::string blocks;
+        for (const std::string_view text : system_) {
+            append_text_block(blocks, text);
+        }
+        out += blocks;
+        out += ']';
+    }
+    out += ",\"messages\":[";
+    out += messages_;
+    out += ']';
+    if (!tools_.empty()) {
+        out += ",\"tools\":[";
+        out += tools_;
+        out += ']';
+    }
+    if (!tool_choice_.empty()) {
+        out += ",\"tool_choice\":";
+        out += tool_choice_;
+    }
+    if (!stop_sequences_.empty()) {
+        out += ",\"stop_sequences\":[";
+        out += stop_sequences_;
+        out += ']';
+    }
+    if (temperature_) {
+        out += ",\"temperature\":";
+        append_element(out, *temperature_);
+    }
+    if (top_p_) {
+        out += ",\"top_p\":";
+        append_element(out, *top_p_);
+    }
+    if (top_k_) {
+        out += ",\"top_k\":";
+        append_element(out, *top_k_);
+    }
+    if (thinking_budget_) {
+        out += ",\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":";
+        append_int(out, *thinking_budget_);
+        out += '}';
+    }
+    if (!output_config_.empty()) {
+        out += ",\"output_config\":";
+        out += output_config_;
+    }
+    const std::string_view user = user_id_.empty() ? safety_identifier_ : user_id_;
+    if (!user.empty()) {
+        out += ",\"metadata\":{\"user_id\":";
+        append_string(out, user);
+        out += '}';
+    }
+    if (ctx_.stream) {
+        out += ",\"stream\":true";
+    }
+    out += '}';
+    return out;
+}
+
+Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
+    std::int64_t n = 0;
+    if (value.get_int64().get(n) != simdjson::SUCCESS) {
+        return wrong_type(std::string(name), "an integer");
+    }
+    if (n < 1) {
+        return invalid(std::string(name),
+                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
+                                   ">= 1, but got {} instead.",
+                                   name, n));
+    }
+    return n;
+}
+
+Status Translator::read_top_level(object root) {
+    for (const auto field : root) {
+        const std::string_view key = field.key;
+        const element value = field.value;
+        if (key == "model" || key == "stream" || key == "stream_options") {
+            // model: the route's upstream model is used; stream and stream_options: the
+            // gateway's ChatContext says how to answer.
+            continue;
+        }
+        if (key == "messages") {
+            messages_element_ = value;
+        } else if (key == "max_tokens" || key == "max_completion_tokens") {
+            if (is_null(value)) {
+                continue;
+            }
+            SB_TRY(n, read_max_tokens(value, key));
+            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
+        } else if (key == "temperature") {
+            if (is_null(value)) {
+                continue;
+            }
+            double t = 0;
+            if (value.get_double().get(t) != simdjson::SUCCESS) {
+                return wrong_type("temperature", "a number");
+            }
+            if (t < 0 || t > 1) {
+                return unsupported("temperature",
+                                   fmt::format("{} is outside Anthropic's range of 0 to 1", t));
+            }
+            temperature_ = value;
+        } else if (key == "top_p") {
+            if (is_null(value)) {
+                continue;
+            }
+            if (!is_number(value)) {
+                return wrong_type("top_p", "a number");
+            }
+            top_p_ = value;
+        } else if (key == "top_k") {
+            // Not an OpenAI parameter, but Anthropic has it: carried through.
+            if (is_null(value)) {
+                continue;
+            }
+            std::int64_t k = 0;
+            if (value.get_int64().get(k) != simdjson::SUCCESS) {
+                return wrong_type("top_k", "an integer");
+            }
+            top_k_ = value;
+        } else if (key == "stop") {
+            if (auto status = translate_stop(value); !status) {
+                return status;
+            }
+        } else if (key == "user" || key == "safety_identifier") {
+            if (is_null(value)) {
+                continue;
+            }
+            std::string_view id;
+            if (value.get_string().get(id) != simdjson::SUCCESS) {
+                return wrong_type(std::string(key), "a string");
+            }
+            (key == "user" ? user_id_ : safety_identifier_) = id;
+        } else if (key == "tools") {
+            if (!is_null(value)) {
+                tools_element_ = value;
+            }
+        } else if (key == "tool_choice") {
+            if (!is_null(value)) {
+                tool_choice_element_ = value;
+            }
+        } else if (key == "parallel_tool_calls") {
+            bool parallel = true;
+            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
+                return wrong_type("parallel_tool_calls", "a boolean");
+            }
+            parallel_tool_calls_disabled_ = !parallel;
+        } else if (key == "response_format") {
+            if (auto status = translate_response_format(value); !status) {
+                return status;
+            }
+        } else if (key == "reasoning_effort") {
+            if (is_null(value)) {
+                continue;
+            }
+            std::string_view effort;
+            if (value.get_string().get(effort) != simdjson::SUCCESS) {
+                return wrong_type("reasoning_effort", "a string");
+            }
+            if (effort == "none") {
+                thinking_budget_.reset();
+                continue;
+            }
+            bool known = false;
+            for (const EffortBudget& entry : kEffortBudgets) {
+                if (entry.effort == effort) {
+                    thinking_budget_ = entry.budget_tokens;
+                    known = true;
+                }
+            }
+            if (!known) {
+                return invalid("reasoning_effort",
+                               fmt::format("Invalid value for 'reasoning_effort': '{}'. Supported "
+                                           "values are: 'none', 'minimal', 'low', 'medium', "
+                                           "'high' and 'xhigh'.",
+                                           effort));
+            }
+        } else if (key == "n") {
+            std::int64_t n = 1;
+            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
+                return unsupported("n", "only one choice per request");
+            }
+        } else if (key == "logprobs") {
+            bool wanted = false;
+            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
+                return unsupported("logprobs");
+            }
+        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
+                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
+                   key == "functions" || key == "function_call") {
+            if (!is_null(value)) {
+                return unsupported(std::string(key));
+            }
+        } else if (key == "presence_penalty" || key == "frequency_penalty") {
+            if (!is_null_or_zero(value)) {
+                return unsupported(std::string(key), "only 0, the default");
+            }
+        } else if (key == "logit_bias") {
+            object bias;
+            if (!is_null(value) &&
+                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+                return unsupported("logit_bias", "only an empty map");
+            }
+        } else if (key == "modalities") {
+            array modalities;
+            if (is_null(value)) {
+                continue;
+            }
+            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
+                return wrong_type("modalities", "an array");
+            }
+            for (element modality : modalities) {
+                std::string_view name;
+                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
+                    return unsupported("modalities", "only text output");
+                }
+            }
+        } else if (key == "store") {
+            bool store = false;
+            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
+                return unsupported("store", "completions cannot be stored");
+            }
+        } else if (key == "service_tier") {
+            std::string_view tier;
+            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
+                                    (tier != "auto" && tier != "default"))) {
+                return unsupported("service_tier", "only 'auto' or 'default'");
+            }
+        } else if (key == "metadata" || key == "prompt_cache_key") {
+            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
+            // effect on the answer: dropped, as documented.
+            continue;
+        } else {
+            // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
+            return unsupported(std::string(key));
+        }
+    }
+    return {};
+}
+
+Status Translator::translate_stop(element stop) {
+    std::string_view text;
+    array list;
+    if (is_null(stop)) {
+        return {};
+    }
+    if (stop.get_string().get(text) == simdjson::SUCCESS) {
+        append_string(stop_sequences_, text);
+        return {};
+    }
+    if (stop.get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type("stop", "a string or an array of strings");
+    }
+    std::size_t i = 0;
+    for (element item : list) {
+        if (item.get_string().get(text) != simdjson::SUCCESS) {
+            return wrong_type(param_at("stop", i), "a string");
+        }
+        if (!stop_sequences_.empty()) {
+            stop_sequences_ += ',';
+        }
+        append_string(stop_sequences_, text);
+        ++i;
+    }
+    return {};
+}
+
+Status Translator::translate_response_format(element format) {
+    if (is_null(format)) {
+        return {};
+    }
+    std::string_view type;
+    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
+        return wrong_type("response_format.type", "a string");
+    }
+    if (type == "text") {
+        return {};
+    }
+    if (type == "json_object") {
+        return unsupported("response_format",
+                           "'json_object' has no Anthropic equivalent; use 'json_schema' with "
+                           "a schema");
+    }
+    if (type != "json_schema") {
+        return invalid("response_format.type",
+                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
+    }
+    element schema;
+    if (format["json_schema"]["schema"].get(schema) != simdjson::SUCCESS || !schema.is_object()) {
+        return invalid("response_format.json_schema.schema",
+                       "response_format 'json_schema' needs an object in "
+                       "'response_format.json_schema.schema' for provider anthropic.");
+    }
+    // Anthropic structured outputs (fixture req.structured_output_json_schema.json).
+    output_config_ = "{\"format\":{\"type\":\"json_schema\",\"schema\":";
+    append_element(output_config_, schema);
+    output_config_ += "}}";
+    return {};
+}
+
+Status Translator::translate_tools(array tools) {
+    std::size_t i = 0;
+    for (element tool : tools) {
+        const std::string param = param_at("tools", i++);
+        std::string_view type;
+        if (tool["type"].get_string().get(type) != simdjson::SUCCESS) {
+            return wrong_type(param + ".type", "a string");
+        }
+        if (type != "function") {
+            return unsupported(param + ".type", fmt::format("tool type '{}'", type));
+        }
+        element function;
+        std::string_view name;
+        if (tool["function"].get(function) != simdjson::SUCCESS || !function.is_object()) {
+            return invalid(param + ".function",
+                           fmt::format("Missing required parameter: '{}.function'.", param));
+        }
+        if (function["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return invalid(param + ".function.name",
+                           fmt::format("Missing required parameter: '{}.function.name'.", param));
+        }
+        if (!tools_.empty()) {
+            tools_ += ',';
+        }
+        tools_ += "{\"name\":";
+        append_string(tools_, name);
+        element description;
+        if (function["description"].get(description) == simdjson::SUCCESS &&
+            !is_null(description)) {
+            if (!description.is_string()) {
+                return wrong_type(param + ".function.description", "a string");
+            }
+            tools_ += ",\"description\":";
+            append_element(tools_, description);
+        }
+        tools_ += ",\"input_schema\":";
+        element parameters;
+        if (function["parameters"].get(parameters) == simdjson::SUCCESS && !is_null(parameters)) {
+            if (!parameters.is_object()) {
+                return wrong_type(param + ".function.parameters", "an object");
+            }
+            append_element(tools_, parameters);
+        } else {
+            // OpenAI: omitting parameters defines a function with an empty parameter list.
+            tools_ += "{\"type\":\"object\",\"properties\":{}}";
+        }
+        bool strict = false;
+        if (function["strict"].get_bool().get(strict) == simdjson::SUCCESS && strict) {
+            tools_ += ",\"strict\":true";
+        }
+        tools_ += '}';
+    }
+    return {};
+}
+
+Status Translator::translate_tool_choice(element choice) {
+    std::string_view mode;
+    std::string_view type;
+    std::string_view name;
+    if (choice.get_string().get(mode) == simdjson::SUCCESS) {
+        if (mode == "auto") {
+            type = "auto";
+        } else if (mode == "none") {
+            type = "none";
+        } else if (mode == "required") {
+            type = "any";
+        } else {
+            return invalid("tool_choice",
+                           fmt::format("Invalid value for 'tool_choice': '{}'. Supported values "
+                                       "are: 'none', 'auto' and 'required'.",
+                                       mode));
+        }
+    } else if (choice.is_object()) {
+        const std::string_view choice_type = string_member(choice, "type");
+        if (choice_type != "function") {
+            return unsupported("tool_choice.type",
+                               fmt::format("tool_choice type '{}'", choice_type));
+        }
+        if (choice["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return invalid("tool_choice.function.name",
+                           "Missing required parameter: 'tool_choice.function.name'.");
+        }
+        type = "tool";
+    } else {
+        return wrong_type("tool_choice", "a string or an object");
+    }
+    if (tools_.empty()) {
+        if (type == "none") {
+            return {};  // no tools and none allowed: nothing to say
+        }
+        return invalid("tool_choice",
+                       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
+                       "'tools' are specified.");
+    }
+    tool_choice_ = "{\"type\":\"";
+    tool_choice_ += type;
+    tool_choice_ += '"';
+    if (type == "tool") {
+        tool_choice_ += ",\"name\":";
+        append_string(tool_choice_, name);
+    }
+    if (parallel_tool_calls_disabled_ && type != "none") {
+        tool_choice_ += ",\"disable_parallel_tool_use\":true";
+    }
+    tool_choice_ += '}';
+    return {};
+}
+
+Status Translator::translate_messages(array messages) {
+    MessageList list(messages_);
+    std::size_t i = 0;
+    for (element message : messages) {
+        const std::string param = param_at("messages", i++);
+        std::string_view role;
+        if (message["role"].get_string().get(role) != simdjson::SUCCESS) {
+            return invalid(param + ".role",
+                           fmt::format("Missing required parameter: '{}.role'.", param));
+        }
+        element content;
+        const bool has_content =
+            message["content"].get(content) == simdjson::SUCCESS && !is_null(content);
+        const std::string content_param = param + ".content";
+        if (role == "system" || role == "developer") {
+            // Anthropic has one top-level system prompt: every system/developer message goes
+            // there, in order (documented: their position in the conversation is not kept).
+            if (has_content) {
+                if (auto status = collect_system(system_, content, content_param); !status) {
+                    return status;
+                }
+            }
+        } else if (role == "user") {
+            std::string_view text;
+            array parts;
+            if (!has_content) {
+                return invalid(content_param,
+                               fmt::format("Missing required parameter: '{}'.", content_param));
+            }
+            if (content.get_string().get(text) == simdjson::SUCCESS) {
+                if (list.in_tool_results()) {
+                    append_text_block(list.begin_blocks("user", /*join_tool_results=*/true), text);
+                } else {
+                    list.add_string("user", text);
+                }
+            } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+                std::string& blocks = list.begin_blocks("user", /*join_tool_results=*/true);
+                if (auto status = append_parts(blocks, parts, content_param, /*images=*/true,
+                                               /*allow_refusal=*/false);
+                    !status) {
+                    return status;
+                }
+            } else {
+                return wrong_type(content_param, "a string or an array of content parts");
+            }
+        } else if (role == "assistant") {
+            element calls;
+            const bool has_calls =
+                message["tool_calls"].get(calls) == simdjson::SUCCESS && !is_null(calls);
+            std::string_view plain;
+            if (!has_calls && has_content && content.get_string().get(plain) == simdjson::SUCCESS &&
+                !plain.empty()) {
+                list.add_string("assistant", plain);
+                continue;
+            }
+            std::string& blocks = list.begin_blocks("assistant");
+            if (has_content) {
+                std::string_view text;
+                array parts;
+                if (content.get_string().get(text) == simdjson::SUCCESS) {
+                    if (!text.empty()) {
+                        append_text_block(blocks, text);
+                    }
+                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+                    if (auto status = append_parts(blocks, parts, content_param,
+                                                   /*images=*/false, /*allow_refusal=*/true);
+                        !status) {
+                        return status;
+                    }
+                } else {
+                    return wrong_type(content_param, "a string or an array of content parts");
+                }
+            }
+            if (auto status = append_tool_uses(blocks, message, param); !status) {
+                return status;
+            }
+            list.abandon_if_empty();
+        } else if (role == "tool") {
+            std::string_view call_id;
+            if (message["tool_call_id"].get_string().get(call_id) != simdjson::SUCCESS) {
+                return invalid(
+                    param + ".tool_call_id",
+                    fmt::format("Missing required parameter: '{}.tool_call_id'.", param));
+            }
+            std::string& blocks = list.begin_tool_result();
+            std::string result = "{\"type\":\"tool_result\",\"tool_use_id\":";
+            append_string(result, call_id);
+            if (has_content) {
+                std::string_view text;
+                array parts;
+                if (content.get_string().get(text) == simdjson::SUCCESS) {
+                    result += ",\"content\":";
+                    append_string(result, text);
+                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+                    std::string inner;
+                    if (auto status = append_parts(inner, parts, content_param, /*images=*/false,
+                                                   /*allow_refusal=*/false);
+                        !status) {
+                        return status;
+                    }
+                    result += ",\"content\":[";
+                    result += inner;
+                    result += ']';
+                } else {
+                    return wrong_type(content_param, "a string or an array of text parts");
+                }
+            }
+            result += '}';
+            begin_block(blocks);
+            blocks += result;
+        } else {
+            return unsupported(param + ".role", fmt::format("message role '{}'", role));
+        }
+    }
+    list.flush();
+    if (list.count() == 0) {
+        return invalid("messages",
+                       "'messages' must contain at least one user or assistant message for "
+                       "provider anthropic.");
+    }
+    return {};
+}
+
+// Assistant tool_calls -> tool_use blocks; the arguments string is parsed into `input`.
+Status Translator::append_tool_uses(std::string& blocks, element message,
+                                    const std::string& param) {
+    element calls_value;
+    array calls;
+    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
+        return {};
+    }
+    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
+        return wrong_type(param + ".tool_calls", "an array");
+    }
+    std::size_t j = 0;
+    for (element call : calls) {
+        const std::string call_param = param_at(param + ".tool_calls", j++);
+        std::string_view id;
+        std::string_view name;
+        std::string_view arguments;
+        if (call["id"].get_string().get(id) != simdjson::SUCCESS) {
+            return invalid(call_param + ".id",
+                           fmt::format("Missing required parameter: '{}.id'.", call_param));
+        }
+        const std::string_view type = string_member(call, "type");
+        if (!type.empty() && type != "function") {
+            return unsupported(call_param + ".type", fmt::format("tool call type '{}'", type));
+        }
+        if (call["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return invalid(
+                call_param + ".function.name",
+                fmt::format("Missing required parameter: '{}.function.name'.", call_param));
+        }
+        const std::string arguments_param = call_param + ".function.arguments";
+        element arguments_value;
+        if (call["function"]["arguments"].get(arguments_value) == simdjson::SUCCESS &&
+            !is_null(arguments_value) &&
+            arguments_value.get_string().get(arguments) != simdjson::SUCCESS) {
+            return wrong_type(arguments_param, "a string");
+        }
+        begin_block(blocks);
+        blocks += "{\"type\":\"tool_use\",\"id\":";
+        append_string(blocks, id);
+        blocks += ",\"name\":";
+        append_string(blocks, name);
+        blocks += ",\"input\":";
+        std::size_t first = 0;
+        while (first < arguments.size() && (arguments[first] == ' ' || arguments[first] == '\n' ||
+                                            arguments[first] == '\r' || arguments[first] == '\t')) {
+            ++first;
+        }
+        if (first == arguments.size()) {
+            blocks += "{}";  // "" (seen from SDK tests): a call without arguments
+        } else {
+            element input;
+            const simdjson::padded_string padded(arguments);
+            if (arguments_parser_.parse(padded).get(input) != simdjson::SUCCESS) {
+                return invalid(arguments_param,
+                               fmt::format("Invalid '{}': the arguments are not valid JSON.",
+                                           arguments_param));
+            }
+            if (!input.is_object()) {
+                return invalid(arguments_param,
+                               fmt::format("Invalid '{}': the arguments must be a JSON object "
+                                           "for provider anthropic.",
+                                           arguments_param));
+            }
+            append_element(blocks, input);
+        }
+        blocks += '}';
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::string> translate_request(std::string_view openai_body, const ChatContext& ctx) {
+    Translator translator(ctx);
+    return translator.run(openai_body);
+}
+
+}  // namespace sb::providers::anthropic::detail

@@ -1,0 +1,403 @@
+// Anthropic Messages SSE -> OpenAI chat.completion.chunk SSE.
+//
+// Anthropic names its events (`event: message_start` + `data: {...}`), sends `ping`s, and ends
+// with `message_stop` and no [DONE] (fixtures README section 3). OpenAI clients expect the
+// shape of OpenAI's own streams (fixtures openai/stream.*.sse): a role chunk, content or
+// tool-call deltas, a chunk with an empty delta and the finish_reason, the usage chunk when
+// asked for, then `data: [DONE]`.
+
+#include <simdjson.h>
+
+#include <optional>
+#include <vector>
+
+#include "providers/anthropic/anthropic.h"
+#include "providers/anthropic/internal.h"
+
+namespace sb::providers::anthropic {
+namespace {
+
+// One SSE line (or one event's data) longer than this is not Anthropic talking.
+constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
+
+std::string_view trim_right(std::string_view s) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool is_blank(std::string_view s) {
+    for (const char c : s) {
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+Error bad_stream(std::string_view why) {
+    return Error(
+        ErrorCode::UpstreamBadResponse,
+        std::string("The upstream provider anthropic sent an invalid stream: ") + std::string(why));
+}
+
+// Decodes one Anthropic stream. Owned by one request; not thread-safe.
+class MessagesStreamDecoder final : public StreamDecoder {
+  public:
+    explicit MessagesStreamDecoder(const ChatContext& ctx) : include_usage_(ctx.include_usage) {
+        prefix_ = "data: {\"id\":";
+        detail::append_string(prefix_, ctx.response_id);
+        prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
+        detail::append_int(prefix_, ctx.created);
+        prefix_ += ",\"model\":";
+        detail::append_string(prefix_, ctx.public_model);
+        prefix_ += ",\"choices\":[";
+        suffix_ = include_usage_ ? "],\"usage\":null}\n\n" : "]}\n\n";
+    }
+
+    Status feed(std::string_view bytes, std::string& out) override;
+    Status finish(std::string& out) override;
+
+  private:
+    enum class BlockKind : std::uint8_t { Text, Thinking, ToolUse, Other };
+    struct Block {
+        std::int64_t index;
+        BlockKind kind;
+        int tool_ordinal;
+    };
+
+    Status fail_with(Error e) {
+        error_ = std::move(e);
+        return tl::unexpected<Error>(*error_);
+    }
+    Status on_line(std::string_view line, std::string& out);
+    Status dispatch(std::string& out);
+    Status on_event(std::string& out);
+    const Block* find_block(std::int64_t index) const;
+
+    void ensure_started(std::string& out);
+    void begin_chunk(std::string& out) const {
+        out += prefix_;
+        out += "{\"index\":0,\"delta\":";
+    }
+    void end_chunk(std::string& out, std::string_view finish = {}) const {
+        out += ",\"logprobs\":null,\"finish_reason\":";
+        if (finish.empty()) {
+            out += "null";
+        } else {
+            detail::append_string(out, finish);
+        }
+        out += '}';
+        out += suffix_;
+    }
+    void emit_delta(std::string& out, std::string_view field, std::string_view text);
+    void emit_finish(std::string& out, std::string_view stop_reason);
+
+    bool include_usage_;
+    std::string prefix_;  // `data: {"id":...,"choices":[`
+    std::string suffix_;  // `]}` (with `"usage":null` when asked for) and the blank line
+
+    // SSE framing state, kept across feed() calls.
+    std::string line_;      // a line not yet terminated
+    bool skip_lf_ = false;  // the last byte was CR: a following LF belongs to it
+    std::string event_;
+    std::string data_;
+    bool has_data_ = false;
+
+    simdjson::dom::parser parser_;
+    std::vector<Block> blocks_;
+    int tools_ = 0;  // tool_use blocks seen: the OpenAI tool_calls index of the next one
+    detail::Usage usage_;
+    bool started_ = false;
+    bool finish_sent_ = false;
+    bool stopped_ = false;  // message_stop seen
+    bool done_ = false;     // [DONE] written
+    std::optional<Error> error_;
+};
+
+Status MessagesStreamDecoder::feed(std::string_view bytes, std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        if (skip_lf_) {
+            skip_lf_ = false;
+            if (bytes[pos] == '\n') {
+                ++pos;
+                continue;
+            }
+        }
+        const std::size_t eol = bytes.find_first_of("\r\n", pos);
+        if (eol == std::string_view::npos) {
+            if (line_.size() + (bytes.size() - pos) > kMaxEventBytes) {
+                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
+            }
+            line_.append(bytes.substr(pos));
+            break;
+        }
+        Status status;
+        if (line_.empty()) {
+            status = on_line(bytes.substr(pos, eol - pos), out);
+        } else {
+            line_.append(bytes.substr(pos, eol - pos));
+            status = on_line(line_, out);
+            line_.clear();
+        }
+        if (!status) {
+            return status;
+        }
+        skip_lf_ = bytes[eol] == '\r';
+        pos = eol + 1;
+    }
+    return {};
+}
+
+Status MessagesStreamDecoder::finish(std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    if (done_) {
+        return {};
+    }
+    // The last event may lack its terminating blank line (the SDK fixtures end that way).
+    if (!line_.empty()) {
+        const std::string line = std::move(line_);
+        line_.clear();
+        if (auto status = on_line(line, out); !status) {
+            return status;
+        }
+    }
+    if (auto status = dispatch(out); !status) {
+        return status;
+    }
+    if (!stopped_) {
+        return fail_with(bad_stream("the stream ended before message_stop."));
+    }
+    if (include_usage_) {
+        out += prefix_;
+        out += "],\"usage\":";
+        detail::append_usage(out, usage_);
+        out += "}\n\n";
+    }
+    out += "data: [DONE]\n\n";
+    done_ = true;
+    return {};
+}
+
+// One SSE line (WHATWG HTML, server-sent events: "field: value", ":" comments, blank line ends
+// the event).
+Status MessagesStreamDecoder::on_line(std::string_view line, std::string& out) {
+    if (line.empty()) {
+        return dispatch(out);
+    }
+    if (line.front() == ':') {
+        return {};
+    }
+    const std::size_t colon = line.find(':');
+    const std::string_view field = line.substr(0, colon);
+    std::string_view value;
+    if (colon != std::string_view::npos) {
+        value = line.substr(colon + 1);
+        if (!value.empty() && value.front() == ' ') {
+            value.remove_prefix(1);
+        }
+    }
+    if (field == "event") {
+        event_.assign(trim_right(value));
+    } else if (field == "data") {
+        if (data_.size() + value.size() + 1 > kMaxEventBytes) {
+            return fail_with(bad_stream("an SSE event exceeds 16 MiB."));
+        }
+        if (has_data_) {
+            data_ += '\n';
+        }
+        data_.append(value);
+        has_data_ = true;
+    }
+    // id, retry and unknown fields: nothing to do.
+    return {};
+}
+
+Status MessagesStreamDecoder::dispatch(std::string& out) {
+    if (!has_data_ && event_.empty()) {
+        return {};
+    }
+    auto status = on_event(out);
+    event_.clear();
+    data_.clear();
+    has_data_ = false;
+    return status;
+}
+
+const MessagesStreamDecoder::Block* MessagesStreamDecoder::find_block(std::int64_t index) const {
+    for (const Block& block : blocks_) {
+        if (block.index == index) {
+            return &block;
+        }
+    }
+    return nullptr;
+}
+
+void MessagesStreamDecoder::ensure_started(std::string& out) {
+    if (started_) {
+        return;
+    }
+    started_ = true;
+    begin_chunk(out);
+    out += "{\"role\":\"assistant\",\"content\":\"\"}";
+    end_chunk(out);
+}
+
+void MessagesStreamDecoder::emit_delta(std::string& out, std::string_view field,
+                                       std::string_view text) {
+    if (text.empty()) {
+        return;
+    }
+    ensure_started(out);
+    begin_chunk(out);
+    out += "{\"";
+    out += field;
+    out += "\":";
+    detail::append_string(out, text);
+    out += '}';
+    end_chunk(out);
+}
+
+void MessagesStreamDecoder::emit_finish(std::string& out, std::string_view stop_reason) {
+    if (finish_sent_) {
+        return;
+    }
+    finish_sent_ = true;
+    ensure_started(out);
+    begin_chunk(out);
+    out += "{}";
+    end_chunk(out, detail::finish_reason(stop_reason));
+}
+
+Status MessagesStreamDecoder::on_event(std::string& out) {
+    if (event_ == "ping" || stopped_) {
+        return {};  // keep-alive; anything after message_stop is ignored
+    }
+    if (is_blank(data_)) {
+        if (event_ == "error") {
+            return fail_with(detail::upstream_error(500, "api_error", {}));
+        }
+        return {};
+    }
+    // data_ keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
+    data_.reserve(data_.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::dom::element root;
+    if (parser_.parse(data_.data(), data_.size(), false).get(root) != simdjson::SUCCESS ||
+        !root.is_object()) {
+        return fail_with(bad_stream(event_.empty()
+                                        ? std::string("malformed JSON in an event.")
+                                        : "malformed JSON in a '" + event_ + "' event."));
+    }
+    std::string_view type = detail::string_member(root, "type");
+    if (type.empty()) {
+        type = event_;
+    }
+
+    if (type == "message_start") {
+        simdjson::dom::element usage;
+        if (root["message"]["usage"].get(usage) == simdjson::SUCCESS) {
+            usage_.update(usage);
+        }
+        ensure_started(out);
+    } else if (type == "content_block_start") {
+        simdjson::dom::element block;
+        if (root["content_block"].get(block) != simdjson::SUCCESS) {
+            return fail_with(bad_stream("content_block_start without content_block."));
+        }
+        const std::int64_t index = detail::int_member(root, "index");
+        const std::string_view block_type = detail::string_member(block, "type");
+        if (block_type == "text") {
+            blocks_.push_back({index, BlockKind::Text, -1});
+            emit_delta(out, "content", detail::string_member(block, "text"));
+        } else if (block_type == "thinking") {
+            blocks_.push_back({index, BlockKind::Thinking, -1});
+            emit_delta(out, "reasoning_content", detail::string_member(block, "thinking"));
+        } else if (block_type == "tool_use") {
+            // OpenAI's tool_calls[].index is the ordinal of the call, not Anthropic's block
+            // index (a text block usually comes first: fixture stream.tool_use.sse).
+            const int ordinal = tools_++;
+            blocks_.push_back({index, BlockKind::ToolUse, ordinal});
+            ensure_started(out);
+            begin_chunk(out);
+            out += "{\"tool_calls\":[{\"index\":";
+            detail::append_int(out, ordinal);
+            out += ",\"id\":";
+            detail::append_string(out, detail::string_member(block, "id"));
+            out += ",\"type\":\"function\",\"function\":{\"name\":";
+            detail::append_string(out, detail::string_member(block, "name"));
+            out += ",\"arguments\":\"\"}}]}";
+            end_chunk(out);
+        } else {
+            blocks_.push_back({index, BlockKind::Other, -1});
+        }
+    } else if (type == "content_block_delta") {
+        simdjson::dom::element delta;
+        if (root["delta"].get(delta) != simdjson::SUCCESS) {
+            return fail_with(bad_stream("content_block_delta without delta."));
+        }
+        const std::string_view delta_type = detail::string_member(delta, "type");
+        if (delta_type == "text_delta") {
+            emit_delta(out, "content", detail::string_member(delta, "text"));
+        } else if (delta_type == "thinking_delta") {
+            emit_delta(out, "reasoning_content", detail::string_member(delta, "thinking"));
+        } else if (delta_type == "input_json_delta") {
+            const Block* block = find_block(detail::int_member(root, "index"));
+            const std::string_view fragment = detail::string_member(delta, "partial_json");
+            if (block != nullptr && block->kind == BlockKind::ToolUse && !fragment.empty()) {
+                ensure_started(out);
+                begin_chunk(out);
+                out += "{\"tool_calls\":[{\"index\":";
+                detail::append_int(out, block->tool_ordinal);
+                out += ",\"function\":{\"arguments\":";
+                detail::append_string(out, fragment);
+                out += "}}]}";
+                end_chunk(out);
+            }
+        }
+        // signature_delta (thinking signature), citations_delta and later delta types carry
+        // nothing an OpenAI client reads.
+    } else if (type == "message_delta") {
+        simdjson::dom::element usage;
+        if (root["usage"].get(usage) == simdjson::SUCCESS) {
+            usage_.update(usage);
+        }
+        simdjson::dom::element delta;
+        if (root["delta"].get(delta) == simdjson::SUCCESS) {
+            const std::string_view stop_reason = detail::string_member(delta, "stop_reason");
+            if (!stop_reason.empty()) {
+                emit_finish(out, stop_reason);
+            }
+        }
+    } else if (type == "message_stop") {
+        emit_finish(out, "end_turn");  // only if message_delta carried no stop_reason
+        stopped_ = true;
+    } else if (type == "error") {
+        simdjson::dom::element err;
+        std::string_view error_type;
+        std::string_view message;
+        if (root["error"].get(err) == simdjson::SUCCESS) {
+            error_type = detail::string_member(err, "type");
+            message = detail::string_member(err, "message");
+        }
+        return fail_with(
+            detail::upstream_error(detail::status_for_error_type(error_type), error_type, message));
+    }
+    // content_block_stop and event types added later: nothing to emit.
+    return {};
+}
+
+}  // namespace
+
+std::unique_ptr<StreamDecoder> AnthropicAdapter::make_chat_stream_decoder(
+    const ChatContext& ctx) const {
+    return std::make_unique<MessagesStreamDecoder>(ctx);
+}
+
+}  // namespace sb::providers::anthropic
