@@ -1,0 +1,407 @@
+// Gemini streamGenerateContent?alt=sse -> OpenAI chat.completion.chunk SSE.
+//
+// Gemini sends data-only SSE events (`data: <GenerateContentResponse>\r\n\r\n`) and no
+// terminator (fixtures README section 3). Each event's parts are deltas; usageMetadata is
+// cumulative, so the last one counts; a complete functionCall arrives in one event. OpenAI
+// clients expect the shape of OpenAI's own streams (fixtures openai/stream.*.sse): a role chunk,
+// content or tool-call deltas, a chunk with an empty delta and the finish_reason, the usage
+// chunk when asked for, then `data: [DONE]`.
+
+#include <simdjson.h>
+
+#include <optional>
+#include <vector>
+
+#include "providers/gemini/gemini.h"
+#include "providers/gemini/internal.h"
+
+namespace sb::providers::gemini {
+namespace {
+
+// One SSE line (or one event's data) longer than this is not Gemini talking.
+constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
+// Bytes of a non-SSE body kept to report an error sent as plain JSON.
+constexpr std::size_t kMaxRawBytes = std::size_t{64} << 10;
+
+bool is_blank(std::string_view s) {
+    for (const char c : s) {
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+Error bad_stream(std::string_view why) {
+    return Error(
+        ErrorCode::UpstreamBadResponse,
+        std::string("The upstream provider gemini sent an invalid stream: ") + std::string(why));
+}
+
+// Decodes one Gemini stream. Owned by one request; not thread-safe.
+class GenerateStreamDecoder final : public StreamDecoder {
+  public:
+    explicit GenerateStreamDecoder(const ChatContext& ctx)
+        : response_id_(ctx.response_id), include_usage_(ctx.include_usage) {
+        prefix_ = "data: {\"id\":";
+        detail::append_string(prefix_, ctx.response_id);
+        prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
+        detail::append_int(prefix_, ctx.created);
+        prefix_ += ",\"model\":";
+        detail::append_string(prefix_, ctx.public_model);
+        prefix_ += ",\"choices\":[";
+        // With include_usage every chunk but the last carries "usage": null (OpenAI API
+        // reference, stream_options.include_usage).
+        suffix_ = include_usage_ ? "],\"usage\":null}\n\n" : "]}\n\n";
+    }
+
+    Status feed(std::string_view bytes, std::string& out) override;
+    Status finish(std::string& out) override;
+
+  private:
+    struct Candidate {
+        std::int64_t index = 0;
+        std::int64_t tools = 0;  // functionCalls seen: the tool_calls index of the next one
+        bool finished = false;
+    };
+
+    Status fail_with(Error e) {
+        error_ = std::move(e);
+        return tl::unexpected<Error>(*error_);
+    }
+    Status on_line(std::string_view line, std::string& out);
+    Status dispatch(std::string& out);
+    Status on_event(std::string& out);
+    Status on_candidate(simdjson::dom::element candidate, std::int64_t index, std::string& out);
+    Candidate& start_candidate(std::int64_t index, std::string& out);
+    std::optional<Error> raw_error();
+
+    void begin_chunk(std::string& out, std::int64_t index) const {
+        out += prefix_;
+        out += "{\"index\":";
+        detail::append_int(out, index);
+        out += ",\"delta\":";
+    }
+    void end_chunk(std::string& out, std::string_view finish = {}) const {
+        out += ",\"logprobs\":null,\"finish_reason\":";
+        if (finish.empty()) {
+            out += "null";
+        } else {
+            detail::append_string(out, finish);
+        }
+        out += '}';
+        out += suffix_;
+    }
+    void emit_delta(std::string& out, std::int64_t index, std::string_view field,
+                    std::string_view text) const;
+
+    std::string response_id_;
+    bool include_usage_;
+    std::string prefix_;  // `data: {"id":...,"choices":[`
+    std::string suffix_;  // `]}` (with `"usage":null` when asked for) and the blank line
+
+    // SSE framing state, kept across feed() calls.
+    std::string line_;      // a line not yet terminated
+    bool skip_lf_ = false;  // the last byte was CR: a following LF belongs to it
+    std::string data_;
+    bool has_data_ = false;
+    bool saw_event_ = false;  // a data event arrived
+    std::string raw_;         // non-SSE lines before any event (an error sent as plain JSON)
+
+    simdjson::dom::parser parser_;
+    std::vector<Candidate> candidates_;
+    detail::Usage usage_;
+    bool done_ = false;  // [DONE] written
+    std::optional<Error> error_;
+};
+
+Status GenerateStreamDecoder::feed(std::string_view bytes, std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        if (skip_lf_) {
+            skip_lf_ = false;
+            if (bytes[pos] == '\n') {
+                ++pos;
+                continue;
+            }
+        }
+        const std::size_t eol = bytes.find_first_of("\r\n", pos);
+        if (eol == std::string_view::npos) {
+            if (line_.size() + (bytes.size() - pos) > kMaxEventBytes) {
+                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
+            }
+            line_.append(bytes.substr(pos));
+            break;
+        }
+        Status status;
+        if (line_.empty()) {
+            status = on_line(bytes.substr(pos, eol - pos), out);
+        } else {
+            if (line_.size() + (eol - pos) > kMaxEventBytes) {
+                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
+            }
+            line_.append(bytes.substr(pos, eol - pos));
+            status = on_line(line_, out);
+            line_.clear();
+        }
+        if (!status) {
+            return status;
+        }
+        skip_lf_ = bytes[eol] == '\r';
+        pos = eol + 1;
+    }
+    return {};
+}
+
+Status GenerateStreamDecoder::finish(std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    if (done_) {
+        return {};
+    }
+    // The last event may lack its terminating blank line.
+    if (!line_.empty()) {
+        const std::string line = std::move(line_);
+        line_.clear();
+        if (auto status = on_line(line, out); !status) {
+            return status;
+        }
+    }
+    if (auto status = dispatch(out); !status) {
+        return status;
+    }
+    if (!saw_event_) {
+        if (std::optional<Error> e = raw_error()) {
+            return fail_with(std::move(*e));
+        }
+    }
+    bool finished = !candidates_.empty();
+    for (const Candidate& candidate : candidates_) {
+        finished = finished && candidate.finished;
+    }
+    if (!finished) {
+        return fail_with(bad_stream("the stream ended before a finishReason."));
+    }
+    if (include_usage_) {
+        out += prefix_;
+        out += "],\"usage\":";
+        detail::append_usage(out, usage_);
+        out += "}\n\n";
+    }
+    out += "data: [DONE]\n\n";
+    done_ = true;
+    return {};
+}
+
+// One SSE line (WHATWG HTML, server-sent events: "field: value", ":" comments, blank line ends
+// the event).
+Status GenerateStreamDecoder::on_line(std::string_view line, std::string& out) {
+    if (line.empty()) {
+        return dispatch(out);
+    }
+    if (line.front() == ':') {
+        return {};
+    }
+    const std::size_t colon = line.find(':');
+    const std::string_view field = line.substr(0, colon);
+    if (field == "data") {
+        std::string_view value;
+        if (colon != std::string_view::npos) {
+            value = line.substr(colon + 1);
+            if (!value.empty() && value.front() == ' ') {
+                value.remove_prefix(1);
+            }
+        }
+        if (data_.size() + value.size() + 1 > kMaxEventBytes) {
+            return fail_with(bad_stream("an SSE event exceeds 16 MiB."));
+        }
+        if (has_data_) {
+            data_ += '\n';
+        }
+        data_.append(value);
+        has_data_ = true;
+    } else if (field != "event" && field != "id" && field != "retry" && !saw_event_ &&
+               raw_.size() + line.size() < kMaxRawBytes) {
+        // Not SSE: Google sends some errors as a plain (pretty-printed) JSON body even on the
+        // streaming endpoint (errors.status_map.md). Kept to report it if no event comes.
+        raw_.append(line);
+        raw_ += '\n';
+    }
+    return {};
+}
+
+Status GenerateStreamDecoder::dispatch(std::string& out) {
+    if (!has_data_) {
+        return {};
+    }
+    auto status = on_event(out);
+    data_.clear();
+    has_data_ = false;
+    return status;
+}
+
+std::optional<Error> GenerateStreamDecoder::raw_error() {
+    if (is_blank(raw_)) {
+        return std::nullopt;
+    }
+    simdjson::dom::element root;
+    raw_.reserve(raw_.size() + simdjson::SIMDJSON_PADDING);
+    if (parser_.parse(raw_.data(), raw_.size(), false).get(root) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    simdjson::dom::element first;
+    if (root.is_array() && root.get_array().at(0).get(first) == simdjson::SUCCESS) {
+        root = first;
+    }
+    simdjson::dom::element err;
+    if (root["error"].get(err) != simdjson::SUCCESS || !err.is_object()) {
+        return std::nullopt;
+    }
+    return detail::upstream_error(err, 0, {}, {});
+}
+
+GenerateStreamDecoder::Candidate& GenerateStreamDecoder::start_candidate(std::int64_t index,
+                                                                         std::string& out) {
+    for (Candidate& candidate : candidates_) {
+        if (candidate.index == index) {
+            return candidate;
+        }
+    }
+    candidates_.push_back(Candidate{index, 0, false});
+    begin_chunk(out, index);
+    out += "{\"role\":\"assistant\",\"content\":\"\"}";
+    end_chunk(out);
+    return candidates_.back();
+}
+
+void GenerateStreamDecoder::emit_delta(std::string& out, std::int64_t index, std::string_view field,
+                                       std::string_view text) const {
+    begin_chunk(out, index);
+    out += "{\"";
+    out += field;
+    out += "\":";
+    detail::append_string(out, text);
+    out += '}';
+    end_chunk(out);
+}
+
+Status GenerateStreamDecoder::on_event(std::string& out) {
+    if (is_blank(data_)) {
+        return {};
+    }
+    saw_event_ = true;
+    // data_ keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
+    data_.reserve(data_.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::dom::element root;
+    if (parser_.parse(data_.data(), data_.size(), false).get(root) != simdjson::SUCCESS ||
+        !root.is_object()) {
+        return fail_with(bad_stream("malformed JSON in an event."));
+    }
+    // An error inside a 200 stream: {"error":{"code","message","status"}} (js-genai
+    // processStreamResponse treats it so; errors.status_map.md).
+    simdjson::dom::element err;
+    if (root["error"].get(err) == simdjson::SUCCESS && err.is_object()) {
+        return fail_with(detail::upstream_error(err, 0, {}, {}));
+    }
+    simdjson::dom::element usage;
+    if (root["usageMetadata"].get(usage) == simdjson::SUCCESS) {
+        usage_.assign(usage);
+    }
+    simdjson::dom::array candidates;
+    if (root["candidates"].get_array().get(candidates) == simdjson::SUCCESS &&
+        candidates.size() != 0) {
+        std::int64_t position = 0;
+        for (const simdjson::dom::element candidate : candidates) {
+            const std::int64_t index = detail::int_member(candidate, "index", position);
+            if (auto status = on_candidate(candidate, index, out); !status) {
+                return status;
+            }
+            ++position;
+        }
+        return {};
+    }
+    // A blocked prompt: no candidates, promptFeedback.blockReason (docs/providers/gemini.md).
+    simdjson::dom::element feedback;
+    if (root["promptFeedback"].get(feedback) == simdjson::SUCCESS &&
+        !detail::string_member(feedback, "blockReason").empty()) {
+        Candidate& candidate = start_candidate(0, out);
+        if (!candidate.finished) {
+            candidate.finished = true;
+            begin_chunk(out, 0);
+            out += "{}";
+            end_chunk(out, "content_filter");
+        }
+    }
+    // Otherwise a usage-only event: nothing to emit.
+    return {};
+}
+
+Status GenerateStreamDecoder::on_candidate(simdjson::dom::element candidate, std::int64_t index,
+                                           std::string& out) {
+    Candidate& state = start_candidate(index, out);
+    if (state.finished) {
+        return {};  // nothing follows a finish chunk
+    }
+    simdjson::dom::array parts;
+    if (candidate["content"]["parts"].get_array().get(parts) == simdjson::SUCCESS) {
+        for (const simdjson::dom::element part : parts) {
+            std::string_view text;
+            simdjson::dom::element function_call;
+            if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
+                // An empty text part may only carry a thoughtSignature: nothing to say.
+                if (!text.empty()) {
+                    emit_delta(
+                        out, index,
+                        detail::bool_member(part, "thought") ? "reasoning_content" : "content",
+                        text);
+                }
+            } else if (part["functionCall"].get(function_call) == simdjson::SUCCESS &&
+                       function_call.is_object()) {
+                if (function_call["partialArgs"].error() == simdjson::SUCCESS ||
+                    detail::bool_member(function_call, "willContinue")) {
+                    // Vertex streamFunctionCallArguments (fixture
+                    // stream.vertex_partial_function_args.segments.json); never requested.
+                    return fail_with(bad_stream(
+                        "streamed function-call arguments (partialArgs) are not supported."));
+                }
+                if (detail::string_member(function_call, "name").empty()) {
+                    continue;  // an empty functionCall carries nothing
+                }
+                // The Developer API sends each call whole, in one event (fixture
+                // stream.function_call.segments.json): header and full arguments in one chunk.
+                // OpenAI's tool_calls[].index is the call's ordinal.
+                const std::int64_t ordinal = state.tools++;
+                begin_chunk(out, index);
+                out += "{\"tool_calls\":[";
+                detail::append_tool_call(out, part, function_call,
+                                         detail::tool_call_id(response_id_, index, ordinal),
+                                         ordinal);
+                out += "]}";
+                end_chunk(out);
+            }
+            // Other part kinds have no chunk field (as in the non-stream response).
+        }
+    }
+    const std::string_view reason = detail::string_member(candidate, "finishReason");
+    if (!reason.empty()) {
+        // The finish reason comes on the candidate's last event (fixtures README section 3).
+        state.finished = true;
+        begin_chunk(out, index);
+        out += "{}";
+        end_chunk(out, detail::finish_reason(reason, state.tools > 0));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::unique_ptr<StreamDecoder> GeminiAdapter::make_chat_stream_decoder(
+    const ChatContext& ctx) const {
+    return std::make_unique<GenerateStreamDecoder>(ctx);
+}
+
+}  // namespace sb::providers::gemini
