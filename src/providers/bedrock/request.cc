@@ -1,0 +1,926 @@
+// OpenAI chat completions request -> Bedrock Converse request. The mapping and every refusal
+// are documented in docs/providers/bedrock.md; keep the two in step.
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <optional>
+#include <vector>
+
+#include "providers/bedrock/bedrock.h"
+#include "providers/bedrock/internal.h"
+
+namespace sb::providers::bedrock::detail {
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// OpenAI data-URL media type -> Bedrock ImageFormat (service model enum png|jpeg|gif|webp).
+struct ImageType {
+    std::string_view media_type;
+    std::string_view format;
+};
+constexpr ImageType kImageTypes[] = {
+    {"image/png", "png"}, {"image/jpeg", "jpeg"}, {"image/jpg", "jpeg"},
+    {"image/gif", "gif"}, {"image/webp", "webp"},
+};
+
+tl::unexpected<Error> invalid(std::string param, std::string message) {
+    return fail(ErrorCode::InvalidRequest, std::move(message), std::move(param));
+}
+
+// A parameter (or a value of it) Converse cannot express.
+tl::unexpected<Error> unsupported(std::string param, std::string_view why = {}) {
+    std::string message =
+        why.empty() ? fmt::format("The parameter '{}' is not supported by provider bedrock.", param)
+                    : fmt::format("The parameter '{}' is not supported by provider bedrock: {}.",
+                                  param, why);
+    return invalid(std::move(param), std::move(message));
+}
+
+tl::unexpected<Error> wrong_type(std::string param, std::string_view expected) {
+    std::string message = fmt::format("Invalid type for '{}': expected {}.", param, expected);
+    return invalid(std::move(param), std::move(message));
+}
+
+tl::unexpected<Error> missing(std::string param) {
+    std::string message = fmt::format("Missing required parameter: '{}'.", param);
+    return invalid(std::move(param), std::move(message));
+}
+
+bool is_null(element e) {
+    return e.type() == element_type::NULL_VALUE;
+}
+
+bool is_number(element e) {
+    const element_type t = e.type();
+    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
+}
+
+// True for null and for a number equal to zero (OpenAI's default for the penalties).
+bool is_null_or_zero(element e) {
+    double value = 0;
+    return is_null(e) || (e.get_double().get(value) == simdjson::SUCCESS && value == 0);
+}
+
+std::string param_at(std::string_view base, std::size_t i) {
+    return fmt::format("{}[{}]", base, i);
+}
+
+void begin_block(std::string& blocks) {
+    if (!blocks.empty()) {
+        blocks += ',';
+    }
+}
+
+// Converse rejects blank text blocks (`text` in SystemContentBlock is a NonEmptyString and the
+// service refuses an empty ContentBlock text), so empty text is left out.
+void append_text_block(std::string& blocks, std::string_view text) {
+    if (text.empty()) {
+        return;
+    }
+    begin_block(blocks);
+    blocks += "{\"text\":";
+    append_string(blocks, text);
+    blocks += '}';
+}
+
+// The Converse messages being assembled. Converse wants user and assistant turns to alternate,
+// so consecutive messages of one role (several user messages, tool results and the user message
+// after them) become one message with all their blocks, in order; turns left without blocks
+// are dropped.
+class TurnList {
+  public:
+    std::string& begin(std::string_view role) {
+        if (turns_.empty() || turns_.back().role != role) {
+            turns_.push_back({role, {}});
+        }
+        return turns_.back().blocks;
+    }
+
+    // Writes the messages array's contents; returns how many messages it wrote.
+    std::size_t write(std::string& out) const {
+        std::vector<const Turn*> merged;
+        std::vector<std::string> blocks;
+        for (const Turn& turn : turns_) {
+            if (turn.blocks.empty()) {
+                continue;
+            }
+            if (!merged.empty() && merged.back()->role == turn.role) {
+                blocks.back() += ',';
+                blocks.back() += turn.blocks;
+                continue;
+            }
+            merged.push_back(&turn);
+            blocks.push_back(turn.blocks);
+        }
+        for (std::size_t i = 0; i < merged.size(); ++i) {
+            if (i > 0) {
+                out += ',';
+            }
+            out += "{\"role\":\"";
+            out += merged[i]->role;
+            out += "\",\"content\":[";
+            out += blocks[i];
+            out += "]}";
+        }
+        return merged.size();
+    }
+
+  private:
+    struct Turn {
+        std::string_view role;
+        std::string blocks;
+    };
+    std::vector<Turn> turns_;
+};
+
+// OpenAI image_url part -> Converse image block. Converse takes the image bytes (base64 in JSON)
+// or an S3 location, never a URL, and the gateway does not fetch: only data: URLs are accepted.
+Status append_image_block(std::string& blocks, element part, const std::string& param) {
+    element image_url;
+    std::string_view url;
+    if (part["image_url"].get(image_url) != simdjson::SUCCESS) {
+        return missing(param + ".image_url");
+    }
+    if (image_url.get_string().get(url) != simdjson::SUCCESS &&
+        image_url["url"].get_string().get(url) != simdjson::SUCCESS) {
+        return wrong_type(param + ".image_url.url", "a string");
+    }
+    const std::string url_param = param + ".image_url.url";
+    if (url.starts_with("https://") || url.starts_with("http://")) {
+        return unsupported(url_param,
+                           "Bedrock takes images only as bytes, so send the image as a base64 "
+                           "data: URL ('data:image/png;base64,...'); the gateway does not fetch "
+                           "image URLs");
+    }
+    if (!url.starts_with("data:")) {
+        return invalid(url_param, "Invalid image URL: expected a base64 data: URL.");
+    }
+    // data:<media type>;base64,<data>
+    const std::size_t comma = url.find(',');
+    const std::string_view meta =
+        url.substr(5, comma == std::string_view::npos ? std::string_view::npos : comma - 5);
+    constexpr std::string_view kBase64 = ";base64";
+    if (comma == std::string_view::npos || !meta.ends_with(kBase64)) {
+        return invalid(url_param, "Invalid image data URL: expected 'data:<media type>;base64,'.");
+    }
+    const std::string_view media_type = meta.substr(0, meta.size() - kBase64.size());
+    std::string_view format;
+    for (const ImageType& type : kImageTypes) {
+        if (type.media_type == media_type) {
+            format = type.format;
+        }
+    }
+    if (format.empty()) {
+        return unsupported(url_param, fmt::format("image media type '{}' (use image/png, "
+                                                  "image/jpeg, image/gif or image/webp)",
+                                                  media_type));
+    }
+    const std::string_view data = url.substr(comma + 1);
+    if (data.empty()) {
+        return invalid(url_param, "Invalid image data URL: the image data is empty.");
+    }
+    begin_block(blocks);
+    blocks += "{\"image\":{\"format\":\"";
+    blocks += format;
+    blocks += "\",\"source\":{\"bytes\":";
+    append_string(blocks, data);  // rest-json blobs are base64 strings: passed through as sent
+    blocks += "}}}";
+    return {};
+}
+
+// Text of a `{"type":"text","text":...}` part (or a refusal part for the assistant).
+Result<std::string_view> part_text(element part, const std::string& param) {
+    std::string_view text;
+    if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
+        return text;
+    }
+    if (string_member(part, "type") == "refusal" &&
+        part["refusal"].get_string().get(text) == simdjson::SUCCESS) {
+        return text;
+    }
+    return wrong_type(param + ".text", "a string");
+}
+
+// Content parts of a message. `images`: whether image parts are allowed here.
+Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
+                    bool allow_refusal) {
+    std::size_t j = 0;
+    for (element part : parts) {
+        const std::string part_param = param_at(param, j++);
+        std::string_view type;
+        if (part["type"].get_string().get(type) != simdjson::SUCCESS) {
+            return wrong_type(part_param + ".type", "a string");
+        }
+        if (type == "text" || (allow_refusal && type == "refusal")) {
+            SB_TRY(text, part_text(part, part_param));
+            append_text_block(blocks, text);
+        } else if (type == "image_url" && images) {
+            if (auto status = append_image_block(blocks, part, part_param); !status) {
+                return status;
+            }
+        } else {
+            return unsupported(part_param + ".type",
+                               fmt::format("content part type '{}' in this message", type));
+        }
+    }
+    return {};
+}
+
+// Collects the text of a system/developer message.
+Status collect_system(std::string& system, element content, const std::string& param) {
+    std::string_view text;
+    if (content.get_string().get(text) == simdjson::SUCCESS) {
+        append_text_block(system, text);
+        return {};
+    }
+    array parts;
+    if (content.get_array().get(parts) != simdjson::SUCCESS) {
+        return wrong_type(param, "a string or an array of text parts");
+    }
+    std::size_t j = 0;
+    for (element part : parts) {
+        const std::string part_param = param_at(param, j++);
+        if (string_member(part, "type") != "text") {
+            return unsupported(part_param + ".type", "only text parts in system messages");
+        }
+        SB_TRY(part_value, part_text(part, part_param));
+        append_text_block(system, part_value);
+    }
+    return {};
+}
+
+Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
+    std::int64_t n = 0;
+    if (value.get_int64().get(n) != simdjson::SUCCESS) {
+        return wrong_type(std::string(name), "an integer");
+    }
+    if (n < 1) {
+        return invalid(std::string(name),
+                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
+                                   ">= 1, but got {} instead.",
+                                   name, n));
+    }
+    return n;
+}
+
+// Bedrock's inferenceConfig takes temperature and topP from 0 to 1 (service model); OpenAI
+// allows temperature up to 2, which has no equivalent here.
+Result<element> read_unit_interval(element value, std::string_view name) {
+    double x = 0;
+    if (!is_number(value) || value.get_double().get(x) != simdjson::SUCCESS) {
+        return wrong_type(std::string(name), "a number");
+    }
+    if (x < 0 || x > 1) {
+        return unsupported(std::string(name), fmt::format("{} is outside its range of 0 to 1", x));
+    }
+    return value;
+}
+
+// The translator for one request. Holds a second parser for tool-call arguments (the first
+// one's document stays in use while we write).
+class Translator {
+  public:
+    Result<std::string> run(std::string_view openai_body);
+
+  private:
+    Status read_top_level(object root);
+    Status translate_messages(array messages);
+    Status append_tool_uses(std::string& blocks, element message, const std::string& param);
+    Status append_tool_result(std::string& blocks, element message, const std::string& param);
+    Status translate_tools(array tools);
+    Status translate_tool_choice(element choice);
+    Status translate_response_format(element format);
+    Status translate_stop(element stop);
+
+    simdjson::dom::parser arguments_parser_;
+
+    // Pieces of the Converse body, in the order they are written.
+    std::string system_;
+    std::string messages_;
+    std::optional<std::int64_t> max_tokens_;
+    std::optional<std::int64_t> max_completion_tokens_;
+    std::optional<element> temperature_;
+    std::optional<element> top_p_;
+    std::string stop_sequences_;
+    std::string tools_;
+    std::string tool_choice_;
+    bool tool_choice_none_ = false;
+    std::string output_config_;
+
+    // Inputs kept for the passes that need them together.
+    std::optional<element> messages_element_;
+    std::optional<element> tools_element_;
+    std::optional<element> tool_choice_element_;
+    bool parallel_tool_calls_disabled_ = false;
+    bool tool_history_ = false;  // a toolUse or toolResult block was written
+};
+
+Result<std::string> Translator::run(std::string_view openai_body) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(openai_body);
+    element root;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
+    }
+    object root_object;
+    if (root.get_object().get(root_object) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidRequest,
+                    "Invalid type for request body: expected a JSON object.");
+    }
+    auto status = read_top_level(root_object);
+    if (!status) {
+        return fail(std::move(status).error());
+    }
+    if (!messages_element_) {
+        return missing("messages");
+    }
+    array messages;
+    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
+        return wrong_type("messages", "an array");
+    }
+    if (status = translate_messages(messages); !status) {
+        return fail(std::move(status).error());
+    }
+    if (tools_element_) {
+        array tools;
+        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
+            return wrong_type("tools", "an array");
+        }
+        if (status = translate_tools(tools); !status) {
+            return fail(std::move(status).error());
+        }
+    }
+    if (tool_choice_element_) {
+        if (status = translate_tool_choice(*tool_choice_element_); !status) {
+            return fail(std::move(status).error());
+        }
+    }
+    // Bedrock refuses toolUse/toolResult blocks unless toolConfig is defined, and its
+    // toolChoice has no "none": a conversation with tool history needs the tools, and cannot be
+    // told not to call them.
+    if (tool_history_ && tools_.empty()) {
+        return invalid("tools",
+                       "Provider bedrock needs the tool definitions ('tools') when the "
+                       "conversation contains tool calls or tool results.");
+    }
+    if (tool_choice_none_ && tool_history_) {
+        return unsupported("tool_choice",
+                           "'none' cannot be expressed when the conversation contains tool calls "
+                           "or tool results (Bedrock needs the tools defined then, and has no "
+                           "'none' choice)");
+    }
+    if (parallel_tool_calls_disabled_ && !tools_.empty() && !tool_choice_none_) {
+        return unsupported("parallel_tool_calls",
+                           "Converse cannot limit the model to one tool call per turn");
+    }
+
+    std::string out;
+    out.reserve(openai_body.size() + 256);
+    out += "{\"messages\":[";
+    out += messages_;
+    out += ']';
+    if (!system_.empty()) {
+        out += ",\"system\":[";
+        out += system_;
+        out += ']';
+    }
+    std::string inference;
+    const auto add = [&inference](std::string_view key) {
+        inference += inference.empty() ? "{\"" : ",\"";
+        inference += key;
+        inference += "\":";
+    };
+    if (max_completion_tokens_ || max_tokens_) {
+        // OpenAI's newer name wins when both are given.
+        add("maxTokens");
+        append_int(inference, max_completion_tokens_ ? *max_completion_tokens_ : *max_tokens_);
+    }
+    if (temperature_) {
+        add("temperature");
+        append_element(inference, *temperature_);
+    }
+    if (top_p_) {
+        add("topP");
+        append_element(inference, *top_p_);
+    }
+    if (!stop_sequences_.empty()) {
+        add("stopSequences");
+        inference += '[';
+        inference += stop_sequences_;
+        inference += ']';
+    }
+    if (!inference.empty()) {
+        out += ",\"inferenceConfig\":";
+        out += inference;
+        out += '}';
+    }
+    if (!tools_.empty() && !tool_choice_none_) {
+        out += ",\"toolConfig\":{\"tools\":[";
+        out += tools_;
+        out += ']';
+        if (!tool_choice_.empty()) {
+            out += ",\"toolChoice\":";
+            out += tool_choice_;
+        }
+        out += '}';
+    }
+    if (!output_config_.empty()) {
+        out += ",\"outputConfig\":";
+        out += output_config_;
+    }
+    out += '}';
+    return out;
+}
+
+Status Translator::read_top_level(object root) {
+    for (const auto field : root) {
+        const std::string_view key = field.key;
+        const element value = field.value;
+        if (key == "model" || key == "stream" || key == "stream_options") {
+            // model: the route's upstream model goes in the URL; stream and stream_options: the
+            // gateway's ChatContext picks converse or converse-stream and the usage chunk.
+            continue;
+        }
+        if (key == "messages") {
+            messages_element_ = value;
+        } else if (key == "max_tokens" || key == "max_completion_tokens") {
+            if (is_null(value)) {
+                continue;
+            }
+            SB_TRY(n, read_max_tokens(value, key));
+            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
+        } else if (key == "temperature" || key == "top_p") {
+            if (is_null(value)) {
+                continue;
+            }
+            SB_TRY(number, read_unit_interval(value, key));
+            (key == "temperature" ? temperature_ : top_p_) = number;
+        } else if (key == "stop") {
+            if (auto status = translate_stop(value); !status) {
+                return status;
+            }
+        } else if (key == "tools") {
+            if (!is_null(value)) {
+                tools_element_ = value;
+            }
+        } else if (key == "tool_choice") {
+            if (!is_null(value)) {
+                tool_choice_element_ = value;
+            }
+        } else if (key == "parallel_tool_calls") {
+            bool parallel = true;
+            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
+                return wrong_type("parallel_tool_calls", "a boolean");
+            }
+            parallel_tool_calls_disabled_ = !parallel;
+        } else if (key == "response_format") {
+            if (auto status = translate_response_format(value); !status) {
+                return status;
+            }
+        } else if (key == "n") {
+            std::int64_t n = 1;
+            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
+                return unsupported("n", "only one choice per request");
+            }
+        } else if (key == "logprobs") {
+            bool wanted = false;
+            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
+                return unsupported("logprobs");
+            }
+        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
+                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
+                   key == "functions" || key == "function_call" || key == "reasoning_effort") {
+            if (!is_null(value)) {
+                return unsupported(std::string(key));
+            }
+        } else if (key == "presence_penalty" || key == "frequency_penalty") {
+            if (!is_null_or_zero(value)) {
+                return unsupported(std::string(key));
+            }
+        } else if (key == "logit_bias") {
+            object bias;
+            if (!is_null(value) &&
+                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+                return unsupported("logit_bias");
+            }
+        } else if (key == "modalities") {
+            array modalities;
+            if (is_null(value)) {
+                continue;
+            }
+            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
+                return wrong_type("modalities", "an array");
+            }
+            for (element modality : modalities) {
+                std::string_view name;
+                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
+                    return unsupported("modalities", "only text output");
+                }
+            }
+        } else if (key == "store") {
+            bool store = false;
+            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
+                return unsupported("store", "completions cannot be stored");
+            }
+        } else if (key == "service_tier") {
+            std::string_view tier;
+            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
+                                    (tier != "auto" && tier != "default"))) {
+                return unsupported("service_tier", "only 'auto' or 'default'");
+            }
+        } else if (key == "user" || key == "safety_identifier") {
+            std::string_view id;
+            if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
+                return wrong_type(std::string(key), "a string");
+            }
+            // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
+            // Converse has no field for it, so it is not sent (documented).
+        } else if (key == "metadata" || key == "prompt_cache_key") {
+            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
+            // effect on the answer: dropped, as documented.
+            continue;
+        } else {
+            // Converse rejects fields it does not know, so an unknown field cannot be carried.
+            return unsupported(std::string(key));
+        }
+    }
+    return {};
+}
+
+Status Translator::translate_stop(element stop) {
+    std::string_view text;
+    array list;
+    if (is_null(stop)) {
+        return {};
+    }
+    const auto add = [this](std::string_view sequence) {
+        if (sequence.empty()) {
+            return;  // stopSequences members are NonEmptyString; "" never stops anything
+        }
+        if (!stop_sequences_.empty()) {
+            stop_sequences_ += ',';
+        }
+        append_string(stop_sequences_, sequence);
+    };
+    if (stop.get_string().get(text) == simdjson::SUCCESS) {
+        add(text);
+        return {};
+    }
+    if (stop.get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type("stop", "a string or an array of strings");
+    }
+    std::size_t i = 0;
+    for (element item : list) {
+        if (item.get_string().get(text) != simdjson::SUCCESS) {
+            return wrong_type(param_at("stop", i), "a string");
+        }
+        add(text);
+        ++i;
+    }
+    return {};
+}
+
+Status Translator::translate_response_format(element format) {
+    if (is_null(format)) {
+        return {};
+    }
+    std::string_view type;
+    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
+        return wrong_type("response_format.type", "a string");
+    }
+    if (type == "text") {
+        return {};
+    }
+    if (type == "json_object") {
+        return unsupported("response_format",
+                           "'json_object' has no Converse equivalent; use 'json_schema' with a "
+                           "schema");
+    }
+    if (type != "json_schema") {
+        return invalid("response_format.type",
+                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
+    }
+    element json_schema;
+    element schema;
+    if (format["json_schema"].get(json_schema) != simdjson::SUCCESS || !json_schema.is_object()) {
+        return missing("response_format.json_schema");
+    }
+    if (json_schema["schema"].get(schema) != simdjson::SUCCESS || !schema.is_object()) {
+        return invalid("response_format.json_schema.schema",
+                       "response_format 'json_schema' needs an object in "
+                       "'response_format.json_schema.schema' for provider bedrock.");
+    }
+    // Converse structured output: outputConfig.textFormat, the schema as a JSON string (fixtures
+    // README section 2; service model JsonSchemaDefinition.schema is a String).
+    output_config_ = "{\"textFormat\":{\"type\":\"json_schema\",\"structure\":{\"jsonSchema\":{";
+    output_config_ += "\"schema\":";
+    append_string(output_config_, simdjson::to_string(schema));
+    const std::string_view name = string_member(json_schema, "name");
+    if (!name.empty()) {
+        output_config_ += ",\"name\":";
+        append_string(output_config_, name);
+    }
+    const std::string_view description = string_member(json_schema, "description");
+    if (!description.empty()) {
+        output_config_ += ",\"description\":";
+        append_string(output_config_, description);
+    }
+    output_config_ += "}}}}";
+    return {};
+}
+
+Status Translator::translate_tools(array tools) {
+    std::size_t i = 0;
+    for (element tool : tools) {
+        const std::string param = param_at("tools", i++);
+        std::string_view type;
+        if (tool["type"].get_string().get(type) != simdjson::SUCCESS) {
+            return wrong_type(param + ".type", "a string");
+        }
+        if (type != "function") {
+            return unsupported(param + ".type", fmt::format("tool type '{}'", type));
+        }
+        element function;
+        std::string_view name;
+        if (tool["function"].get(function) != simdjson::SUCCESS || !function.is_object()) {
+            return missing(param + ".function");
+        }
+        if (function["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return missing(param + ".function.name");
+        }
+        begin_block(tools_);
+        tools_ += "{\"toolSpec\":{\"name\":";
+        append_string(tools_, name);
+        element description;
+        if (function["description"].get(description) == simdjson::SUCCESS &&
+            !is_null(description)) {
+            std::string_view text;
+            if (description.get_string().get(text) != simdjson::SUCCESS) {
+                return wrong_type(param + ".function.description", "a string");
+            }
+            if (!text.empty()) {  // a NonEmptyString in Converse
+                tools_ += ",\"description\":";
+                append_string(tools_, text);
+            }
+        }
+        tools_ += ",\"inputSchema\":{\"json\":";
+        element parameters;
+        if (function["parameters"].get(parameters) == simdjson::SUCCESS && !is_null(parameters)) {
+            if (!parameters.is_object()) {
+                return wrong_type(param + ".function.parameters", "an object");
+            }
+            append_element(tools_, parameters);
+        } else {
+            // OpenAI: omitting parameters defines a function with an empty parameter list.
+            tools_ += "{\"type\":\"object\",\"properties\":{}}";
+        }
+        tools_ += '}';
+        bool strict = false;
+        if (function["strict"].get_bool().get(strict) == simdjson::SUCCESS && strict) {
+            tools_ += ",\"strict\":true";  // ToolSpecification.strict (service model)
+        }
+        tools_ += "}}";
+    }
+    return {};
+}
+
+Status Translator::translate_tool_choice(element choice) {
+    std::string_view mode;
+    std::string_view name;
+    if (choice.get_string().get(mode) == simdjson::SUCCESS) {
+        if (mode == "none") {
+            tool_choice_none_ = true;
+            return {};
+        }
+        if (mode != "auto" && mode != "required") {
+            return invalid("tool_choice",
+                           fmt::format("Invalid value for 'tool_choice': '{}'. Supported values "
+                                       "are: 'none', 'auto' and 'required'.",
+                                       mode));
+        }
+    } else if (choice.is_object()) {
+        const std::string_view choice_type = string_member(choice, "type");
+        if (choice_type != "function") {
+            return unsupported("tool_choice.type",
+                               fmt::format("tool_choice type '{}'", choice_type));
+        }
+        if (choice["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return missing("tool_choice.function.name");
+        }
+    } else {
+        return wrong_type("tool_choice", "a string or an object");
+    }
+    if (tools_.empty()) {
+        return invalid("tool_choice",
+                       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
+                       "'tools' are specified.");
+    }
+    if (mode == "auto") {
+        tool_choice_ = "{\"auto\":{}}";
+    } else if (mode == "required") {
+        tool_choice_ = "{\"any\":{}}";
+    } else {
+        tool_choice_ = "{\"tool\":{\"name\":";
+        append_string(tool_choice_, name);
+        tool_choice_ += "}}";
+    }
+    return {};
+}
+
+Status Translator::translate_messages(array messages) {
+    TurnList turns;
+    std::size_t i = 0;
+    for (element message : messages) {
+        const std::string param = param_at("messages", i++);
+        std::string_view role;
+        if (message["role"].get_string().get(role) != simdjson::SUCCESS) {
+            return missing(param + ".role");
+        }
+        element content;
+        const bool has_content =
+            message["content"].get(content) == simdjson::SUCCESS && !is_null(content);
+        const std::string content_param = param + ".content";
+        if (role == "system" || role == "developer") {
+            // Converse has one top-level system prompt: every system/developer message goes
+            // there, in order (documented: their position in the conversation is not kept).
+            if (has_content) {
+                if (auto status = collect_system(system_, content, content_param); !status) {
+                    return status;
+                }
+            }
+        } else if (role == "user") {
+            if (!has_content) {
+                return missing(content_param);
+            }
+            std::string& blocks = turns.begin("user");
+            std::string_view text;
+            array parts;
+            if (content.get_string().get(text) == simdjson::SUCCESS) {
+                append_text_block(blocks, text);
+            } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+                if (auto status = append_parts(blocks, parts, content_param, /*images=*/true,
+                                               /*allow_refusal=*/false);
+                    !status) {
+                    return status;
+                }
+            } else {
+                return wrong_type(content_param, "a string or an array of content parts");
+            }
+        } else if (role == "assistant") {
+            std::string& blocks = turns.begin("assistant");
+            if (has_content) {
+                std::string_view text;
+                array parts;
+                if (content.get_string().get(text) == simdjson::SUCCESS) {
+                    append_text_block(blocks, text);
+                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+                    if (auto status = append_parts(blocks, parts, content_param,
+                                                   /*images=*/false, /*allow_refusal=*/true);
+                        !status) {
+                        return status;
+                    }
+                } else {
+                    return wrong_type(content_param, "a string or an array of content parts");
+                }
+            }
+            if (auto status = append_tool_uses(blocks, message, param); !status) {
+                return status;
+            }
+        } else if (role == "tool") {
+            if (auto status = append_tool_result(turns.begin("user"), message, param); !status) {
+                return status;
+            }
+        } else {
+            return unsupported(param + ".role", fmt::format("message role '{}'", role));
+        }
+    }
+    if (turns.write(messages_) == 0) {
+        return invalid("messages",
+                       "'messages' must contain at least one user or assistant message with "
+                       "content for provider bedrock.");
+    }
+    return {};
+}
+
+// A tool message -> a toolResult block in the user turn. The result goes as text, exactly as the
+// tool returned it (OpenAI tool results are strings; Converse's {json} form would make the model
+// see a re-serialised document, and not every model accepts it).
+Status Translator::append_tool_result(std::string& blocks, element message,
+                                      const std::string& param) {
+    std::string_view call_id;
+    if (message["tool_call_id"].get_string().get(call_id) != simdjson::SUCCESS) {
+        return missing(param + ".tool_call_id");
+    }
+    const std::string content_param = param + ".content";
+    std::string result_content;
+    element content;
+    if (message["content"].get(content) == simdjson::SUCCESS && !is_null(content)) {
+        std::string_view text;
+        array parts;
+        if (content.get_string().get(text) == simdjson::SUCCESS) {
+            append_text_block(result_content, text);
+        } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+            if (auto status = append_parts(result_content, parts, content_param,
+                                           /*images=*/false, /*allow_refusal=*/false);
+                !status) {
+                return status;
+            }
+        } else {
+            return wrong_type(content_param, "a string or an array of text parts");
+        }
+    }
+    // An empty result is an empty content list: Converse refuses blank text blocks, and
+    // inventing text would put words in the tool's mouth.
+    begin_block(blocks);
+    blocks += "{\"toolResult\":{\"toolUseId\":";
+    append_string(blocks, call_id);
+    blocks += ",\"content\":[";
+    blocks += result_content;
+    blocks += "]}}";
+    tool_history_ = true;
+    return {};
+}
+
+// Assistant tool_calls -> toolUse blocks; the arguments string is parsed into `input`.
+Status Translator::append_tool_uses(std::string& blocks, element message,
+                                    const std::string& param) {
+    element calls_value;
+    array calls;
+    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
+        return {};
+    }
+    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
+        return wrong_type(param + ".tool_calls", "an array");
+    }
+    std::size_t j = 0;
+    for (element call : calls) {
+        const std::string call_param = param_at(param + ".tool_calls", j++);
+        std::string_view id;
+        std::string_view name;
+        std::string_view arguments;
+        if (call["id"].get_string().get(id) != simdjson::SUCCESS) {
+            return missing(call_param + ".id");
+        }
+        const std::string_view type = string_member(call, "type");
+        if (!type.empty() && type != "function") {
+            return unsupported(call_param + ".type", fmt::format("tool call type '{}'", type));
+        }
+        if (call["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
+            return missing(call_param + ".function.name");
+        }
+        const std::string arguments_param = call_param + ".function.arguments";
+        element arguments_value;
+        if (call["function"]["arguments"].get(arguments_value) == simdjson::SUCCESS &&
+            !is_null(arguments_value) &&
+            arguments_value.get_string().get(arguments) != simdjson::SUCCESS) {
+            return wrong_type(arguments_param, "a string");
+        }
+        begin_block(blocks);
+        blocks += "{\"toolUse\":{\"toolUseId\":";
+        append_string(blocks, id);
+        blocks += ",\"name\":";
+        append_string(blocks, name);
+        blocks += ",\"input\":";
+        std::size_t first = 0;
+        while (first < arguments.size() && (arguments[first] == ' ' || arguments[first] == '\n' ||
+                                            arguments[first] == '\r' || arguments[first] == '\t')) {
+            ++first;
+        }
+        if (first == arguments.size()) {
+            blocks += "{}";  // "" (seen from SDK tests): a call without arguments
+        } else {
+            element input;
+            const simdjson::padded_string padded(arguments);
+            if (arguments_parser_.parse(padded).get(input) != simdjson::SUCCESS) {
+                return invalid(arguments_param,
+                               fmt::format("Invalid '{}': the arguments are not valid JSON.",
+                                           arguments_param));
+            }
+            if (!input.is_object()) {
+                return invalid(arguments_param,
+                               fmt::format("Invalid '{}': the arguments must be a JSON object "
+                                           "for provider bedrock.",
+                                           arguments_param));
+            }
+            append_element(blocks, input);
+        }
+        blocks += "}}";
+        tool_history_ = true;
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<std::string> translate_request(std::string_view openai_body, const ChatContext& ctx) {
+    static_cast<void>(ctx);  // the body does not depend on it: model and stream go in the URL
+    Translator translator;
+    return translator.run(openai_body);
+}
+
+}  // namespace sb::providers::bedrock::detail

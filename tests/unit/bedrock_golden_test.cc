@@ -1,0 +1,799 @@
+// Golden cases for the Bedrock adapter (tests/golden/bedrock/), stream split invariance, a
+// conformance replay of the shared provider fixtures (shared/fixtures/providers/bedrock/), and
+// the fuzz corpus (fuzz/corpus/bedrock_eventstream/): written from the golden streams, replayed
+// here in the g++ build.
+//
+// Golden layout: <kind>/<name>.in.<ext> is the input, <name>.expected.<ext> the output.
+//   request/   OpenAI chat request  -> {"url", "body"} of the Converse request (or the 400)
+//   response/  Converse response    -> OpenAI chat.completion (or the error)
+//   stream/    ConverseStream, described as JSON frames (below) and encoded by the test with
+//              real CRCs -> OpenAI SSE chunks (+ "# error: ..." when it fails); names ending in
+//              "_usage" run with stream_options.include_usage
+//   error/     Bedrock error body   -> our Error; the name starts with the HTTP status
+// A stream input is {"frames": [...], "truncate": N?, "corrupt_at": I?} where a frame is one of
+//   {"event": "<:event-type>", "payload": {...}}              a Bedrock event
+//   {"exception": "<:exception-type>", "payload": {...}}      a modeled exception
+//   {"headers": {"<name>": "<string value>", ...}, "payload_text": "..."}   any message
+// "truncate" drops the last N bytes of the encoded stream, "corrupt_at" flips byte I.
+// Regenerate with SB_UPDATE_GOLDEN=1 and review the diff (it rewrites the fuzz seeds too).
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "providers/bedrock/bedrock.h"
+#include "providers/bedrock/eventstream.h"
+
+#ifndef SB_GOLDEN_DIR
+#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+#ifndef SB_FIXTURES_DIR
+#error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+#ifndef SB_FUZZ_CORPUS_DIR
+#error "SB_FUZZ_CORPUS_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+
+namespace sb::providers::bedrock {
+namespace {
+
+namespace fs = std::filesystem;
+namespace es = eventstream;
+
+const fs::path kGoldenDir = fs::path(SB_GOLDEN_DIR) / "bedrock";
+const fs::path kFixturesDir = fs::path(SB_FIXTURES_DIR) / "providers" / "bedrock";
+const fs::path kCorpusDir = fs::path(SB_FUZZ_CORPUS_DIR) / "bedrock_eventstream";
+
+constexpr std::int64_t kGoldenTime = 1440938160;  // 2015-08-30T12:36:00Z
+
+bool updating() {
+    const char* value = std::getenv("SB_UPDATE_GOLDEN");
+    return value != nullptr && std::string_view(value) == "1";
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+void write_file(const fs::path& path, std::string_view text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+std::string from_hex(std::string_view hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    }
+    return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : bytes) {
+        out += kDigits[static_cast<unsigned char>(c) >> 4];
+        out += kDigits[static_cast<unsigned char>(c) & 0x0f];
+    }
+    return out;
+}
+
+// Inputs of one kind, sorted, as (name, path).
+std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
+    std::vector<std::pair<std::string, fs::path>> out;
+    const fs::path dir = kGoldenDir / kind;
+    if (!fs::exists(dir)) {
+        return out;
+    }
+    const std::string suffix = ".in." + std::string(ext);
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string file = entry.path().filename().string();
+        if (file.size() > suffix.size() && file.ends_with(suffix)) {
+            out.emplace_back(file.substr(0, file.size() - suffix.size()), entry.path());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Pretty JSON (2-space indent, members in document order) so golden diffs are reviewable.
+void pretty(const simdjson::dom::element& e, std::string& out, int depth) {
+    const std::string indent(static_cast<std::size_t>(depth + 1) * 2, ' ');
+    const std::string close(static_cast<std::size_t>(depth) * 2, ' ');
+    if (e.is_object()) {
+        const simdjson::dom::object obj = e.get_object().value_unsafe();
+        if (obj.size() == 0) {
+            out += "{}";
+            return;
+        }
+        out += "{\n";
+        bool first = true;
+        for (const auto field : obj) {
+            out += first ? "" : ",\n";
+            first = false;
+            out += indent + '"';
+            append_json_escaped(out, field.key);
+            out += "\": ";
+            pretty(field.value, out, depth + 1);
+        }
+        out += '\n' + close + '}';
+    } else if (e.is_array()) {
+        const simdjson::dom::array arr = e.get_array().value_unsafe();
+        if (arr.size() == 0) {
+            out += "[]";
+            return;
+        }
+        out += "[\n";
+        bool first = true;
+        for (const simdjson::dom::element item : arr) {
+            out += first ? "" : ",\n";
+            first = false;
+            out += indent;
+            pretty(item, out, depth + 1);
+        }
+        out += '\n' + close + ']';
+    } else {
+        out += simdjson::to_string(e);
+    }
+}
+
+std::string pretty_json(std::string_view json) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    const simdjson::padded_string padded(json);
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+        return "!!! NOT JSON: " + std::string(json) + "\n";
+    }
+    std::string out;
+    pretty(root, out, 0);
+    out += '\n';
+    return out;
+}
+
+// Canonical JSON (object members sorted) to compare documents whatever their member order.
+void canonical(const simdjson::dom::element& e, std::string& out) {
+    if (e.is_object()) {
+        std::vector<std::pair<std::string, std::string>> members;
+        const simdjson::dom::object object = e.get_object().value_unsafe();
+        for (const auto field : object) {
+            std::string value;
+            canonical(field.value, value);
+            members.emplace_back(std::string(field.key), std::move(value));
+        }
+        std::sort(members.begin(), members.end());
+        out += '{';
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            out += i > 0 ? "," : "";
+            out += '"' + members[i].first + "\":" + members[i].second;
+        }
+        out += '}';
+    } else if (e.is_array()) {
+        out += '[';
+        bool first = true;
+        const simdjson::dom::array array = e.get_array().value_unsafe();
+        for (const simdjson::dom::element item : array) {
+            out += first ? "" : ",";
+            first = false;
+            canonical(item, out);
+        }
+        out += ']';
+    } else {
+        out += simdjson::to_string(e);
+    }
+}
+
+std::string error_json(const Error& e) {
+    std::string json = "{\"error\":{\"status\":" + std::to_string(http_status(e)) + ",\"type\":\"";
+    append_json_escaped(json, error_type(e));
+    json += "\",\"code\":\"";
+    append_json_escaped(json, error_code_name(e));
+    json += "\",\"param\":\"";
+    append_json_escaped(json, e.param);
+    json += "\",\"message\":\"";
+    append_json_escaped(json, e.message);
+    json += "\",\"retry_after\":\"";
+    append_json_escaped(json, e.retry_after);
+    json += "\"}}";
+    return pretty_json(json);
+}
+
+BedrockCredentials golden_credentials() {
+    // AWS's documented example credentials (SigV4 test suite).
+    return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", "us-east-1"};
+}
+
+BedrockAdapter golden_adapter() {
+    return BedrockAdapter(golden_credentials(), [] { return kGoldenTime; });
+}
+
+ChatContext golden_context() {
+    ChatContext ctx;
+    ctx.public_model = "claude-public";
+    ctx.upstream_model = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+    ctx.response_id = "chatcmpl-golden";
+    ctx.created = 1700000000;
+    return ctx;
+}
+
+config::Provider golden_provider() {
+    config::Provider p;
+    p.name = "bedrock";
+    return p;
+}
+
+// Compares with (or, when updating, rewrites) the expected file.
+void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
+                  const std::string& actual) {
+    const fs::path expected_path =
+        input.parent_path() / (std::string(name) + ".expected." + std::string(ext));
+    if (updating()) {
+        if (!fs::exists(expected_path) || read_file(expected_path) != actual) {
+            write_file(expected_path, actual);
+            std::printf("updated %s\n", expected_path.string().c_str());
+        }
+        return;
+    }
+    ASSERT_TRUE(fs::exists(expected_path))
+        << expected_path << " is missing; run with SB_UPDATE_GOLDEN=1 to create it";
+    EXPECT_EQ(read_file(expected_path), actual)
+        << "golden mismatch for " << input << " (SB_UPDATE_GOLDEN=1 regenerates)";
+}
+
+// A golden stream description -> the event-stream bytes.
+std::string encode_stream(std::string_view description) {
+    simdjson::dom::parser parser;
+    const simdjson::padded_string padded(description);
+    simdjson::dom::element root;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+        ADD_FAILURE() << "stream description is not JSON";
+        return {};
+    }
+    std::string bytes;
+    simdjson::dom::array frames;
+    if (root["frames"].get_array().get(frames) != simdjson::SUCCESS) {
+        ADD_FAILURE() << "stream description has no frames array";
+        return {};
+    }
+    for (const simdjson::dom::element frame : frames) {
+        std::string_view name;
+        simdjson::dom::element payload;
+        const bool has_payload = frame["payload"].get(payload) == simdjson::SUCCESS;
+        const std::string payload_json = has_payload ? simdjson::to_string(payload) : "";
+        if (frame["event"].get_string().get(name) == simdjson::SUCCESS) {
+            bytes += es::encode_event(name, payload_json);
+        } else if (frame["exception"].get_string().get(name) == simdjson::SUCCESS) {
+            bytes += es::encode_exception(name, payload_json);
+        } else {
+            std::vector<es::EncodeHeader> headers;
+            simdjson::dom::object header_object;
+            if (frame["headers"].get_object().get(header_object) == simdjson::SUCCESS) {
+                for (const auto field : header_object) {
+                    headers.push_back({std::string(field.key), es::HeaderType::String,
+                                       std::string(field.value.get_string().value_unsafe()), 0});
+                }
+            }
+            std::string_view text;
+            if (frame["payload_text"].get_string().get(text) != simdjson::SUCCESS) {
+                text = {};
+            }
+            bytes += es::encode(headers, text);
+        }
+    }
+    std::int64_t n = 0;
+    if (root["truncate"].get_int64().get(n) == simdjson::SUCCESS && n > 0 &&
+        static_cast<std::size_t>(n) <= bytes.size()) {
+        bytes.resize(bytes.size() - static_cast<std::size_t>(n));
+    }
+    if (root["corrupt_at"].get_int64().get(n) == simdjson::SUCCESS && n >= 0 &&
+        static_cast<std::size_t>(n) < bytes.size()) {
+        bytes[static_cast<std::size_t>(n)] = static_cast<char>(
+            static_cast<unsigned char>(bytes[static_cast<std::size_t>(n)]) ^ 0xff);
+    }
+    return bytes;
+}
+
+// Runs a whole stream through a decoder, fed in the given pieces.
+struct StreamResult {
+    std::string output;
+    std::optional<Error> error;
+
+    std::string render() const {
+        std::string text = output;
+        if (error) {
+            text += "# error: " + std::to_string(http_status(*error)) + " " +
+                    std::string(error_type(*error)) + ": " + error->message + "\n";
+        }
+        return text;
+    }
+};
+
+StreamResult decode(const ChatContext& ctx, const std::vector<std::string_view>& pieces) {
+    const BedrockAdapter adapter = golden_adapter();
+    auto decoder = adapter.make_chat_stream_decoder(ctx);
+    StreamResult result;
+    for (const std::string_view piece : pieces) {
+        auto status = decoder->feed(piece, result.output);
+        if (!status) {
+            result.error = status.error();
+            return result;
+        }
+    }
+    auto status = decoder->finish(result.output);
+    if (!status) {
+        result.error = status.error();
+    }
+    return result;
+}
+
+StreamResult decode_whole(const ChatContext& ctx, std::string_view bytes) {
+    return decode(ctx, {bytes});
+}
+
+std::vector<std::string_view> byte_by_byte(std::string_view bytes) {
+    std::vector<std::string_view> pieces;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        pieces.push_back(bytes.substr(i, 1));
+    }
+    return pieces;
+}
+
+ChatContext stream_context(std::string_view name) {
+    ChatContext ctx = golden_context();
+    ctx.stream = true;
+    ctx.include_usage = name.ends_with("_usage");
+    return ctx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden cases
+
+TEST(BedrockGolden, RequestCasesMatch) {
+    const auto cases = inputs("request", "json");
+    ASSERT_FALSE(cases.empty()) << "no golden request cases under " << kGoldenDir;
+    const BedrockAdapter adapter = golden_adapter();
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        const std::string body = read_file(path);
+        ChatContext ctx = golden_context();
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        const simdjson::padded_string padded(body);
+        if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
+            bool flag = false;
+            ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+        }
+        auto result = adapter.build_chat(golden_provider(), body, ctx);
+        std::string actual;
+        if (result) {
+            std::string json = "{\"url\":\"";
+            append_json_escaped(json, result->url);
+            json += "\",\"body\":" + result->body + "}";
+            actual = pretty_json(json);
+        } else {
+            actual = error_json(result.error());
+        }
+        check_golden(path, name, "json", actual);
+    }
+}
+
+TEST(BedrockGolden, ResponseCasesMatch) {
+    const auto cases = inputs("response", "json");
+    ASSERT_FALSE(cases.empty());
+    const BedrockAdapter adapter = golden_adapter();
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        auto result = adapter.translate_chat_response(read_file(path), golden_context());
+        const std::string actual = result ? pretty_json(*result) : error_json(result.error());
+        check_golden(path, name, "json", actual);
+    }
+}
+
+TEST(BedrockGolden, StreamCasesMatch) {
+    const auto cases = inputs("stream", "json");
+    ASSERT_FALSE(cases.empty());
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        const std::string bytes = encode_stream(read_file(path));
+        const StreamResult result = decode_whole(stream_context(name), bytes);
+        check_golden(path, name, "sse", result.render());
+    }
+}
+
+TEST(BedrockGolden, ErrorCasesMatch) {
+    const auto cases = inputs("error", "json");
+    ASSERT_FALSE(cases.empty());
+    const BedrockAdapter adapter = golden_adapter();
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        const int status = std::atoi(name.c_str());
+        ASSERT_GE(status, 100) << "error case names start with the HTTP status";
+        const Error e = adapter.map_error(golden_provider(), status, read_file(path), "7");
+        check_golden(path, name, "json", error_json(e));
+    }
+}
+
+// Every golden stream gives the same output fed whole, byte by byte, split in two at every
+// position, and in random pieces.
+TEST(BedrockEventStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
+    const auto cases = inputs("stream", "json");
+    ASSERT_FALSE(cases.empty());
+    std::mt19937 rng(20240611);
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        const std::string bytes = encode_stream(read_file(path));
+        const std::string_view view(bytes);
+        const ChatContext ctx = stream_context(name);
+        const std::string whole = decode_whole(ctx, bytes).render();
+
+        EXPECT_EQ(decode(ctx, byte_by_byte(view)).render(), whole) << "byte by byte";
+        for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+            ASSERT_EQ(decode(ctx, {view.substr(0, cut), view.substr(cut)}).render(), whole)
+                << "split at byte " << cut;
+        }
+        for (int round = 0; round < 25; ++round) {
+            std::vector<std::string_view> pieces;
+            std::size_t pos = 0;
+            while (pos < bytes.size()) {
+                const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 60)(rng);
+                pieces.push_back(view.substr(pos, n));
+                pos += n;
+            }
+            EXPECT_EQ(decode(ctx, pieces).render(), whole) << "random split, round " << round;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conformance: replay the shared provider fixtures (outside the repository).
+
+bool fixtures_present() {
+    return fs::is_directory(kFixturesDir);
+}
+
+#define SB_REQUIRE_FIXTURES()                                                      \
+    if (!fixtures_present()) {                                                     \
+        GTEST_SKIP() << "Bedrock provider fixtures not found at " << kFixturesDir  \
+                     << " (they live outside the repository, in shared/fixtures)"; \
+    }
+
+simdjson::dom::element parse_fixture(simdjson::dom::parser& parser, const fs::path& path,
+                                     simdjson::padded_string& storage) {
+    storage = simdjson::padded_string(read_file(path));
+    simdjson::dom::element root;
+    EXPECT_EQ(parser.parse(storage).get(root), simdjson::SUCCESS) << path;
+    return root;
+}
+
+// Checks an OpenAI chunk stream: JSON chunks, role first, one finish_reason, usage chunk when
+// asked for, [DONE] last, tool-call indexes are ordinals.
+void check_openai_stream(const std::string& sse, bool include_usage) {
+    std::vector<std::string> events;
+    std::size_t pos = 0;
+    while (pos < sse.size()) {
+        const std::size_t end = sse.find("\n\n", pos);
+        ASSERT_NE(end, std::string::npos) << "an event is not terminated by a blank line";
+        events.push_back(sse.substr(pos, end - pos));
+        pos = end + 2;
+    }
+    ASSERT_GE(events.size(), 3u);
+    EXPECT_EQ(events.back(), "data: [DONE]");
+    events.pop_back();
+    simdjson::dom::parser parser;
+    int finish_count = 0;
+    bool saw_usage = false;
+    std::map<std::int64_t, std::string> ids;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        ASSERT_TRUE(events[i].starts_with("data: ")) << events[i];
+        const simdjson::padded_string padded(events[i].substr(6));
+        simdjson::dom::element chunk;
+        ASSERT_EQ(parser.parse(padded).get(chunk), simdjson::SUCCESS) << events[i];
+        simdjson::dom::array choices;
+        ASSERT_EQ(chunk["choices"].get_array().get(choices), simdjson::SUCCESS);
+        if (choices.size() == 0) {
+            EXPECT_EQ(i + 1, events.size()) << "the usage chunk comes last";
+            saw_usage = true;
+            continue;
+        }
+        const simdjson::dom::element choice = choices.at(0).value_unsafe();
+        if (i == 0) {
+            EXPECT_EQ(std::string_view(choice["delta"]["role"].get_string().value_unsafe()),
+                      "assistant");
+        }
+        if (choice["finish_reason"].is_string()) {
+            ++finish_count;
+        }
+        simdjson::dom::array calls;
+        if (choice["delta"]["tool_calls"].get_array().get(calls) == simdjson::SUCCESS) {
+            for (const simdjson::dom::element call : calls) {
+                const std::int64_t index = call["index"].get_int64().value_unsafe();
+                std::string_view id;
+                if (call["id"].get_string().get(id) == simdjson::SUCCESS) {
+                    EXPECT_EQ(index, static_cast<std::int64_t>(ids.size()));
+                    ids[index] = std::string(id);
+                }
+            }
+        }
+    }
+    EXPECT_EQ(finish_count, 1);
+    EXPECT_EQ(saw_usage, include_usage);
+}
+
+TEST(BedrockConformance, RecordedBinaryStreamsDecodeTheSameHoweverSplit) {
+    SB_REQUIRE_FIXTURES();
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(kFixturesDir)) {
+        if (entry.path().extension() == ".bin") {
+            files.push_back(entry.path());
+        }
+    }
+    if (files.empty()) {
+        GTEST_SKIP() << "no recorded ConverseStream captures (*.bin) in " << kFixturesDir
+                     << " yet (fixtures README, 'Gaps'); the frame fixtures are replayed by the "
+                        "other conformance tests";
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& path : files) {
+        SCOPED_TRACE(path.filename().string());
+        const std::string bytes = read_file(path);
+        for (const bool include_usage : {false, true}) {
+            ChatContext ctx = golden_context();
+            ctx.stream = true;
+            ctx.include_usage = include_usage;
+            const StreamResult whole = decode_whole(ctx, bytes);
+            EXPECT_EQ(decode(ctx, byte_by_byte(bytes)).render(), whole.render());
+            if (!whole.error) {
+                check_openai_stream(whole.output, include_usage);
+            } else {
+                EXPECT_GE(http_status(*whole.error), 400);
+            }
+        }
+    }
+}
+
+// botocore's own decoder vectors (tests/unit/test_eventstream.py, converted to hex in the
+// fixture): lengths, headers of every type and payloads decode as botocore decodes them.
+TEST(BedrockConformance, BotocoreVectorsDecode) {
+    SB_REQUIRE_FIXTURES();
+    simdjson::dom::parser parser;
+    simdjson::padded_string storage;
+    const auto root =
+        parse_fixture(parser, kFixturesDir / "eventstream.botocore_test_vectors.json", storage);
+    int checked = 0;
+    const simdjson::dom::object vectors = root.get_object().value_unsafe();
+    for (const auto field : vectors) {
+        std::string_view hex;
+        if (field.value["hex"].get_string().get(hex) != simdjson::SUCCESS) {
+            continue;
+        }
+        SCOPED_TRACE(std::string(field.key));
+        const std::string bytes = from_hex(hex);
+        EXPECT_EQ(static_cast<std::int64_t>(bytes.size()),
+                  field.value["total_length"].get_int64().value_unsafe());
+        es::Decoder decoder;
+        es::Message message;
+        decoder.append(bytes);
+        auto decoded = decoder.next(message);
+        ASSERT_TRUE(decoded) << decoded.error().message;
+        ASSERT_TRUE(*decoded);
+        EXPECT_EQ(decoder.buffered(), 0u);
+        EXPECT_EQ(message.payload, field.value["payload"].get_string().value_unsafe());
+        const simdjson::dom::object expected = field.value["headers"].get_object().value_unsafe();
+        EXPECT_EQ(message.headers.size(), expected.size());
+        for (const es::Header& header : message.headers) {
+            SCOPED_TRACE(std::string(header.name));
+            simdjson::dom::element want;
+            ASSERT_EQ(expected[header.name].get(want), simdjson::SUCCESS);
+            switch (header.type) {
+                case es::HeaderType::BoolTrue:
+                case es::HeaderType::BoolFalse:
+                    EXPECT_EQ(want.get_bool().value_unsafe(), header.integer == 1);
+                    break;
+                case es::HeaderType::String:
+                    EXPECT_EQ(header.bytes, want.get_string().value_unsafe());
+                    break;
+                case es::HeaderType::ByteArray:
+                case es::HeaderType::Uuid:
+                    EXPECT_EQ(to_hex(header.bytes), want.get_string().value_unsafe());
+                    break;
+                default:
+                    EXPECT_EQ(header.integer, want.get_int64().value_unsafe());
+                    break;
+            }
+        }
+        // Our encoder writes the same bytes back (header order kept).
+        std::vector<es::EncodeHeader> again;
+        for (const es::Header& header : message.headers) {
+            again.push_back(
+                {std::string(header.name), header.type, std::string(header.bytes), header.integer});
+        }
+        EXPECT_EQ(to_hex(es::encode(again, message.payload)), hex);
+        ++checked;
+    }
+    EXPECT_GE(checked, 5);
+}
+
+// aws-sdk-js-v3's ConverseStream snapshot frames: each decodes, and the exceptions the SDK mock
+// frames as events become errors with the service model's status.
+TEST(BedrockConformance, SdkSnapshotFramesDecode) {
+    SB_REQUIRE_FIXTURES();
+    simdjson::dom::parser parser;
+    simdjson::padded_string storage;
+    const auto root =
+        parse_fixture(parser, kFixturesDir / "stream.sdk_snapshot_frames.json", storage);
+    int checked = 0;
+    simdjson::dom::array frames;
+    ASSERT_EQ(root["frames"].get_array().get(frames), simdjson::SUCCESS);
+    for (const simdjson::dom::element frame : frames) {
+        const std::string_view event_type = frame["event_type"].get_string().value_unsafe();
+        SCOPED_TRACE(std::string(event_type));
+        const std::string bytes = from_hex(frame["hex"].get_string().value_unsafe());
+        es::Decoder decoder;
+        es::Message message;
+        decoder.append(bytes);
+        auto decoded = decoder.next(message);
+        ASSERT_TRUE(decoded) << decoded.error().message;
+        ASSERT_TRUE(*decoded);
+        EXPECT_EQ(message.string_header(":event-type"), event_type);
+        EXPECT_EQ(message.payload, frame["payload"].get_string().value_unsafe());
+        EXPECT_EQ(static_cast<std::int64_t>(bytes.size()),
+                  frame["total_size"].get_int64().value_unsafe());
+
+        ChatContext ctx = golden_context();
+        ctx.stream = true;
+        const StreamResult result = decode_whole(ctx, bytes);
+        if (event_type.ends_with("Exception")) {
+            ASSERT_TRUE(result.error.has_value());
+            EXPECT_EQ(result.error->code, ErrorCode::UpstreamError);
+            EXPECT_EQ(http_status(*result.error), detail::status_for_exception(event_type));
+            EXPECT_EQ(result.error->upstream_type, detail::exception_name(event_type));
+        } else {
+            // A lone frame is not a whole stream: it must end in "ended before messageStop".
+            ASSERT_TRUE(result.error.has_value());
+            EXPECT_EQ(result.error->code, ErrorCode::UpstreamBadResponse);
+        }
+        ++checked;
+    }
+    EXPECT_GE(checked, 8);
+}
+
+TEST(BedrockConformance, ThrottlingSnapshotBodyMapsTo429) {
+    SB_REQUIRE_FIXTURES();
+    const std::string text = read_file(kFixturesDir / "err.429.throttling.sdk_snapshot.txt");
+    const std::size_t start = text.find('{');
+    const std::size_t end = text.rfind('}');
+    ASSERT_NE(start, std::string::npos);
+    const std::string body = text.substr(start, end - start + 1);
+    const Error e = golden_adapter().map_error(golden_provider(), 429, body, "3");
+    EXPECT_EQ(e.code, ErrorCode::UpstreamError);
+    EXPECT_EQ(http_status(e), 429);
+    EXPECT_EQ(e.upstream_type, "ThrottlingException");
+    EXPECT_EQ(e.retry_after, "3");
+}
+
+// The AWS docs' tool-use request (messages + toolConfig) is what we send for the equivalent
+// OpenAI request.
+TEST(BedrockConformance, AwsDocsToolConfigRequestMatchesOurTranslation) {
+    SB_REQUIRE_FIXTURES();
+    simdjson::dom::parser parser;
+    simdjson::padded_string storage;
+    const auto expected =
+        parse_fixture(parser, kFixturesDir / "req.tool_config.aws_docs.json", storage);
+    const std::string openai = R"({"model":"m","messages":[{"role":"user",
+        "content":"What is the most popular song on WZPZ?"}],
+        "tools":[{"type":"function","function":{"name":"top_song",
+        "description":"Get the most popular song played on a radio station.",
+        "parameters":{"type":"object","properties":{"sign":{"type":"string",
+        "description":"The call sign for the radio station for which you want the most popular song. Example calls signs are WZPZ and WKRP."}},
+        "required":["sign"]}}}]})";
+    auto body = detail::translate_request(openai, golden_context());
+    ASSERT_TRUE(body) << body.error().message;
+    simdjson::dom::parser ours_parser;
+    const simdjson::padded_string padded(*body);
+    simdjson::dom::element ours;
+    ASSERT_EQ(ours_parser.parse(padded).get(ours), simdjson::SUCCESS);
+    std::string want;
+    std::string got;
+    canonical(expected, want);
+    canonical(ours, got);
+    EXPECT_EQ(got, want);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz corpus: seeds written by our own code, replayed in the g++ build.
+
+// The seeds: every golden stream, and a few malformed frames built here.
+std::map<std::string, std::string> corpus_seeds() {
+    std::map<std::string, std::string> seeds;
+    for (const auto& [name, path] : inputs("stream", "json")) {
+        seeds["golden_" + name] = encode_stream(read_file(path));
+    }
+    seeds["empty_message"] = es::encode({}, "");
+    seeds["all_header_types"] =
+        es::encode({{"t", es::HeaderType::BoolTrue, "", 0},
+                    {"f", es::HeaderType::BoolFalse, "", 0},
+                    {"b", es::HeaderType::Byte, "", -1},
+                    {"s", es::HeaderType::Short, "", -2},
+                    {"i", es::HeaderType::Integer, "", -3},
+                    {"l", es::HeaderType::Long, "", 4},
+                    {"a", es::HeaderType::ByteArray, std::string("\x00\x01", 2), 0},
+                    {":message-type", es::HeaderType::String, "event", 0},
+                    {"ts", es::HeaderType::Timestamp, "", 1700000000000},
+                    {"u", es::HeaderType::Uuid, std::string(16, '\x42'), 0}},
+                   "{}");
+    std::string oversized = es::encode_event("messageStart", R"({"role":"assistant"})");
+    oversized[0] = '\x7f';  // total length far above 16 MiB (prelude CRC now wrong too)
+    seeds["oversized_length"] = oversized;
+    std::string bad_crc = es::encode_event("messageStart", R"({"role":"assistant"})");
+    bad_crc.back() = static_cast<char>(bad_crc.back() ^ 0x01);
+    seeds["bad_message_crc"] = bad_crc;
+    seeds["json_body_instead_of_stream"] = R"({"message":"The security token is invalid."})";
+    return seeds;
+}
+
+TEST(BedrockFuzzCorpus, SeedsAreWrittenFromTheGoldenStreams) {
+    const auto seeds = corpus_seeds();
+    if (updating()) {
+        fs::create_directories(kCorpusDir);
+    }
+    for (const auto& [name, bytes] : seeds) {
+        const fs::path path = kCorpusDir / (name + ".bin");
+        if (updating()) {
+            if (!fs::exists(path) || read_file(path) != bytes) {
+                write_file(path, bytes);
+                std::printf("updated %s\n", path.string().c_str());
+            }
+            continue;
+        }
+        ASSERT_TRUE(fs::exists(path)) << path << " is missing; SB_UPDATE_GOLDEN=1 writes it";
+        EXPECT_EQ(read_file(path), bytes) << path << " is stale; SB_UPDATE_GOLDEN=1 rewrites it";
+    }
+}
+
+// Every file in the corpus (seeds and whatever fuzzing added) decodes without crashing and the
+// same way whole and byte by byte, as the libFuzzer target checks under clang.
+TEST(BedrockFuzzCorpus, ReplaysWithoutCrashing) {
+    ASSERT_TRUE(fs::is_directory(kCorpusDir)) << kCorpusDir;
+    int replayed = 0;
+    for (const auto& entry : fs::directory_iterator(kCorpusDir)) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        SCOPED_TRACE(entry.path().filename().string());
+        const std::string bytes = read_file(entry.path());
+        es::Decoder frames;
+        es::Message message;
+        frames.append(bytes);
+        for (int guard = 0; guard < 100000; ++guard) {
+            auto decoded = frames.next(message);
+            if (!decoded || !*decoded) {
+                break;
+            }
+        }
+        for (const bool include_usage : {false, true}) {
+            ChatContext ctx = golden_context();
+            ctx.stream = true;
+            ctx.include_usage = include_usage;
+            const std::string whole = decode_whole(ctx, bytes).render();
+            EXPECT_EQ(decode(ctx, byte_by_byte(bytes)).render(), whole);
+        }
+        ++replayed;
+    }
+    EXPECT_GT(replayed, 0);
+}
+
+}  // namespace
+}  // namespace sb::providers::bedrock
