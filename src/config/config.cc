@@ -7,8 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -551,6 +551,15 @@ std::optional<ProviderType> parse_provider_type(std::string_view s) {
     if (s == "azure") {
         return ProviderType::Azure;
     }
+    if (s == "anthropic") {
+        return ProviderType::Anthropic;
+    }
+    if (s == "gemini") {
+        return ProviderType::Gemini;
+    }
+    if (s == "bedrock") {
+        return ProviderType::Bedrock;
+    }
     return std::nullopt;
 }
 
@@ -571,9 +580,10 @@ constexpr std::array<std::string_view, 8> kServerKeys{
     "listen",         "workers",      "max_body_bytes", "max_header_bytes",
     "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
 constexpr std::array<std::string_view, 3> kTlsKeys{"listen", "cert_file", "key_file"};
-constexpr std::array<std::string_view, 9> kProviderKeys{
-    "type",    "base_url", "api_key",  "auth_header", "auth_prefix",
-    "headers", "optional", "timeouts", "api_version"};
+constexpr std::array<std::string_view, 13> kProviderKeys{
+    "type",          "base_url",          "api_key",      "auth_header", "auth_prefix",
+    "headers",       "optional",          "timeouts",     "api_version", "region",
+    "access_key_id", "secret_access_key", "session_token"};
 // Azure OpenAI's GA data-plane API version used when `api_version` is not given.
 constexpr std::string_view kAzureApiVersion = "2024-10-21";
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
@@ -1010,6 +1020,29 @@ class Parser {
                 if (key == "timeouts") {
                     return parse_timeouts(value, kp, p.timeouts);
                 }
+                if (key == "region") {
+                    if (auto s = read_string(value, kp, p.region); !s) {
+                        return s;
+                    }
+                    if (p.region.empty() ||
+                        !std::all_of(p.region.begin(), p.region.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                        })) {
+                        return fail_at(kp,
+                                       fmt::format("must look like us-east-1{}", got(p.region)));
+                    }
+                    return {};
+                }
+                // AWS credentials are secrets: their values are never echoed.
+                if (key == "access_key_id") {
+                    return read_string(value, kp, p.access_key_id);
+                }
+                if (key == "secret_access_key") {
+                    return read_string(value, kp, p.secret_access_key);
+                }
+                if (key == "session_token") {
+                    return read_string(value, kp, p.session_token);
+                }
                 if (key == "api_version") {
                     if (auto s = read_string(value, kp, p.api_version); !s) {
                         return s;
@@ -1019,8 +1052,8 @@ class Parser {
                             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
                                    c == '.' || c == '_';
                         })) {
-                        return fail_at(kp, fmt::format("must look like 2024-10-21{}",
-                                                       got(p.api_version)));
+                        return fail_at(
+                            kp, fmt::format("must look like 2024-10-21{}", got(p.api_version)));
                     }
                     return {};
                 }
@@ -1035,7 +1068,9 @@ class Parser {
             if (d.is_unresolved(child(path, "type"))) {
                 return {};
             }
-            return fail_at(child(path, "type"), "is required (openai, openai-compatible or azure)");
+            return fail_at(
+                child(path, "type"),
+                "is required (openai, openai-compatible, azure, anthropic, gemini or bedrock)");
         }
         if (p.type == ProviderType::Azure) {
             // Azure OpenAI authenticates with an `api-key` header (an Entra token instead goes
@@ -1052,10 +1087,34 @@ class Parser {
         } else if (!p.api_version.empty()) {
             return fail_at(child(path, "api_version"), "is only for type azure");
         }
+        const bool aws_fields = !p.region.empty() || !p.access_key_id.empty() ||
+                                !p.secret_access_key.empty() || !p.session_token.empty();
+        if (p.type == ProviderType::Bedrock) {
+            if (p.region.empty() && !d.is_unresolved(child(path, "region"))) {
+                return fail_at(child(path, "region"), "is required for type bedrock");
+            }
+            if (p.access_key_id.empty() != p.secret_access_key.empty() &&
+                !d.is_unresolved(child(path, "access_key_id")) &&
+                !d.is_unresolved(child(path, "secret_access_key"))) {
+                return fail_at(
+                    child(path, p.access_key_id.empty() ? "access_key_id" : "secret_access_key"),
+                    "access_key_id and secret_access_key go together");
+            }
+        } else if (aws_fields) {
+            return fail_at(path,
+                           "region, access_key_id, secret_access_key and session_token are "
+                           "only for type bedrock");
+        }
         if (base_url) {
             p.base_url = std::move(*base_url);
         } else if (p.type == ProviderType::OpenAI) {
             p.base_url = std::string(kOpenAIBaseUrl);
+        } else if (p.type == ProviderType::Anthropic) {
+            p.base_url = "https://api.anthropic.com/v1";
+        } else if (p.type == ProviderType::Gemini) {
+            p.base_url = "https://generativelanguage.googleapis.com/v1beta";
+        } else if (p.type == ProviderType::Bedrock) {
+            // Empty: the adapter addresses https://bedrock-runtime.{region}.amazonaws.com.
         } else if (!d.is_unresolved(child(path, "base_url"))) {
             return fail_at(child(path, "base_url"),
                            fmt::format("is required for type {}", to_string(p.type)));
@@ -1071,7 +1130,7 @@ class Parser {
     }
 
     Status read_type(const YAML::Node& node, const std::string& path, ProviderDraft& d) {
-        auto text = scalar(node, path, "must be openai, openai-compatible or azure");
+        auto text = scalar(node, path, "must be a provider type name");
         if (!text) {
             return fail(std::move(text).error());
         }
@@ -1081,7 +1140,8 @@ class Parser {
         const auto type = parse_provider_type(**text);
         if (!type) {
             return fail_at(path, fmt::format("unknown provider type {} (expected openai, "
-                                             "openai-compatible, azure)",
+                                             "openai-compatible, azure, anthropic, gemini, "
+                                             "bedrock)",
                                              quoted(**text)));
         }
         d.provider.type = *type;
@@ -1319,6 +1379,12 @@ std::string_view to_string(ProviderType t) {
             return "openai-compatible";
         case ProviderType::Azure:
             return "azure";
+        case ProviderType::Anthropic:
+            return "anthropic";
+        case ProviderType::Gemini:
+            return "gemini";
+        case ProviderType::Bedrock:
+            return "bedrock";
     }
     return "unknown";
 }

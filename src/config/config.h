@@ -20,10 +20,10 @@ using Millis = std::chrono::milliseconds;
 
 // Upstream timeouts, per provider. All must be > 0.
 struct Timeouts {
-    Millis connect{10'000};     // TCP+TLS connect
-    Millis first_byte{120'000}; // request sent -> response status line received
-    Millis idle{60'000};        // max gap between two received chunks
-    Millis total{600'000};      // whole upstream transfer
+    Millis connect{10'000};      // TCP+TLS connect
+    Millis first_byte{120'000};  // request sent -> response status line received
+    Millis idle{60'000};         // max gap between two received chunks
+    Millis total{600'000};       // whole upstream transfer
 };
 
 struct TlsListener {
@@ -36,31 +36,43 @@ struct TlsListener {
 struct Server {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
-    int workers = 0;                              // 0 = one per core
-    std::size_t max_body_bytes = 32u << 20;       // 413 above this
-    std::size_t max_header_bytes = 64u << 10;     // 431 above this (fixed by the issue, configurable)
-    Millis header_timeout{10'000};                // 408 if the head has not arrived in time
-    Millis idle_timeout{75'000};                  // keep-alive connection idle before close
-    Millis drain_timeout{30'000};                 // SIGTERM: time in-flight requests get
+    int workers = 0;                           // 0 = one per core
+    std::size_t max_body_bytes = 32u << 20;    // 413 above this
+    std::size_t max_header_bytes = 64u << 10;  // 431 above this (fixed by the issue, configurable)
+    Millis header_timeout{10'000};             // 408 if the head has not arrived in time
+    Millis idle_timeout{75'000};               // keep-alive connection idle before close
+    Millis drain_timeout{30'000};              // SIGTERM: time in-flight requests get
     std::optional<TlsListener> tls;
 };
 
-enum class ProviderType : std::uint8_t { OpenAI, OpenAICompatible, Azure };
+enum class ProviderType : std::uint8_t {
+    OpenAI,
+    OpenAICompatible,
+    Azure,
+    Anthropic,
+    Gemini,
+    Bedrock
+};
 
 std::string_view to_string(ProviderType t);
 
 struct Provider {
     std::string name;
     ProviderType type = ProviderType::OpenAICompatible;
-    std::string base_url;                 // e.g. https://api.openai.com/v1 (no trailing slash)
-    std::string api_key;                  // resolved from ${VAR}; may be empty (no auth header)
+    std::string base_url;  // e.g. https://api.openai.com/v1 (no trailing slash)
+    std::string api_key;   // resolved from ${VAR}; may be empty (no auth header)
     std::string auth_header = "Authorization";
-    std::string auth_prefix = "Bearer ";  // value = prefix + api_key
+    std::string auth_prefix = "Bearer ";                       // value = prefix + api_key
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, sent as is
     std::string api_version;  // azure: the `api-version` query parameter
+    // bedrock: region and AWS credentials (SigV4); without keys, api_key is a Bedrock API key.
+    std::string region;
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::string session_token;
     Timeouts timeouts;
-    bool optional = false;     // `optional: true`: a missing ${VAR} disables it instead of failing
-    bool enabled = true;       // false when optional and a referenced variable is unset
+    bool optional = false;  // `optional: true`: a missing ${VAR} disables it instead of failing
+    bool enabled = true;    // false when optional and a referenced variable is unset
     std::string disabled_reason;
 };
 
@@ -92,13 +104,13 @@ Result<Config> load_file(const std::string& path, const EnvLookup& env);
 
 // Immutable view of a config shared by all workers; lookups by public model name.
 class Snapshot {
-public:
+  public:
     explicit Snapshot(Config config);
     const Config& config() const { return config_; }
     const Model* find_model(std::string_view name) const;
     const Provider& provider_of(const Model& m) const;
 
-private:
+  private:
     Config config_;
     std::unordered_map<std::string, std::size_t> model_index_;
     std::vector<std::size_t> model_provider_;  // parallel to config_.models

@@ -644,7 +644,7 @@ INSTANTIATE_TEST_SUITE_P(Invalid, ConfigBadSize,
 TEST(ConfigErrors, UnknownProviderTypeIsRejectedWithTheAlternatives) {
     EXPECT_THAT(parse_error("providers:\n  openai:\n    type: foo\n"),
                 StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
-                           "openai, openai-compatible, azure)"));
+                           "openai, openai-compatible, azure, anthropic, gemini, bedrock)"));
 }
 
 TEST(ConfigParse, AzureDefaultsToApiKeyHeaderAndAVersion) {
@@ -1118,6 +1118,41 @@ TEST(ConfigTypes, ProviderTypeNamesMatchTheConfigSpelling) {
     EXPECT_EQ(to_string(ProviderType::OpenAI), "openai");
     EXPECT_EQ(to_string(ProviderType::OpenAICompatible), "openai-compatible");
     EXPECT_EQ(to_string(ProviderType::Azure), "azure");
+    EXPECT_EQ(to_string(ProviderType::Anthropic), "anthropic");
+    EXPECT_EQ(to_string(ProviderType::Gemini), "gemini");
+    EXPECT_EQ(to_string(ProviderType::Bedrock), "bedrock");
+}
+
+TEST(ConfigParse, AnthropicAndGeminiDefaultTheirBaseUrls) {
+    const Config c = parse_ok(
+        "providers:\n  a: {type: anthropic, api_key: k}\n  g: {type: gemini, api_key: k}\n");
+    EXPECT_EQ(c.providers.at(0).base_url, "https://api.anthropic.com/v1");
+    EXPECT_EQ(c.providers.at(1).base_url, "https://generativelanguage.googleapis.com/v1beta");
+}
+
+TEST(ConfigParse, BedrockTakesRegionAndCredentials) {
+    const Config c = parse_ok(
+        "providers:\n  b:\n    type: bedrock\n    region: eu-west-1\n"
+        "    access_key_id: AKIDEXAMPLE\n    secret_access_key: s3cr3t\n");
+    const Provider& p = c.providers.at(0);
+    EXPECT_EQ(p.region, "eu-west-1");
+    EXPECT_EQ(p.access_key_id, "AKIDEXAMPLE");
+    EXPECT_EQ(p.secret_access_key, "s3cr3t");
+    EXPECT_TRUE(p.base_url.empty());
+}
+
+TEST(ConfigErrors, BedrockNeedsARegionAndBothKeys) {
+    EXPECT_THAT(parse_error("providers:\n  b: {type: bedrock}\n"),
+                StartsWith("providers.b.region: is required for type bedrock"));
+    std::string err = parse_error(
+        "providers:\n  b: {type: bedrock, region: us-east-1, secret_access_key: TOPSECRET}\n");
+    EXPECT_THAT(err, StartsWith("providers.b.access_key_id: "));
+    EXPECT_EQ(err.find("TOPSECRET"), std::string::npos);
+}
+
+TEST(ConfigErrors, AwsFieldsAreOnlyForBedrock) {
+    EXPECT_THAT(parse_error("providers:\n  p: {type: openai, region: us-east-1}\n"),
+                StartsWith("providers.p: region, access_key_id"));
 }
 
 TEST(ConfigTypes, FindProviderReturnsNullForAnUnknownName) {
