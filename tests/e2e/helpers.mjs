@@ -158,19 +158,37 @@ export async function startMock({ apiKey = MOCK_API_KEY } = {}) {
     return server;
 }
 
+// Providers whose wire format the gateway translates, each served by the mock in that format,
+// with the models the conformance suite calls (`<prefix>-chat`, -tools, -429, -500).
+export const TRANSLATED_PROVIDERS = [
+    {
+        name: 'anthropic',
+        prefix: 'claude',
+        provider: (port, key) =>
+            `  claude: {type: anthropic, base_url: "http://127.0.0.1:${port}/v1", api_key: "${key}"}\n`,
+        models: ['chat', 'tools;tool_call=1', '429;status=429;retry_after=7', '500;status=500']
+            .map((m) => {
+                const [name, ...controls] = m.split(';');
+                const upstream = ['claude-sonnet-4-5', ...controls].join(';');
+                return `  claude-${name}: {provider: claude, model: "${upstream}"}\n`;
+            })
+            .join(''),
+    },
+];
+
 // The gateway config used by the tests: provider `mock` and the models the tests call.
 export function gatewayConfig({ mockPort, providerApiKey = MOCK_API_KEY }) {
     return `# written by tests/e2e/helpers.mjs
 server: {listen: "127.0.0.1:0", workers: 1}
 providers:
   mock: {type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1", api_key: "${providerApiKey}"}
-models:
+${TRANSLATED_PROVIDERS.map((t) => t.provider(mockPort, providerApiKey)).join('')}models:
   mock-gpt: {provider: mock, model: gpt-4o-mini}
   mock-embed: {provider: mock, model: text-embedding-3-small}
   mock-429: {provider: mock, model: "gpt-4o-mini;status=429;retry_after=7"}
   mock-500: {provider: mock, model: "gpt-4o-mini;status=500"}
   mock-tools: {provider: mock, model: "gpt-4o-mini;tool_call=1"}
-`;
+${TRANSLATED_PROVIDERS.map((t) => t.models).join('')}`;
 }
 
 // Starts the gateway on a free port with gatewayConfig(); the config lives in a temp directory
