@@ -1272,7 +1272,7 @@ TEST(ShippedConfigs, QuickstartServesOnlyTheMockWithoutKeys) {
     ASSERT_NE(mock, nullptr);
     EXPECT_EQ(mock->base_url, "http://127.0.0.1:8081/v1");
     EXPECT_FALSE(config->find_provider("openai")->enabled);
-    EXPECT_FALSE(config->find_provider("anthropic-openai")->enabled);
+    EXPECT_FALSE(config->find_provider("anthropic")->enabled);
     const Snapshot s(*config);
     ASSERT_NE(s.find_model("mock-gpt"), nullptr);
     EXPECT_EQ(s.find_model("mock-gpt")->upstream_model, "gpt-4o-mini");
