@@ -55,8 +55,10 @@ cat > "$WORK/sb.yaml" <<YAML
 server: {listen: "127.0.0.1:0", workers: 1}
 providers:
   mock: {type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench}
+  claude: {type: anthropic, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench}
 models:
   mock-gpt: {provider: mock, model: gpt-4o-mini}
+  mock-claude: {provider: claude, model: claude-sonnet-4-5}
 YAML
 taskset -c "$PROXY_CPU" "$BIN/switchboard" gateway --config "$WORK/sb.yaml" > "$WORK/sb.out" 2> "$WORK/sb.err" &
 SB_PID=$!; PIDS+=($SB_PID)
@@ -122,6 +124,8 @@ for mode in json stream; do
     R[nginx,$mode,$conns]=$(run_wrk nginx "$NGINX_PORT" gpt-4o-mini $stream $conns "$NGINX_PID")
     R[switchboard,$mode,$conns]=$(run_wrk switchboard "$SB_PORT" mock-gpt $stream $conns "$SB_PID")
   done
+  # Translated: OpenAI in, Anthropic Messages to the mock, OpenAI back (64 connections).
+  R[translated,$mode,64]=$(run_wrk translated "$SB_PORT" mock-claude $stream 64 "$SB_PID")
 done
 SB_PEAK=$(hwm_kb "$SB_PID"); NGINX_PEAK=$(hwm_kb "$NGINX_PID")
 
@@ -139,16 +143,23 @@ added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a - b }'; }
   echo
   echo "| scenario | conns | target | requests | errors | p50 µs | p99 µs | req/s | proxy CPU µs/req |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for mode in json stream; do for conns in 1 64; do for t in direct nginx switchboard; do
+  for mode in json stream; do for conns in 1 64; do for t in direct nginx switchboard translated; do
+    [[ -n "${R[$t,$mode,$conns]:-}" ]] || continue
     read -r req errs p50 p99 rps cpu <<<"${R[$t,$mode,$conns]}"
     echo "| $mode | $conns | $t | $req | $errs | $p50 | $p99 | $rps | $cpu |"
   done; done; done
+  echo
+  echo "\`translated\`: Switchboard translating OpenAI chat to Anthropic Messages (the mock answers in Anthropic's format) and back."
   echo
   echo "| ratio (Switchboard / nginx) | json | stream |"
   echo "|---|---|---|"
   echo "| CPU per request at 64 conns | $(ratio "$(field switchboard,json,64 6)" "$(field nginx,json,64 6)") | $(ratio "$(field switchboard,stream,64 6)" "$(field nginx,stream,64 6)") |"
   echo "| added p50 latency at 1 conn (proxy p50 − direct p50) | $(added "$(field switchboard,json,1 3)" "$(field direct,json,1 3)") µs vs $(added "$(field nginx,json,1 3)" "$(field direct,json,1 3)") µs | $(added "$(field switchboard,stream,1 3)" "$(field direct,stream,1 3)") µs vs $(added "$(field nginx,stream,1 3)" "$(field direct,stream,1 3)") µs |"
   echo "| req/s at 64 conns | $(ratio "$(field switchboard,json,64 5)" "$(field nginx,json,64 5)") | $(ratio "$(field switchboard,stream,64 5)" "$(field nginx,stream,64 5)") |"
+  echo
+  echo "| ratio (Anthropic-translated / passthrough), 64 conns | json | stream |"
+  echo "|---|---|---|"
+  echo "| CPU per request | $(ratio "$(field translated,json,64 6)" "$(field switchboard,json,64 6)") | $(ratio "$(field translated,stream,64 6)" "$(field switchboard,stream,64 6)") |"
   echo
   echo "Memory: Switchboard idle RSS $(( SB_IDLE_RSS / 1024 )) MiB, peak $(( SB_PEAK / 1024 )) MiB; nginx idle RSS $(( NGINX_IDLE_RSS / 1024 )) MiB, peak $(( NGINX_PEAK / 1024 )) MiB."
   echo
