@@ -58,7 +58,8 @@ TEST_F(StreamingTest, ClientDisconnectWhileWaitingCancelsUpstream) {
 TEST_F(StreamingTest, SlowClientPausesUpstreamInsteadOfBuffering) {
     // 2000 chunks of ~16 KiB: ~32 MiB that the gateway must not buffer for a client that is not
     // reading; the upstream therefore cannot finish until the client reads.
-    start("", "  big: {provider: mock, model: \"gpt-4o-mini;chunks=2000;bytes_per_chunk=16384\"}\n");
+    start("",
+          "  big: {provider: mock, model: \"gpt-4o-mini;chunks=2000;bytes_per_chunk=16384\"}\n");
     RawConnection c(port(), /*small_receive_buffer=*/true);
     ASSERT_TRUE(c.send(post_head(chat_for("big", true))));
     auto stats = json::parse(mock_get("/_mock/stats?wait_completed=1&timeout_ms=1500").body);
@@ -72,7 +73,7 @@ TEST_F(StreamingTest, SlowClientPausesUpstreamInsteadOfBuffering) {
 
 // The gateway binary as a child process, for signal handling.
 class GatewayProcess : public ChildProcess {
-public:
+  public:
     explicit GatewayProcess(const std::string& config_path)
         : ChildProcess({SB_SWITCHBOARD_BIN, "gateway", "--config", config_path, "--workers", "2"},
                        "switchboard listening on") {}
@@ -127,20 +128,25 @@ TEST(TlsTest, ServesHttpsAndVerifiesUpstreamCertificates) {
     std::filesystem::create_directories(dir);
     std::string cert = (dir / "cert.pem").string();
     std::string key = (dir / "key.pem").string();
-    std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                      "-keyout " + key + " -out " + cert + " >/dev/null 2>&1";
+    std::string gen =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+        "-keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
     ASSERT_EQ(std::system(gen.c_str()), 0);
-    std::string yaml = "server:\n  listen: 127.0.0.1:0\n  tls: {listen: \"127.0.0.1:0\", "
-                       "cert_file: " + cert + ", key_file: " + key +
-                       "}\nproviders:\n  mock: {type: openai-compatible, base_url: \"" +
-                       mock.base_url() + "\"}\nmodels:\n  m: {provider: mock, model: x}\n";
+    std::string yaml =
+        "server:\n  listen: 127.0.0.1:0\n  tls: {listen: \"127.0.0.1:0\", "
+        "cert_file: " +
+        cert + ", key_file: " + key +
+        "}\nproviders:\n  mock: {type: openai-compatible, base_url: \"" + mock.base_url() +
+        "\"}\nmodels:\n  m: {provider: mock, model: x}\n";
     auto cfg_path = write_temp_file(yaml);
     ChildProcess gw({SB_SWITCHBOARD_BIN, "gateway", "--config", cfg_path, "--workers", "1"},
                     "listening (TLS) on");
     ASSERT_TRUE(gw.ok()) << gw.output();
-    std::string cmd = "curl -sk --max-time 10 -H 'Content-Type: application/json' -d "
-                      "'{\"model\":\"m\",\"messages\":[]}' https://127.0.0.1:" +
-                      std::to_string(gw.port()) + "/v1/chat/completions";
+    std::string cmd =
+        "curl -sk --max-time 10 -H 'Content-Type: application/json' -d "
+        "'{\"model\":\"m\",\"messages\":[]}' https://127.0.0.1:" +
+        std::to_string(gw.port()) + "/v1/chat/completions";
     FILE* p = ::popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;
@@ -155,8 +161,7 @@ TEST(TlsTest, ServesHttpsAndVerifiesUpstreamCertificates) {
     auto up = config::parse(
         "server: {listen: \"127.0.0.1:0\", workers: 1}\nproviders:\n  selfsigned: {type: "
         "openai-compatible, base_url: \"https://127.0.0.1:" +
-            std::to_string(gw.port()) +
-            "/v1\"}\nmodels:\n  m: {provider: selfsigned, model: m}\n",
+            std::to_string(gw.port()) + "/v1\"}\nmodels:\n  m: {provider: selfsigned, model: m}\n",
         [](std::string_view) { return std::nullopt; });
     ASSERT_TRUE(up.has_value()) << up.error().message;
     server::Gateway front(std::make_shared<const config::Snapshot>(std::move(*up)));
@@ -169,6 +174,47 @@ TEST(TlsTest, ServesHttpsAndVerifiesUpstreamCertificates) {
     front.stop();
     front.wait();
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sb::test
+
+namespace sb::test {
+namespace {
+
+// libcurl's proxy environment is honoured: with http_proxy set, the request goes to the proxy
+// (here a second mock, which refuses the absolute-form request) and never to the upstream;
+// NO_PROXY exempts the upstream again. (HTTPS_PROXY works the same way for https:// URLs.)
+TEST(ProxyEnvTest, HttpProxyIsUsedAndNoProxyExempts) {
+    MockProvider upstream;
+    MockProvider proxy;
+    ASSERT_TRUE(upstream.ok() && proxy.ok());
+    auto cfg = write_temp_file(
+        "server: {listen: \"127.0.0.1:0\", workers: 1}\nproviders:\n  mock: {type: "
+        "openai-compatible, base_url: \"" +
+        upstream.base_url() + "\"}\nmodels:\n  m: {provider: mock, model: x}\n");
+    const std::string body = R"({"model":"m","messages":[]})";
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+    {
+        ChildProcess gw({SB_SWITCHBOARD_BIN, "gateway", "--config", cfg},
+                        "switchboard listening on", std::chrono::seconds(20),
+                        {"http_proxy=" + proxy_url, "NO_PROXY="});
+        ASSERT_TRUE(gw.ok()) << gw.output();
+        auto r = http_request(gw.port(), "POST", "/v1/chat/completions", body);
+        EXPECT_NE(r.status, 200) << r.body;  // the "proxy" refuses the absolute-form request
+        auto stats = json::parse(http_request(upstream.port(), "GET", "/_mock/stats").body);
+        EXPECT_EQ(stats.at("requests").as_int64(), 0);  // ... and the upstream saw nothing
+    }
+    {
+        ChildProcess gw({SB_SWITCHBOARD_BIN, "gateway", "--config", cfg},
+                        "switchboard listening on", std::chrono::seconds(20),
+                        {"http_proxy=" + proxy_url, "NO_PROXY=127.0.0.1"});
+        ASSERT_TRUE(gw.ok()) << gw.output();
+        auto r = http_request(gw.port(), "POST", "/v1/chat/completions", body);
+        EXPECT_EQ(r.status, 200) << r.body;
+        auto stats = json::parse(http_request(upstream.port(), "GET", "/_mock/stats").body);
+        EXPECT_EQ(stats.at("requests").as_int64(), 1);
+    }
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace sb::test {
 using Clock = std::chrono::steady_clock;
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& ready_marker,
-                           std::chrono::milliseconds timeout) {
+                           std::chrono::milliseconds timeout, std::vector<std::string> env) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe failed");
@@ -24,6 +24,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& rea
     pid_ = ::fork();
     if (pid_ == 0) {
         ::dup2(fds[1], STDOUT_FILENO);
+        for (std::string& e : env) {
+            ::putenv(e.data());
+        }
         std::vector<char*> args;
         for (auto& a : argv) {
             args.push_back(a.data());

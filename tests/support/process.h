@@ -13,9 +13,11 @@ namespace sb::test {
 // a line containing `ready_marker`; the port after the last ':' of that line is kept. The
 // process is killed (SIGKILL unless stopped earlier) when this object is destroyed.
 class ChildProcess {
-public:
+  public:
+    // `env`: extra "NAME=value" entries added to (or replacing in) the child's environment.
     ChildProcess(std::vector<std::string> argv, const std::string& ready_marker,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                 std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                 std::vector<std::string> env = {});
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -29,7 +31,7 @@ public:
     // timeout, after which the process is killed).
     int signal_and_wait(int sig, std::chrono::milliseconds timeout);
 
-private:
+  private:
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
     std::uint16_t port_ = 0;
@@ -38,7 +40,7 @@ private:
 
 // The mock provider binary on a free port.
 class MockProvider : public ChildProcess {
-public:
+  public:
     MockProvider() : MockProvider(std::vector<std::string>{}) {}
     explicit MockProvider(std::vector<std::string> extra_args);
     std::string base_url() const;
