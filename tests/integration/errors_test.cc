@@ -177,9 +177,14 @@ TEST_F(ErrorsTest, ConnectionRefusedIs502) {
     EXPECT_EQ(e.at("code").as_string(), "upstream_unreachable");
 }
 
+// Short first-byte timeout (the idle one stays long), and short idle timeout (the first-byte
+// one stays long so that a loaded machine cannot turn an idle test into a first-byte one).
 const std::string kTightProvider =
     "  tight:\n    type: openai-compatible\n    base_url: MOCK_URL\n"
-    "    api_key: sk-mock-key\n    timeouts: {first_byte: 300ms, idle: 300ms}\n";
+    "    api_key: sk-mock-key\n    timeouts: {first_byte: 300ms, idle: 10s}\n";
+const std::string kIdleProvider =
+    "  tight:\n    type: openai-compatible\n    base_url: MOCK_URL\n"
+    "    api_key: sk-mock-key\n    timeouts: {first_byte: 10s, idle: 300ms}\n";
 
 TEST_F(ErrorsTest, FirstByteTimeoutIs504) {
     start("", "  slow: {provider: tight, model: \"gpt-4o-mini;latency_ms=5000\"}\n",
@@ -195,7 +200,7 @@ TEST_F(ErrorsTest, FirstByteTimeoutIs504) {
 
 TEST_F(ErrorsTest, IdleStreamEndsWithErrorEventAndNoDone) {
     start("", "  stall: {provider: tight, model: \"gpt-4o-mini;stall_after=2\"}\n",
-          kTightProvider);
+          kIdleProvider);
     auto r = post("/v1/chat/completions", chat_for("stall", true));
     ASSERT_EQ(r.status, 200);
     EXPECT_TRUE(r.complete);
