@@ -34,6 +34,7 @@
 #include "core/error.h"
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/eventstream.h"
+#include "support/golden.h"
 
 #ifndef SB_GOLDEN_DIR
 #error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
@@ -57,21 +58,21 @@ const fs::path kCorpusDir = fs::path(SB_FUZZ_CORPUS_DIR) / "bedrock_eventstream"
 
 constexpr std::int64_t kGoldenTime = 1440938160;  // 2015-08-30T12:36:00Z
 
-bool updating() {
-    const char* value = std::getenv("SB_UPDATE_GOLDEN");
-    return value != nullptr && std::string_view(value) == "1";
+using test::golden::error_json;
+using test::golden::pretty_json;
+using test::golden::read_file;
+using test::golden::updating;
+using test::golden::write_file;
+
+// Golden inputs of one kind, sorted, as (name, path).
+std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
+    return test::golden::inputs(kGoldenDir, kind, ext);
 }
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
-void write_file(const fs::path& path, std::string_view text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+// Compares with (or, when updating, rewrites) the expected file.
+void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
+                  const std::string& actual) {
+    test::golden::check(input, name, ext, actual);
 }
 
 std::string from_hex(std::string_view hex) {
@@ -89,78 +90,6 @@ std::string to_hex(std::string_view bytes) {
         out += kDigits[static_cast<unsigned char>(c) >> 4];
         out += kDigits[static_cast<unsigned char>(c) & 0x0f];
     }
-    return out;
-}
-
-// Inputs of one kind, sorted, as (name, path).
-std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
-    std::vector<std::pair<std::string, fs::path>> out;
-    const fs::path dir = kGoldenDir / kind;
-    if (!fs::exists(dir)) {
-        return out;
-    }
-    const std::string suffix = ".in." + std::string(ext);
-    for (const auto& entry : fs::directory_iterator(dir)) {
-        const std::string file = entry.path().filename().string();
-        if (file.size() > suffix.size() && file.ends_with(suffix)) {
-            out.emplace_back(file.substr(0, file.size() - suffix.size()), entry.path());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// Pretty JSON (2-space indent, members in document order) so golden diffs are reviewable.
-void pretty(const simdjson::dom::element& e, std::string& out, int depth) {
-    const std::string indent(static_cast<std::size_t>(depth + 1) * 2, ' ');
-    const std::string close(static_cast<std::size_t>(depth) * 2, ' ');
-    if (e.is_object()) {
-        const simdjson::dom::object obj = e.get_object().value_unsafe();
-        if (obj.size() == 0) {
-            out += "{}";
-            return;
-        }
-        out += "{\n";
-        bool first = true;
-        for (const auto field : obj) {
-            out += first ? "" : ",\n";
-            first = false;
-            out += indent + '"';
-            append_json_escaped(out, field.key);
-            out += "\": ";
-            pretty(field.value, out, depth + 1);
-        }
-        out += '\n' + close + '}';
-    } else if (e.is_array()) {
-        const simdjson::dom::array arr = e.get_array().value_unsafe();
-        if (arr.size() == 0) {
-            out += "[]";
-            return;
-        }
-        out += "[\n";
-        bool first = true;
-        for (const simdjson::dom::element item : arr) {
-            out += first ? "" : ",\n";
-            first = false;
-            out += indent;
-            pretty(item, out, depth + 1);
-        }
-        out += '\n' + close + ']';
-    } else {
-        out += simdjson::to_string(e);
-    }
-}
-
-std::string pretty_json(std::string_view json) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element root;
-    const simdjson::padded_string padded(json);
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-        return "!!! NOT JSON: " + std::string(json) + "\n";
-    }
-    std::string out;
-    pretty(root, out, 0);
-    out += '\n';
     return out;
 }
 
@@ -196,21 +125,6 @@ void canonical(const simdjson::dom::element& e, std::string& out) {
     }
 }
 
-std::string error_json(const Error& e) {
-    std::string json = "{\"error\":{\"status\":" + std::to_string(http_status(e)) + ",\"type\":\"";
-    append_json_escaped(json, error_type(e));
-    json += "\",\"code\":\"";
-    append_json_escaped(json, error_code_name(e));
-    json += "\",\"param\":\"";
-    append_json_escaped(json, e.param);
-    json += "\",\"message\":\"";
-    append_json_escaped(json, e.message);
-    json += "\",\"retry_after\":\"";
-    append_json_escaped(json, e.retry_after);
-    json += "\"}}";
-    return pretty_json(json);
-}
-
 BedrockCredentials golden_credentials() {
     // AWS's documented example credentials (SigV4 test suite).
     return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", "us-east-1"};
@@ -233,24 +147,6 @@ config::Provider golden_provider() {
     config::Provider p;
     p.name = "bedrock";
     return p;
-}
-
-// Compares with (or, when updating, rewrites) the expected file.
-void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
-                  const std::string& actual) {
-    const fs::path expected_path =
-        input.parent_path() / (std::string(name) + ".expected." + std::string(ext));
-    if (updating()) {
-        if (!fs::exists(expected_path) || read_file(expected_path) != actual) {
-            write_file(expected_path, actual);
-            std::printf("updated %s\n", expected_path.string().c_str());
-        }
-        return;
-    }
-    ASSERT_TRUE(fs::exists(expected_path))
-        << expected_path << " is missing; run with SB_UPDATE_GOLDEN=1 to create it";
-    EXPECT_EQ(read_file(expected_path), actual)
-        << "golden mismatch for " << input << " (SB_UPDATE_GOLDEN=1 regenerates)";
 }
 
 // A golden stream description -> the event-stream bytes.
@@ -306,37 +202,13 @@ std::string encode_stream(std::string_view description) {
     return bytes;
 }
 
+using test::golden::StreamResult;
+
 // Runs a whole stream through a decoder, fed in the given pieces.
-struct StreamResult {
-    std::string output;
-    std::optional<Error> error;
-
-    std::string render() const {
-        std::string text = output;
-        if (error) {
-            text += "# error: " + std::to_string(http_status(*error)) + " " +
-                    std::string(error_type(*error)) + ": " + error->message + "\n";
-        }
-        return text;
-    }
-};
-
 StreamResult decode(const ChatContext& ctx, const std::vector<std::string_view>& pieces) {
     const BedrockAdapter adapter = golden_adapter();
     auto decoder = adapter.make_chat_stream_decoder(ctx);
-    StreamResult result;
-    for (const std::string_view piece : pieces) {
-        auto status = decoder->feed(piece, result.output);
-        if (!status) {
-            result.error = status.error();
-            return result;
-        }
-    }
-    auto status = decoder->finish(result.output);
-    if (!status) {
-        result.error = status.error();
-    }
-    return result;
+    return test::golden::run_stream(*decoder, pieces);
 }
 
 StreamResult decode_whole(const ChatContext& ctx, std::string_view bytes) {

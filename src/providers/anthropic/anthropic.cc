@@ -2,29 +2,18 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "providers/anthropic/internal.h"
+#include "providers/common/completion.h"
+#include "providers/common/errors.h"
+#include "providers/common/strings.h"
+#include "providers/common/upstream.h"
 #include "providers/openai.h"
 
 namespace sb::providers::anthropic {
 namespace detail {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+using common::iequals;
 
 bool has_header(const config::Provider& provider, std::string_view name) {
     for (const auto& [header, value] : provider.headers) {
@@ -65,38 +54,6 @@ std::string_view default_type_for_status(int status) {
 
 }  // namespace
 
-void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    append_json_escaped(out, s);
-    out += '"';
-}
-
-void append_int(std::string& out, std::int64_t value) {
-    char buf[24];
-    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
-    out.append(buf, result.ptr);
-}
-
-void append_element(std::string& out, simdjson::dom::element value) {
-    out += simdjson::to_string(value);
-}
-
-std::string_view string_member(simdjson::dom::element object, std::string_view key) {
-    std::string_view value;
-    if (object[key].get_string().get(value) != simdjson::SUCCESS) {
-        return {};
-    }
-    return value;
-}
-
-std::int64_t int_member(simdjson::dom::element object, std::string_view key) {
-    std::int64_t value = 0;
-    if (object[key].get_int64().get(value) != simdjson::SUCCESS) {
-        return 0;
-    }
-    return value;
-}
-
 std::string_view finish_reason(std::string_view stop_reason) {
     if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") {
         return "length";
@@ -114,18 +71,10 @@ std::string_view finish_reason(std::string_view stop_reason) {
 
 void Usage::update(simdjson::dom::element usage) {
     std::int64_t value = 0;
-    if (usage["input_tokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        input = value;
-    }
-    if (usage["cache_read_input_tokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        cache_read = value;
-    }
-    if (usage["cache_creation_input_tokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        cache_creation = value;
-    }
-    if (usage["output_tokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        output = value;
-    }
+    common::update_int(usage, "input_tokens", input);
+    common::update_int(usage, "cache_read_input_tokens", cache_read);
+    common::update_int(usage, "cache_creation_input_tokens", cache_creation);
+    common::update_int(usage, "output_tokens", output);
     if (usage["output_tokens_details"]["thinking_tokens"].get_int64().get(value) ==
         simdjson::SUCCESS) {
         thinking = value;
@@ -134,17 +83,11 @@ void Usage::update(simdjson::dom::element usage) {
 
 void append_usage(std::string& out, const Usage& usage) {
     const std::int64_t prompt = usage.input + usage.cache_read + usage.cache_creation;
-    out += "{\"prompt_tokens\":";
-    append_int(out, prompt);
-    out += ",\"completion_tokens\":";
-    append_int(out, usage.output);
-    out += ",\"total_tokens\":";
-    append_int(out, prompt + usage.output);
-    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
-    append_int(out, usage.cache_read);
-    out += "},\"completion_tokens_details\":{\"reasoning_tokens\":";
-    append_int(out, usage.thinking);
-    out += "}}";
+    common::append_usage(out, {.prompt = prompt,
+                               .completion = usage.output,
+                               .total = prompt + usage.output,
+                               .cached = usage.cache_read,
+                               .reasoning = usage.thinking});
 }
 
 int status_for_error_type(std::string_view type) {
@@ -209,9 +152,7 @@ std::vector<std::string> request_headers(const config::Provider& provider) {
     if (!has_header(provider, "anthropic-version")) {
         headers.push_back(fmt::format("anthropic-version: {}", kApiVersion));
     }
-    for (const auto& [name, value] : provider.headers) {
-        headers.push_back(fmt::format("{}: {}", name, value));
-    }
+    common::append_configured_headers(headers, provider);
     return headers;
 }
 
@@ -222,19 +163,13 @@ Result<http::UpstreamRequest> AnthropicAdapter::build_chat(const config::Provide
                                                            const ChatContext& ctx) const {
     SB_TRY(body, detail::translate_request(openai_body, ctx));
     http::UpstreamRequest req;
-    std::string_view base = provider.base_url.empty() ? kDefaultBaseUrl : provider.base_url;
-    while (!base.empty() && base.back() == '/') {
-        base.remove_suffix(1);
-    }
+    const std::string_view base = common::base_url(provider, kDefaultBaseUrl);
     req.url.reserve(base.size() + 9);
     req.url = base;
     req.url += "/messages";
     req.headers = detail::request_headers(provider);
     req.body = std::move(body);
-    req.timeouts.connect = provider.timeouts.connect;
-    req.timeouts.first_byte = provider.timeouts.first_byte;
-    req.timeouts.idle = provider.timeouts.idle;
-    req.timeouts.total = provider.timeouts.total;
+    req.timeouts = common::upstream_timeouts(provider);
     return req;
 }
 
@@ -260,17 +195,12 @@ Error AnthropicAdapter::map_error(const config::Provider& provider, int status,
             message = detail::string_member(root, "message");
         }
     }
-    std::string text =
-        message.empty()
-            ? fmt::format("The upstream provider returned HTTP {} with no error message.", status)
-            : openai::scrub(std::string(message), provider.api_key);
+    std::string text = common::upstream_message(status, message, {provider.api_key});
 
     Error e;
     if (status == 401 || status == 403) {
         e.code = ErrorCode::UpstreamAuth;
-        e.message = fmt::format(
-            "The upstream provider '{}' rejected the gateway's credentials (HTTP {}): {}",
-            provider.name, status, text);
+        e.message = common::credentials_rejected(provider.name, status, text);
         e.upstream_status = status;
         e.upstream_type = std::string(type);
         return e;

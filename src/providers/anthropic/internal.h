@@ -9,20 +9,17 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "providers/common/json.h"
 
 namespace sb::providers::anthropic::detail {
 
-// Appends `s` as a JSON string (quoted, escaped). `s` must be valid UTF-8 (simdjson validated
-// every string we copy).
-void append_string(std::string& out, std::string_view s);
-void append_int(std::string& out, std::int64_t value);
-// Appends a parsed JSON value, minified, with its members in their original order.
-void append_element(std::string& out, simdjson::dom::element value);
-
-// Reads a string member; empty when absent or not a string.
-std::string_view string_member(simdjson::dom::element object, std::string_view key);
-// Reads an integer member; 0 when absent or not an integer.
-std::int64_t int_member(simdjson::dom::element object, std::string_view key);
+// JSON writing and member reading (providers/common/json.h).
+using common::append_element;
+using common::append_int;
+using common::append_string;
+using common::begin_item;
+using common::int_member;
+using common::string_member;
 
 // Anthropic `stop_reason` -> OpenAI `finish_reason` (fixtures README section 1):
 // end_turn, stop_sequence, pause_turn -> stop; max_tokens, model_context_window_exceeded ->

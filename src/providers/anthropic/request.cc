@@ -9,6 +9,7 @@
 
 #include "providers/anthropic/anthropic.h"
 #include "providers/anthropic/internal.h"
+#include "providers/common/chat_request.h"
 
 namespace sb::providers::anthropic::detail {
 namespace {
@@ -31,42 +32,18 @@ constexpr std::int64_t kMinThinkingBudget = 1024;
 constexpr std::string_view kImageMediaTypes[] = {"image/jpeg", "image/png", "image/gif",
                                                  "image/webp"};
 
-tl::unexpected<Error> invalid(std::string param, std::string message) {
-    return fail(ErrorCode::InvalidRequest, std::move(message), std::move(param));
-}
+using common::invalid;
+using common::is_null;
+using common::is_null_or_zero;
+using common::is_number;
+using common::missing;
+using common::param_at;
+using common::part_text;
+using common::wrong_type;
 
 // A parameter (or a value of it) Anthropic cannot express.
 tl::unexpected<Error> unsupported(std::string param, std::string_view why = {}) {
-    std::string message =
-        why.empty()
-            ? fmt::format("The parameter '{}' is not supported by provider anthropic.", param)
-            : fmt::format("The parameter '{}' is not supported by provider anthropic: {}.", param,
-                          why);
-    return invalid(std::move(param), std::move(message));
-}
-
-tl::unexpected<Error> wrong_type(std::string param, std::string_view expected) {
-    std::string message = fmt::format("Invalid type for '{}': expected {}.", param, expected);
-    return invalid(std::move(param), std::move(message));
-}
-
-bool is_null(element e) {
-    return e.type() == element_type::NULL_VALUE;
-}
-
-bool is_number(element e) {
-    const element_type t = e.type();
-    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
-}
-
-// True for null and for a number equal to zero (OpenAI's default for the penalties).
-bool is_null_or_zero(element e) {
-    double value = 0;
-    return is_null(e) || (e.get_double().get(value) == simdjson::SUCCESS && value == 0);
-}
-
-std::string param_at(std::string_view base, std::size_t i) {
-    return fmt::format("{}[{}]", base, i);
+    return common::unsupported("anthropic", std::move(param), why);
 }
 
 // One Anthropic message being assembled. Tool results open a user message that the following
@@ -153,14 +130,8 @@ class MessageList {
     std::size_t count_ = 0;
 };
 
-void begin_block(std::string& blocks) {
-    if (!blocks.empty()) {
-        blocks += ',';
-    }
-}
-
 void append_text_block(std::string& blocks, std::string_view text) {
-    begin_block(blocks);
+    begin_item(blocks);
     blocks += "{\"type\":\"text\",\"text\":";
     append_string(blocks, text);
     blocks += '}';
@@ -168,18 +139,9 @@ void append_text_block(std::string& blocks, std::string_view text) {
 
 // OpenAI image_url part -> Anthropic image block (URL or base64 source).
 Status append_image_block(std::string& blocks, element part, const std::string& param) {
-    element image_url;
-    std::string_view url;
-    if (part["image_url"].get(image_url) != simdjson::SUCCESS) {
-        return invalid(param + ".image_url",
-                       fmt::format("Missing required parameter: '{}'.", param + ".image_url"));
-    }
-    if (image_url.get_string().get(url) != simdjson::SUCCESS &&
-        image_url["url"].get_string().get(url) != simdjson::SUCCESS) {
-        return wrong_type(param + ".image_url.url", "a string");
-    }
+    SB_TRY(url, common::image_url(part, param));
     const std::string url_param = param + ".image_url.url";
-    begin_block(blocks);
+    begin_item(blocks);
     if (url.starts_with("https://") || url.starts_with("http://")) {
         blocks += "{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":";
         append_string(blocks, url);
@@ -190,15 +152,11 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
         return invalid(url_param,
                        "Invalid image URL: expected an http(s) URL or a base64 data: URL.");
     }
-    // data:<media type>;base64,<data>
-    const std::size_t comma = url.find(',');
-    const std::string_view meta =
-        url.substr(5, comma == std::string_view::npos ? std::string_view::npos : comma - 5);
-    constexpr std::string_view kBase64 = ";base64";
-    if (comma == std::string_view::npos || !meta.ends_with(kBase64)) {
+    const std::optional<common::DataUrl> data_url = common::split_data_url(url);
+    if (!data_url) {
         return invalid(url_param, "Invalid image data URL: expected 'data:<media type>;base64,'.");
     }
-    const std::string_view media_type = meta.substr(0, meta.size() - kBase64.size());
+    const std::string_view media_type = data_url->media_type;
     bool known = false;
     for (const std::string_view allowed : kImageMediaTypes) {
         known = known || media_type == allowed;
@@ -212,50 +170,24 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
     blocks += "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":";
     append_string(blocks, media_type);
     blocks += ",\"data\":";
-    append_string(blocks, url.substr(comma + 1));
+    append_string(blocks, data_url->data);
     blocks += "}}";
     return {};
-}
-
-// Text of a `{"type":"text","text":...}` part (or a refusal part for the assistant).
-Result<std::string_view> part_text(element part, const std::string& param) {
-    std::string_view text;
-    if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
-        return text;
-    }
-    if (string_member(part, "type") == "refusal" &&
-        part["refusal"].get_string().get(text) == simdjson::SUCCESS) {
-        return text;
-    }
-    return wrong_type(param + ".text", "a string");
 }
 
 // Content parts of a user message. `images`: whether image parts are allowed here.
 Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
                     bool allow_refusal) {
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        std::string_view type;
-        if (part["type"].get_string().get(type) != simdjson::SUCCESS) {
-            return wrong_type(part_param + ".type", "a string");
-        }
-        if (type == "text" || (allow_refusal && type == "refusal")) {
-            SB_TRY(text, part_text(part, part_param));
+    return common::visit_parts(
+        parts, param, images, allow_refusal, "anthropic",
+        [&blocks](std::string_view text) {
             if (!text.empty()) {
                 append_text_block(blocks, text);
             }
-        } else if (type == "image_url" && images) {
-            auto status = append_image_block(blocks, part, part_param);
-            if (!status) {
-                return status;
-            }
-        } else {
-            return unsupported(part_param + ".type",
-                               fmt::format("content part type '{}' in this message", type));
-        }
-    }
-    return {};
+        },
+        [&blocks](element part, const std::string& part_param) {
+            return append_image_block(blocks, part, part_param);
+        });
 }
 
 // Collects the text of a system/developer message into `system`.
@@ -708,51 +640,22 @@ Status Translator::translate_response_format(element format) {
 Status Translator::translate_tools(array tools) {
     std::size_t i = 0;
     for (element tool : tools) {
-        const std::string param = param_at("tools", i++);
-        std::string_view type;
-        if (tool["type"].get_string().get(type) != simdjson::SUCCESS) {
-            return wrong_type(param + ".type", "a string");
-        }
-        if (type != "function") {
-            return unsupported(param + ".type", fmt::format("tool type '{}'", type));
-        }
-        element function;
-        std::string_view name;
-        if (tool["function"].get(function) != simdjson::SUCCESS || !function.is_object()) {
-            return invalid(param + ".function",
-                           fmt::format("Missing required parameter: '{}.function'.", param));
-        }
-        if (function["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return invalid(param + ".function.name",
-                           fmt::format("Missing required parameter: '{}.function.name'.", param));
-        }
-        if (!tools_.empty()) {
-            tools_ += ',';
-        }
+        SB_TRY(function, common::read_function_tool(tool, param_at("tools", i++), "anthropic"));
+        begin_item(tools_);
         tools_ += "{\"name\":";
-        append_string(tools_, name);
-        element description;
-        if (function["description"].get(description) == simdjson::SUCCESS &&
-            !is_null(description)) {
-            if (!description.is_string()) {
-                return wrong_type(param + ".function.description", "a string");
-            }
+        append_string(tools_, function.name);
+        if (function.description) {
             tools_ += ",\"description\":";
-            append_element(tools_, description);
+            append_element(tools_, *function.description);
         }
         tools_ += ",\"input_schema\":";
-        element parameters;
-        if (function["parameters"].get(parameters) == simdjson::SUCCESS && !is_null(parameters)) {
-            if (!parameters.is_object()) {
-                return wrong_type(param + ".function.parameters", "an object");
-            }
-            append_element(tools_, parameters);
+        if (function.parameters) {
+            append_element(tools_, *function.parameters);
         } else {
             // OpenAI: omitting parameters defines a function with an empty parameter list.
             tools_ += "{\"type\":\"object\",\"properties\":{}}";
         }
-        bool strict = false;
-        if (function["strict"].get_bool().get(strict) == simdjson::SUCCESS && strict) {
+        if (function.strict) {
             tools_ += ",\"strict\":true";
         }
         tools_ += '}';
@@ -761,43 +664,28 @@ Status Translator::translate_tools(array tools) {
 }
 
 Status Translator::translate_tool_choice(element choice) {
-    std::string_view mode;
+    SB_TRY(tool_choice, common::read_tool_choice(choice, "anthropic"));
     std::string_view type;
-    std::string_view name;
-    if (choice.get_string().get(mode) == simdjson::SUCCESS) {
-        if (mode == "auto") {
-            type = "auto";
-        } else if (mode == "none") {
+    switch (tool_choice.mode) {
+        case common::ToolChoiceMode::None:
             type = "none";
-        } else if (mode == "required") {
+            break;
+        case common::ToolChoiceMode::Auto:
+            type = "auto";
+            break;
+        case common::ToolChoiceMode::Required:
             type = "any";
-        } else {
-            return invalid("tool_choice",
-                           fmt::format("Invalid value for 'tool_choice': '{}'. Supported values "
-                                       "are: 'none', 'auto' and 'required'.",
-                                       mode));
-        }
-    } else if (choice.is_object()) {
-        const std::string_view choice_type = string_member(choice, "type");
-        if (choice_type != "function") {
-            return unsupported("tool_choice.type",
-                               fmt::format("tool_choice type '{}'", choice_type));
-        }
-        if (choice["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return invalid("tool_choice.function.name",
-                           "Missing required parameter: 'tool_choice.function.name'.");
-        }
-        type = "tool";
-    } else {
-        return wrong_type("tool_choice", "a string or an object");
+            break;
+        case common::ToolChoiceMode::Function:
+            type = "tool";
+            break;
     }
+    const std::string_view name = tool_choice.name;
     if (tools_.empty()) {
         if (type == "none") {
             return {};  // no tools and none allowed: nothing to say
         }
-        return invalid("tool_choice",
-                       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
-                       "'tools' are specified.");
+        return common::tool_choice_without_tools();
     }
     tool_choice_ = "{\"type\":\"";
     tool_choice_ += type;
@@ -921,7 +809,7 @@ Status Translator::translate_messages(array messages) {
                 }
             }
             result += '}';
-            begin_block(blocks);
+            begin_item(blocks);
             blocks += result;
         } else {
             return unsupported(param + ".role", fmt::format("message role '{}'", role));
@@ -950,57 +838,18 @@ Status Translator::append_tool_uses(std::string& blocks, element message,
     std::size_t j = 0;
     for (element call : calls) {
         const std::string call_param = param_at(param + ".tool_calls", j++);
-        std::string_view id;
-        std::string_view name;
-        std::string_view arguments;
-        if (call["id"].get_string().get(id) != simdjson::SUCCESS) {
-            return invalid(call_param + ".id",
-                           fmt::format("Missing required parameter: '{}.id'.", call_param));
-        }
-        const std::string_view type = string_member(call, "type");
-        if (!type.empty() && type != "function") {
-            return unsupported(call_param + ".type", fmt::format("tool call type '{}'", type));
-        }
-        if (call["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return invalid(
-                call_param + ".function.name",
-                fmt::format("Missing required parameter: '{}.function.name'.", call_param));
-        }
-        const std::string arguments_param = call_param + ".function.arguments";
-        element arguments_value;
-        if (call["function"]["arguments"].get(arguments_value) == simdjson::SUCCESS &&
-            !is_null(arguments_value) &&
-            arguments_value.get_string().get(arguments) != simdjson::SUCCESS) {
-            return wrong_type(arguments_param, "a string");
-        }
-        begin_block(blocks);
+        SB_TRY(call_in, common::read_tool_call(call, call_param, "anthropic"));
+        begin_item(blocks);
         blocks += "{\"type\":\"tool_use\",\"id\":";
-        append_string(blocks, id);
+        append_string(blocks, call_in.id);
         blocks += ",\"name\":";
-        append_string(blocks, name);
+        append_string(blocks, call_in.name);
         blocks += ",\"input\":";
-        std::size_t first = 0;
-        while (first < arguments.size() && (arguments[first] == ' ' || arguments[first] == '\n' ||
-                                            arguments[first] == '\r' || arguments[first] == '\t')) {
-            ++first;
-        }
-        if (first == arguments.size()) {
-            blocks += "{}";  // "" (seen from SDK tests): a call without arguments
-        } else {
-            element input;
-            const simdjson::padded_string padded(arguments);
-            if (arguments_parser_.parse(padded).get(input) != simdjson::SUCCESS) {
-                return invalid(arguments_param,
-                               fmt::format("Invalid '{}': the arguments are not valid JSON.",
-                                           arguments_param));
-            }
-            if (!input.is_object()) {
-                return invalid(arguments_param,
-                               fmt::format("Invalid '{}': the arguments must be a JSON object "
-                                           "for provider anthropic.",
-                                           arguments_param));
-            }
-            append_element(blocks, input);
+        if (auto status = common::append_arguments_object(blocks, call_in.arguments,
+                                                          call_param + ".function.arguments",
+                                                          arguments_parser_, "anthropic");
+            !status) {
+            return status;
         }
         blocks += '}';
     }

@@ -4,14 +4,14 @@
 
 #include "providers/anthropic/anthropic.h"
 #include "providers/anthropic/internal.h"
+#include "providers/common/completion.h"
+#include "providers/common/errors.h"
 
 namespace sb::providers::anthropic {
 namespace {
 
 Error bad_response(std::string_view why) {
-    return Error(ErrorCode::UpstreamBadResponse,
-                 std::string("The upstream provider anthropic sent an invalid response: ") +
-                     std::string(why));
+    return common::bad_response("anthropic", why);
 }
 
 }  // namespace
@@ -39,34 +39,20 @@ Result<std::string> AnthropicAdapter::translate_chat_response(std::string_view u
         return fail(bad_response("the message has no content array."));
     }
 
-    std::string text;
-    std::string reasoning;
-    std::string tool_calls;
-    bool has_text = false;
-    bool has_reasoning = false;
+    common::AssistantMessage message;
     for (const simdjson::dom::element block : blocks) {
         const std::string_view type = detail::string_member(block, "type");
         if (type == "text") {
-            has_text = true;
-            text += detail::string_member(block, "text");
+            message.add_text(detail::string_member(block, "text"));
         } else if (type == "thinking") {
-            has_reasoning = true;
-            reasoning += detail::string_member(block, "thinking");
+            message.add_reasoning(detail::string_member(block, "thinking"));
         } else if (type == "tool_use") {
             simdjson::dom::element input;
             if (block["input"].get(input) != simdjson::SUCCESS) {
                 return fail(bad_response("a tool_use block has no input."));
             }
-            if (!tool_calls.empty()) {
-                tool_calls += ',';
-            }
-            tool_calls += "{\"id\":";
-            detail::append_string(tool_calls, detail::string_member(block, "id"));
-            tool_calls += ",\"type\":\"function\",\"function\":{\"name\":";
-            detail::append_string(tool_calls, detail::string_member(block, "name"));
-            tool_calls += ",\"arguments\":";
-            detail::append_string(tool_calls, simdjson::to_string(input));
-            tool_calls += "}}";
+            message.add_tool_call(detail::string_member(block, "id"),
+                                  detail::string_member(block, "name"), simdjson::to_string(input));
         }
         // redacted_thinking (encrypted), server tool blocks and their results (we never ask for
         // server tools) and block types added later carry nothing an OpenAI client can use.
@@ -80,35 +66,9 @@ Result<std::string> AnthropicAdapter::translate_chat_response(std::string_view u
     const std::string_view finish =
         detail::finish_reason(detail::string_member(root, "stop_reason"));
 
-    std::string out;
-    out.reserve(text.size() + reasoning.size() + tool_calls.size() + 512);
-    out += "{\"id\":";
-    detail::append_string(out, ctx.response_id);
-    out += ",\"object\":\"chat.completion\",\"created\":";
-    detail::append_int(out, ctx.created);
-    out += ",\"model\":";
-    detail::append_string(out, ctx.public_model);
-    out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
-    if (has_text) {
-        detail::append_string(out, text);
-    } else {
-        out += "null";
-    }
-    if (has_reasoning) {
-        out += ",\"reasoning_content\":";
-        detail::append_string(out, reasoning);
-    }
-    if (!tool_calls.empty()) {
-        out += ",\"tool_calls\":[";
-        out += tool_calls;
-        out += ']';
-    }
-    out += ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"";
-    out += finish;
-    out += "\"}],\"usage\":";
-    detail::append_usage(out, usage);
-    out += '}';
-    return out;
+    std::string usage_object;
+    detail::append_usage(usage_object, usage);
+    return common::render_completion(ctx, message, finish, usage_object);
 }
 
 }  // namespace sb::providers::anthropic

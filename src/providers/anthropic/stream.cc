@@ -13,6 +13,8 @@
 
 #include "providers/anthropic/anthropic.h"
 #include "providers/anthropic/internal.h"
+#include "providers/common/chunk.h"
+#include "providers/common/errors.h"
 
 namespace sb::providers::anthropic {
 namespace {
@@ -37,24 +39,13 @@ bool is_blank(std::string_view s) {
 }
 
 Error bad_stream(std::string_view why) {
-    return Error(
-        ErrorCode::UpstreamBadResponse,
-        std::string("The upstream provider anthropic sent an invalid stream: ") + std::string(why));
+    return common::bad_stream("anthropic", why);
 }
 
 // Decodes one Anthropic stream. Owned by one request; not thread-safe.
 class MessagesStreamDecoder final : public StreamDecoder {
   public:
-    explicit MessagesStreamDecoder(const ChatContext& ctx) : include_usage_(ctx.include_usage) {
-        prefix_ = "data: {\"id\":";
-        detail::append_string(prefix_, ctx.response_id);
-        prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
-        detail::append_int(prefix_, ctx.created);
-        prefix_ += ",\"model\":";
-        detail::append_string(prefix_, ctx.public_model);
-        prefix_ += ",\"choices\":[";
-        suffix_ = include_usage_ ? "],\"usage\":null}\n\n" : "]}\n\n";
-    }
+    explicit MessagesStreamDecoder(const ChatContext& ctx) : chunks_(ctx) {}
 
     Status feed(std::string_view bytes, std::string& out) override;
     Status finish(std::string& out) override;
@@ -77,26 +68,10 @@ class MessagesStreamDecoder final : public StreamDecoder {
     const Block* find_block(std::int64_t index) const;
 
     void ensure_started(std::string& out);
-    void begin_chunk(std::string& out) const {
-        out += prefix_;
-        out += "{\"index\":0,\"delta\":";
-    }
-    void end_chunk(std::string& out, std::string_view finish = {}) const {
-        out += ",\"logprobs\":null,\"finish_reason\":";
-        if (finish.empty()) {
-            out += "null";
-        } else {
-            detail::append_string(out, finish);
-        }
-        out += '}';
-        out += suffix_;
-    }
     void emit_delta(std::string& out, std::string_view field, std::string_view text);
     void emit_finish(std::string& out, std::string_view stop_reason);
 
-    bool include_usage_;
-    std::string prefix_;  // `data: {"id":...,"choices":[`
-    std::string suffix_;  // `]}` (with `"usage":null` when asked for) and the blank line
+    common::ChunkWriter chunks_;
 
     // SSE framing state, kept across feed() calls.
     std::string line_;      // a line not yet terminated
@@ -175,13 +150,12 @@ Status MessagesStreamDecoder::finish(std::string& out) {
     if (!stopped_) {
         return fail_with(bad_stream("the stream ended before message_stop."));
     }
-    if (include_usage_) {
-        out += prefix_;
-        out += "],\"usage\":";
-        detail::append_usage(out, usage_);
-        out += "}\n\n";
+    if (chunks_.include_usage()) {
+        std::string usage_object;
+        detail::append_usage(usage_object, usage_);
+        chunks_.usage(out, usage_object);
     }
-    out += "data: [DONE]\n\n";
+    common::ChunkWriter::done(out);
     done_ = true;
     return {};
 }
@@ -245,9 +219,7 @@ void MessagesStreamDecoder::ensure_started(std::string& out) {
         return;
     }
     started_ = true;
-    begin_chunk(out);
-    out += "{\"role\":\"assistant\",\"content\":\"\"}";
-    end_chunk(out);
+    chunks_.role(out);
 }
 
 void MessagesStreamDecoder::emit_delta(std::string& out, std::string_view field,
@@ -256,13 +228,7 @@ void MessagesStreamDecoder::emit_delta(std::string& out, std::string_view field,
         return;
     }
     ensure_started(out);
-    begin_chunk(out);
-    out += "{\"";
-    out += field;
-    out += "\":";
-    detail::append_string(out, text);
-    out += '}';
-    end_chunk(out);
+    chunks_.delta(out, field, text);
 }
 
 void MessagesStreamDecoder::emit_finish(std::string& out, std::string_view stop_reason) {
@@ -271,9 +237,7 @@ void MessagesStreamDecoder::emit_finish(std::string& out, std::string_view stop_
     }
     finish_sent_ = true;
     ensure_started(out);
-    begin_chunk(out);
-    out += "{}";
-    end_chunk(out, detail::finish_reason(stop_reason));
+    chunks_.finish(out, detail::finish_reason(stop_reason));
 }
 
 Status MessagesStreamDecoder::on_event(std::string& out) {
@@ -325,15 +289,8 @@ Status MessagesStreamDecoder::on_event(std::string& out) {
             const int ordinal = tools_++;
             blocks_.push_back({index, BlockKind::ToolUse, ordinal});
             ensure_started(out);
-            begin_chunk(out);
-            out += "{\"tool_calls\":[{\"index\":";
-            detail::append_int(out, ordinal);
-            out += ",\"id\":";
-            detail::append_string(out, detail::string_member(block, "id"));
-            out += ",\"type\":\"function\",\"function\":{\"name\":";
-            detail::append_string(out, detail::string_member(block, "name"));
-            out += ",\"arguments\":\"\"}}]}";
-            end_chunk(out);
+            chunks_.tool_call_start(out, ordinal, detail::string_member(block, "id"),
+                                    detail::string_member(block, "name"));
         } else {
             blocks_.push_back({index, BlockKind::Other, -1});
         }
@@ -352,13 +309,7 @@ Status MessagesStreamDecoder::on_event(std::string& out) {
             const std::string_view fragment = detail::string_member(delta, "partial_json");
             if (block != nullptr && block->kind == BlockKind::ToolUse && !fragment.empty()) {
                 ensure_started(out);
-                begin_chunk(out);
-                out += "{\"tool_calls\":[{\"index\":";
-                detail::append_int(out, block->tool_ordinal);
-                out += ",\"function\":{\"arguments\":";
-                detail::append_string(out, fragment);
-                out += "}}]}";
-                end_chunk(out);
+                chunks_.tool_call_arguments(out, block->tool_ordinal, fragment);
             }
         }
         // signature_delta (thinking signature), citations_delta and later delta types carry

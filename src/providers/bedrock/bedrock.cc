@@ -3,30 +3,18 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <charconv>
-
 #include "providers/bedrock/internal.h"
 #include "providers/bedrock/sigv4.h"
+#include "providers/common/completion.h"
+#include "providers/common/errors.h"
+#include "providers/common/strings.h"
+#include "providers/common/upstream.h"
 #include "providers/openai.h"
 
 namespace sb::providers::bedrock {
 namespace {
 
-char lower_char(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower_char(a[i]) != lower_char(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+using common::iequals;
 
 bool has_control_char(std::string_view s) {
     for (const char c : s) {
@@ -91,41 +79,18 @@ Endpoint parse_base_url(std::string_view base_url) {
     return endpoint;
 }
 
-std::string scrub_all(std::string text, const BedrockCredentials& credentials,
-                      const config::Provider& provider) {
-    text = openai::scrub(std::move(text), credentials.secret_access_key);
-    text = openai::scrub(std::move(text), credentials.session_token);
-    text = openai::scrub(std::move(text), credentials.access_key_id);
-    return openai::scrub(std::move(text), provider.api_key);
+// The error text with every credential of the provider scrubbed.
+std::string scrubbed_message(int status, std::string_view message,
+                             const BedrockCredentials& credentials,
+                             const config::Provider& provider) {
+    return common::upstream_message(status, message,
+                                    {credentials.secret_access_key, credentials.session_token,
+                                     credentials.access_key_id, provider.api_key});
 }
 
 }  // namespace
 
 namespace detail {
-
-void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    append_json_escaped(out, s);
-    out += '"';
-}
-
-void append_int(std::string& out, std::int64_t value) {
-    char buf[24];
-    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
-    out.append(buf, result.ptr);
-}
-
-void append_element(std::string& out, simdjson::dom::element value) {
-    out += simdjson::to_string(value);
-}
-
-std::string_view string_member(simdjson::dom::element object, std::string_view key) {
-    std::string_view value;
-    if (object[key].get_string().get(value) != simdjson::SUCCESS) {
-        return {};
-    }
-    return value;
-}
 
 std::string_view finish_reason(std::string_view stop_reason) {
     if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") {
@@ -143,32 +108,19 @@ std::string_view finish_reason(std::string_view stop_reason) {
 }
 
 void Usage::update(simdjson::dom::element usage) {
-    std::int64_t value = 0;
-    if (usage["inputTokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        input = value;
-    }
-    if (usage["outputTokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        output = value;
-    }
-    if (usage["cacheReadInputTokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        cache_read = value;
-    }
-    if (usage["cacheWriteInputTokens"].get_int64().get(value) == simdjson::SUCCESS) {
-        cache_write = value;
-    }
+    common::update_int(usage, "inputTokens", input);
+    common::update_int(usage, "outputTokens", output);
+    common::update_int(usage, "cacheReadInputTokens", cache_read);
+    common::update_int(usage, "cacheWriteInputTokens", cache_write);
 }
 
 void append_usage(std::string& out, const Usage& usage) {
     const std::int64_t prompt = usage.input + usage.cache_read + usage.cache_write;
-    out += "{\"prompt_tokens\":";
-    append_int(out, prompt);
-    out += ",\"completion_tokens\":";
-    append_int(out, usage.output);
-    out += ",\"total_tokens\":";
-    append_int(out, prompt + usage.output);
-    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
-    append_int(out, usage.cache_read);
-    out += "},\"completion_tokens_details\":{\"reasoning_tokens\":0}}";
+    common::append_usage(out, {.prompt = prompt,
+                               .completion = usage.output,
+                               .total = prompt + usage.output,
+                               .cached = usage.cache_read,
+                               .reasoning = 0});
 }
 
 Error stream_error(std::string_view type, std::string_view message) {
@@ -354,14 +306,9 @@ Result<http::UpstreamRequest> BedrockAdapter::build_chat(const config::Provider&
                     fmt::format("The provider '{}' has no AWS credentials.", provider.name));
     }
     // Configured extras are sent as they are, unsigned (SigV4 allows unsigned headers).
-    for (const auto& [name, value] : provider.headers) {
-        req.headers.push_back(fmt::format("{}: {}", name, value));
-    }
+    common::append_configured_headers(req.headers, provider);
     req.body = std::move(body);
-    req.timeouts.connect = provider.timeouts.connect;
-    req.timeouts.first_byte = provider.timeouts.first_byte;
-    req.timeouts.idle = provider.timeouts.idle;
-    req.timeouts.total = provider.timeouts.total;
+    req.timeouts = common::upstream_timeouts(provider);
     return req;
 }
 
@@ -385,19 +332,14 @@ Error BedrockAdapter::map_error(const config::Provider& provider, int status, st
         }
     }
     const std::string name = detail::exception_name(type);
-    std::string text =
-        message.empty()
-            ? fmt::format("The upstream provider returned HTTP {} with no error message.", status)
-            : scrub_all(std::string(message), credentials_, provider);
+    std::string text = scrubbed_message(status, message, credentials_, provider);
 
     Error e;
     if (status == 401 || status == 403) {
         // Bad signature, unknown key, expired token, or no access to the model: in every case
         // the gateway's own credentials, which the caller cannot fix.
         e.code = ErrorCode::UpstreamAuth;
-        e.message = fmt::format(
-            "The upstream provider '{}' rejected the gateway's credentials (HTTP {}): {}",
-            provider.name, status, text);
+        e.message = common::credentials_rejected(provider.name, status, text);
         e.upstream_status = status;
         e.upstream_type = name;
         return e;

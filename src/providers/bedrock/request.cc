@@ -9,6 +9,7 @@
 
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/internal.h"
+#include "providers/common/chat_request.h"
 
 namespace sb::providers::bedrock::detail {
 namespace {
@@ -28,52 +29,18 @@ constexpr ImageType kImageTypes[] = {
     {"image/gif", "gif"}, {"image/webp", "webp"},
 };
 
-tl::unexpected<Error> invalid(std::string param, std::string message) {
-    return fail(ErrorCode::InvalidRequest, std::move(message), std::move(param));
-}
+using common::invalid;
+using common::is_null;
+using common::is_null_or_zero;
+using common::is_number;
+using common::missing;
+using common::param_at;
+using common::part_text;
+using common::wrong_type;
 
 // A parameter (or a value of it) Converse cannot express.
 tl::unexpected<Error> unsupported(std::string param, std::string_view why = {}) {
-    std::string message =
-        why.empty() ? fmt::format("The parameter '{}' is not supported by provider bedrock.", param)
-                    : fmt::format("The parameter '{}' is not supported by provider bedrock: {}.",
-                                  param, why);
-    return invalid(std::move(param), std::move(message));
-}
-
-tl::unexpected<Error> wrong_type(std::string param, std::string_view expected) {
-    std::string message = fmt::format("Invalid type for '{}': expected {}.", param, expected);
-    return invalid(std::move(param), std::move(message));
-}
-
-tl::unexpected<Error> missing(std::string param) {
-    std::string message = fmt::format("Missing required parameter: '{}'.", param);
-    return invalid(std::move(param), std::move(message));
-}
-
-bool is_null(element e) {
-    return e.type() == element_type::NULL_VALUE;
-}
-
-bool is_number(element e) {
-    const element_type t = e.type();
-    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
-}
-
-// True for null and for a number equal to zero (OpenAI's default for the penalties).
-bool is_null_or_zero(element e) {
-    double value = 0;
-    return is_null(e) || (e.get_double().get(value) == simdjson::SUCCESS && value == 0);
-}
-
-std::string param_at(std::string_view base, std::size_t i) {
-    return fmt::format("{}[{}]", base, i);
-}
-
-void begin_block(std::string& blocks) {
-    if (!blocks.empty()) {
-        blocks += ',';
-    }
+    return common::unsupported("bedrock", std::move(param), why);
 }
 
 // Converse rejects blank text blocks (`text` in SystemContentBlock is a NonEmptyString and the
@@ -82,7 +49,7 @@ void append_text_block(std::string& blocks, std::string_view text) {
     if (text.empty()) {
         return;
     }
-    begin_block(blocks);
+    begin_item(blocks);
     blocks += "{\"text\":";
     append_string(blocks, text);
     blocks += '}';
@@ -141,15 +108,7 @@ class TurnList {
 // OpenAI image_url part -> Converse image block. Converse takes the image bytes (base64 in JSON)
 // or an S3 location, never a URL, and the gateway does not fetch: only data: URLs are accepted.
 Status append_image_block(std::string& blocks, element part, const std::string& param) {
-    element image_url;
-    std::string_view url;
-    if (part["image_url"].get(image_url) != simdjson::SUCCESS) {
-        return missing(param + ".image_url");
-    }
-    if (image_url.get_string().get(url) != simdjson::SUCCESS &&
-        image_url["url"].get_string().get(url) != simdjson::SUCCESS) {
-        return wrong_type(param + ".image_url.url", "a string");
-    }
+    SB_TRY(url, common::image_url(part, param));
     const std::string url_param = param + ".image_url.url";
     if (url.starts_with("https://") || url.starts_with("http://")) {
         return unsupported(url_param,
@@ -160,15 +119,11 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
     if (!url.starts_with("data:")) {
         return invalid(url_param, "Invalid image URL: expected a base64 data: URL.");
     }
-    // data:<media type>;base64,<data>
-    const std::size_t comma = url.find(',');
-    const std::string_view meta =
-        url.substr(5, comma == std::string_view::npos ? std::string_view::npos : comma - 5);
-    constexpr std::string_view kBase64 = ";base64";
-    if (comma == std::string_view::npos || !meta.ends_with(kBase64)) {
+    const std::optional<common::DataUrl> data_url = common::split_data_url(url);
+    if (!data_url) {
         return invalid(url_param, "Invalid image data URL: expected 'data:<media type>;base64,'.");
     }
-    const std::string_view media_type = meta.substr(0, meta.size() - kBase64.size());
+    const std::string_view media_type = data_url->media_type;
     std::string_view format;
     for (const ImageType& type : kImageTypes) {
         if (type.media_type == media_type) {
@@ -180,11 +135,11 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
                                                   "image/jpeg, image/gif or image/webp)",
                                                   media_type));
     }
-    const std::string_view data = url.substr(comma + 1);
+    const std::string_view data = data_url->data;
     if (data.empty()) {
         return invalid(url_param, "Invalid image data URL: the image data is empty.");
     }
-    begin_block(blocks);
+    begin_item(blocks);
     blocks += "{\"image\":{\"format\":\"";
     blocks += format;
     blocks += "\",\"source\":{\"bytes\":";
@@ -193,42 +148,15 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
     return {};
 }
 
-// Text of a `{"type":"text","text":...}` part (or a refusal part for the assistant).
-Result<std::string_view> part_text(element part, const std::string& param) {
-    std::string_view text;
-    if (part["text"].get_string().get(text) == simdjson::SUCCESS) {
-        return text;
-    }
-    if (string_member(part, "type") == "refusal" &&
-        part["refusal"].get_string().get(text) == simdjson::SUCCESS) {
-        return text;
-    }
-    return wrong_type(param + ".text", "a string");
-}
-
 // Content parts of a message. `images`: whether image parts are allowed here.
 Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
                     bool allow_refusal) {
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        std::string_view type;
-        if (part["type"].get_string().get(type) != simdjson::SUCCESS) {
-            return wrong_type(part_param + ".type", "a string");
-        }
-        if (type == "text" || (allow_refusal && type == "refusal")) {
-            SB_TRY(text, part_text(part, part_param));
-            append_text_block(blocks, text);
-        } else if (type == "image_url" && images) {
-            if (auto status = append_image_block(blocks, part, part_param); !status) {
-                return status;
-            }
-        } else {
-            return unsupported(part_param + ".type",
-                               fmt::format("content part type '{}' in this message", type));
-        }
-    }
-    return {};
+    return common::visit_parts(
+        parts, param, images, allow_refusal, "bedrock",
+        [&blocks](std::string_view text) { append_text_block(blocks, text); },
+        [&blocks](element part, const std::string& part_param) {
+            return append_image_block(blocks, part, part_param);
+        });
 }
 
 // Collects the text of a system/developer message.
@@ -637,51 +565,25 @@ Status Translator::translate_response_format(element format) {
 Status Translator::translate_tools(array tools) {
     std::size_t i = 0;
     for (element tool : tools) {
-        const std::string param = param_at("tools", i++);
-        std::string_view type;
-        if (tool["type"].get_string().get(type) != simdjson::SUCCESS) {
-            return wrong_type(param + ".type", "a string");
-        }
-        if (type != "function") {
-            return unsupported(param + ".type", fmt::format("tool type '{}'", type));
-        }
-        element function;
-        std::string_view name;
-        if (tool["function"].get(function) != simdjson::SUCCESS || !function.is_object()) {
-            return missing(param + ".function");
-        }
-        if (function["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return missing(param + ".function.name");
-        }
-        begin_block(tools_);
+        SB_TRY(function, common::read_function_tool(tool, param_at("tools", i++), "bedrock"));
+        begin_item(tools_);
         tools_ += "{\"toolSpec\":{\"name\":";
-        append_string(tools_, name);
-        element description;
-        if (function["description"].get(description) == simdjson::SUCCESS &&
-            !is_null(description)) {
-            std::string_view text;
-            if (description.get_string().get(text) != simdjson::SUCCESS) {
-                return wrong_type(param + ".function.description", "a string");
-            }
-            if (!text.empty()) {  // a NonEmptyString in Converse
-                tools_ += ",\"description\":";
-                append_string(tools_, text);
-            }
+        append_string(tools_, function.name);
+        const std::string_view description =
+            function.description ? function.description->get_string().value_unsafe() : "";
+        if (!description.empty()) {  // a NonEmptyString in Converse
+            tools_ += ",\"description\":";
+            append_string(tools_, description);
         }
         tools_ += ",\"inputSchema\":{\"json\":";
-        element parameters;
-        if (function["parameters"].get(parameters) == simdjson::SUCCESS && !is_null(parameters)) {
-            if (!parameters.is_object()) {
-                return wrong_type(param + ".function.parameters", "an object");
-            }
-            append_element(tools_, parameters);
+        if (function.parameters) {
+            append_element(tools_, *function.parameters);
         } else {
             // OpenAI: omitting parameters defines a function with an empty parameter list.
             tools_ += "{\"type\":\"object\",\"properties\":{}}";
         }
         tools_ += '}';
-        bool strict = false;
-        if (function["strict"].get_bool().get(strict) == simdjson::SUCCESS && strict) {
+        if (function.strict) {
             tools_ += ",\"strict\":true";  // ToolSpecification.strict (service model)
         }
         tools_ += "}}";
@@ -690,43 +592,21 @@ Status Translator::translate_tools(array tools) {
 }
 
 Status Translator::translate_tool_choice(element choice) {
-    std::string_view mode;
-    std::string_view name;
-    if (choice.get_string().get(mode) == simdjson::SUCCESS) {
-        if (mode == "none") {
-            tool_choice_none_ = true;
-            return {};
-        }
-        if (mode != "auto" && mode != "required") {
-            return invalid("tool_choice",
-                           fmt::format("Invalid value for 'tool_choice': '{}'. Supported values "
-                                       "are: 'none', 'auto' and 'required'.",
-                                       mode));
-        }
-    } else if (choice.is_object()) {
-        const std::string_view choice_type = string_member(choice, "type");
-        if (choice_type != "function") {
-            return unsupported("tool_choice.type",
-                               fmt::format("tool_choice type '{}'", choice_type));
-        }
-        if (choice["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return missing("tool_choice.function.name");
-        }
-    } else {
-        return wrong_type("tool_choice", "a string or an object");
+    SB_TRY(tool_choice, common::read_tool_choice(choice, "bedrock"));
+    if (tool_choice.mode == common::ToolChoiceMode::None) {
+        tool_choice_none_ = true;
+        return {};
     }
     if (tools_.empty()) {
-        return invalid("tool_choice",
-                       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
-                       "'tools' are specified.");
+        return common::tool_choice_without_tools();
     }
-    if (mode == "auto") {
+    if (tool_choice.mode == common::ToolChoiceMode::Auto) {
         tool_choice_ = "{\"auto\":{}}";
-    } else if (mode == "required") {
+    } else if (tool_choice.mode == common::ToolChoiceMode::Required) {
         tool_choice_ = "{\"any\":{}}";
     } else {
         tool_choice_ = "{\"tool\":{\"name\":";
-        append_string(tool_choice_, name);
+        append_string(tool_choice_, tool_choice.name);
         tool_choice_ += "}}";
     }
     return {};
@@ -836,7 +716,7 @@ Status Translator::append_tool_result(std::string& blocks, element message,
     }
     // An empty result is an empty content list: Converse refuses blank text blocks, and
     // inventing text would put words in the tool's mouth.
-    begin_block(blocks);
+    begin_item(blocks);
     blocks += "{\"toolResult\":{\"toolUseId\":";
     append_string(blocks, call_id);
     blocks += ",\"content\":[";
@@ -860,54 +740,18 @@ Status Translator::append_tool_uses(std::string& blocks, element message,
     std::size_t j = 0;
     for (element call : calls) {
         const std::string call_param = param_at(param + ".tool_calls", j++);
-        std::string_view id;
-        std::string_view name;
-        std::string_view arguments;
-        if (call["id"].get_string().get(id) != simdjson::SUCCESS) {
-            return missing(call_param + ".id");
-        }
-        const std::string_view type = string_member(call, "type");
-        if (!type.empty() && type != "function") {
-            return unsupported(call_param + ".type", fmt::format("tool call type '{}'", type));
-        }
-        if (call["function"]["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return missing(call_param + ".function.name");
-        }
-        const std::string arguments_param = call_param + ".function.arguments";
-        element arguments_value;
-        if (call["function"]["arguments"].get(arguments_value) == simdjson::SUCCESS &&
-            !is_null(arguments_value) &&
-            arguments_value.get_string().get(arguments) != simdjson::SUCCESS) {
-            return wrong_type(arguments_param, "a string");
-        }
-        begin_block(blocks);
+        SB_TRY(call_in, common::read_tool_call(call, call_param, "bedrock"));
+        begin_item(blocks);
         blocks += "{\"toolUse\":{\"toolUseId\":";
-        append_string(blocks, id);
+        append_string(blocks, call_in.id);
         blocks += ",\"name\":";
-        append_string(blocks, name);
+        append_string(blocks, call_in.name);
         blocks += ",\"input\":";
-        std::size_t first = 0;
-        while (first < arguments.size() && (arguments[first] == ' ' || arguments[first] == '\n' ||
-                                            arguments[first] == '\r' || arguments[first] == '\t')) {
-            ++first;
-        }
-        if (first == arguments.size()) {
-            blocks += "{}";  // "" (seen from SDK tests): a call without arguments
-        } else {
-            element input;
-            const simdjson::padded_string padded(arguments);
-            if (arguments_parser_.parse(padded).get(input) != simdjson::SUCCESS) {
-                return invalid(arguments_param,
-                               fmt::format("Invalid '{}': the arguments are not valid JSON.",
-                                           arguments_param));
-            }
-            if (!input.is_object()) {
-                return invalid(arguments_param,
-                               fmt::format("Invalid '{}': the arguments must be a JSON object "
-                                           "for provider bedrock.",
-                                           arguments_param));
-            }
-            append_element(blocks, input);
+        if (auto status = common::append_arguments_object(blocks, call_in.arguments,
+                                                          call_param + ".function.arguments",
+                                                          arguments_parser_, "bedrock");
+            !status) {
+            return status;
         }
         blocks += "}}";
         tool_history_ = true;

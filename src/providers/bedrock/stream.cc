@@ -17,6 +17,8 @@
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/eventstream.h"
 #include "providers/bedrock/internal.h"
+#include "providers/common/chunk.h"
+#include "providers/common/errors.h"
 
 namespace sb::providers::bedrock {
 namespace {
@@ -25,24 +27,13 @@ namespace {
 constexpr std::size_t kMaxToolCalls = 4096;
 
 Error bad_stream(std::string_view why) {
-    return Error(
-        ErrorCode::UpstreamBadResponse,
-        std::string("The upstream provider bedrock sent an invalid stream: ") + std::string(why));
+    return common::bad_stream("bedrock", why);
 }
 
 // Decodes one ConverseStream. Owned by one request; not thread-safe.
 class ConverseStreamDecoder final : public StreamDecoder {
   public:
-    explicit ConverseStreamDecoder(const ChatContext& ctx) : include_usage_(ctx.include_usage) {
-        prefix_ = "data: {\"id\":";
-        detail::append_string(prefix_, ctx.response_id);
-        prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
-        detail::append_int(prefix_, ctx.created);
-        prefix_ += ",\"model\":";
-        detail::append_string(prefix_, ctx.public_model);
-        prefix_ += ",\"choices\":[";
-        suffix_ = include_usage_ ? "],\"usage\":null}\n\n" : "]}\n\n";
-    }
+    explicit ConverseStreamDecoder(const ChatContext& ctx) : chunks_(ctx) {}
 
     Status feed(std::string_view bytes, std::string& out) override;
     Status finish(std::string& out) override;
@@ -66,26 +57,10 @@ class ConverseStreamDecoder final : public StreamDecoder {
     const ToolBlock* find_tool(std::int64_t block_index) const;
 
     void ensure_started(std::string& out);
-    void begin_chunk(std::string& out) const {
-        out += prefix_;
-        out += "{\"index\":0,\"delta\":";
-    }
-    void end_chunk(std::string& out, std::string_view finish = {}) const {
-        out += ",\"logprobs\":null,\"finish_reason\":";
-        if (finish.empty()) {
-            out += "null";
-        } else {
-            detail::append_string(out, finish);
-        }
-        out += '}';
-        out += suffix_;
-    }
     void emit_delta(std::string& out, std::string_view field, std::string_view text);
     void emit_usage(std::string& out);
 
-    bool include_usage_;
-    std::string prefix_;  // `data: {"id":...,"choices":[`
-    std::string suffix_;  // `]}` (with `"usage":null` when asked for) and the blank line
+    common::ChunkWriter chunks_;
 
     eventstream::Decoder frames_;
     eventstream::Message message_;
@@ -142,7 +117,7 @@ Status ConverseStreamDecoder::finish(std::string& out) {
         // connection was cut and the token usage is unknown.
         return fail_with(bad_stream("the stream ended before its metadata event (token usage)."));
     }
-    out += "data: [DONE]\n\n";
+    common::ChunkWriter::done(out);
     done_ = true;
     return {};
 }
@@ -232,9 +207,7 @@ void ConverseStreamDecoder::ensure_started(std::string& out) {
         return;
     }
     started_ = true;
-    begin_chunk(out);
-    out += "{\"role\":\"assistant\",\"content\":\"\"}";
-    end_chunk(out);
+    chunks_.role(out);
 }
 
 void ConverseStreamDecoder::emit_delta(std::string& out, std::string_view field,
@@ -243,24 +216,17 @@ void ConverseStreamDecoder::emit_delta(std::string& out, std::string_view field,
         return;
     }
     ensure_started(out);
-    begin_chunk(out);
-    out += "{\"";
-    out += field;
-    out += "\":";
-    detail::append_string(out, text);
-    out += '}';
-    end_chunk(out);
+    chunks_.delta(out, field, text);
 }
 
 void ConverseStreamDecoder::emit_usage(std::string& out) {
-    if (!include_usage_ || usage_sent_) {
+    if (!chunks_.include_usage() || usage_sent_) {
         return;
     }
     usage_sent_ = true;
-    out += prefix_;
-    out += "],\"usage\":";
-    detail::append_usage(out, usage_);
-    out += "}\n\n";
+    std::string usage_object;
+    detail::append_usage(usage_object, usage_);
+    chunks_.usage(out, usage_object);
 }
 
 Status ConverseStreamDecoder::on_event(std::string_view type, std::string& out) {
@@ -287,15 +253,8 @@ Status ConverseStreamDecoder::on_event(std::string_view type, std::string& out) 
         const int ordinal = static_cast<int>(tools_.size());
         tools_.push_back({block_index, ordinal});
         ensure_started(out);
-        begin_chunk(out);
-        out += "{\"tool_calls\":[{\"index\":";
-        detail::append_int(out, ordinal);
-        out += ",\"id\":";
-        detail::append_string(out, detail::string_member(tool, "toolUseId"));
-        out += ",\"type\":\"function\",\"function\":{\"name\":";
-        detail::append_string(out, detail::string_member(tool, "name"));
-        out += ",\"arguments\":\"\"}}]}";
-        end_chunk(out);
+        chunks_.tool_call_start(out, ordinal, detail::string_member(tool, "toolUseId"),
+                                detail::string_member(tool, "name"));
     } else if (type == "contentBlockDelta") {
         if (finish_sent_) {
             return {};
@@ -322,13 +281,7 @@ Status ConverseStreamDecoder::on_event(std::string_view type, std::string& out) 
             }
             const std::string_view fragment = detail::string_member(inner, "input");
             if (!fragment.empty()) {
-                begin_chunk(out);
-                out += "{\"tool_calls\":[{\"index\":";
-                detail::append_int(out, tool->ordinal);
-                out += ",\"function\":{\"arguments\":";
-                detail::append_string(out, fragment);
-                out += "}}]}";
-                end_chunk(out);
+                chunks_.tool_call_arguments(out, tool->ordinal, fragment);
             }
         } else if (delta["reasoningContent"]["text"].get_string().get(text) == simdjson::SUCCESS) {
             emit_delta(out, "reasoning_content", text);
@@ -341,9 +294,7 @@ Status ConverseStreamDecoder::on_event(std::string_view type, std::string& out) 
         }
         finish_sent_ = true;
         ensure_started(out);
-        begin_chunk(out);
-        out += "{}";
-        end_chunk(out, detail::finish_reason(detail::string_member(root_, "stopReason")));
+        chunks_.finish(out, detail::finish_reason(detail::string_member(root_, "stopReason")));
     } else if (type == "metadata") {
         simdjson::dom::element usage;
         if (root_["usage"].get(usage) == simdjson::SUCCESS) {

@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cmath>
 
+#include "providers/common/completion.h"
+#include "providers/common/errors.h"
+#include "providers/common/strings.h"
+#include "providers/common/upstream.h"
 #include "providers/gemini/internal.h"
 #include "providers/openai.h"
 
@@ -12,20 +16,7 @@ namespace sb::providers::gemini {
 namespace detail {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
+using common::iequals;
 
 bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -83,76 +74,26 @@ std::string retry_delay_seconds(std::string_view delay) {
 
 }  // namespace
 
-void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    append_json_escaped(out, s);
-    out += '"';
-}
-
-void append_int(std::string& out, std::int64_t value) {
-    char buf[24];
-    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
-    out.append(buf, result.ptr);
-}
-
-void append_element(std::string& out, simdjson::dom::element value) {
-    out += simdjson::to_string(value);
-}
-
-std::string_view string_member(simdjson::dom::element object, std::string_view key) {
-    std::string_view value;
-    if (object[key].get_string().get(value) != simdjson::SUCCESS) {
-        return {};
-    }
-    return value;
-}
-
-std::int64_t int_member(simdjson::dom::element object, std::string_view key,
-                        std::int64_t fallback) {
-    std::int64_t value = 0;
-    if (object[key].get_int64().get(value) != simdjson::SUCCESS) {
-        return fallback;
-    }
-    return value;
-}
-
 bool bool_member(simdjson::dom::element object, std::string_view key) {
     bool value = false;
     return object[key].get_bool().get(value) == simdjson::SUCCESS && value;
 }
 
 void Usage::assign(simdjson::dom::element usage) {
-    std::int64_t value = 0;
-    if (usage["promptTokenCount"].get_int64().get(value) == simdjson::SUCCESS) {
-        prompt = value;
-    }
-    if (usage["candidatesTokenCount"].get_int64().get(value) == simdjson::SUCCESS) {
-        candidates = value;
-    }
-    if (usage["thoughtsTokenCount"].get_int64().get(value) == simdjson::SUCCESS) {
-        thoughts = value;
-    }
-    if (usage["cachedContentTokenCount"].get_int64().get(value) == simdjson::SUCCESS) {
-        cached = value;
-    }
-    if (usage["totalTokenCount"].get_int64().get(value) == simdjson::SUCCESS) {
-        total = value;
-    }
+    common::update_int(usage, "promptTokenCount", prompt);
+    common::update_int(usage, "candidatesTokenCount", candidates);
+    common::update_int(usage, "thoughtsTokenCount", thoughts);
+    common::update_int(usage, "cachedContentTokenCount", cached);
+    common::update_int(usage, "totalTokenCount", total);
 }
 
 void append_usage(std::string& out, const Usage& usage) {
     const std::int64_t completion = usage.candidates + usage.thoughts;
-    out += "{\"prompt_tokens\":";
-    append_int(out, usage.prompt);
-    out += ",\"completion_tokens\":";
-    append_int(out, completion);
-    out += ",\"total_tokens\":";
-    append_int(out, usage.total >= 0 ? usage.total : usage.prompt + completion);
-    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
-    append_int(out, usage.cached);
-    out += "},\"completion_tokens_details\":{\"reasoning_tokens\":";
-    append_int(out, usage.thoughts);
-    out += "}}";
+    common::append_usage(out, {.prompt = usage.prompt,
+                               .completion = completion,
+                               .total = usage.total >= 0 ? usage.total : usage.prompt + completion,
+                               .cached = usage.cached,
+                               .reasoning = usage.thoughts});
 }
 
 void append_tool_call(std::string& out, simdjson::dom::element part,
@@ -222,10 +163,7 @@ Error upstream_error(simdjson::dom::element error, int http_status, std::string_
 
 std::string request_url(const config::Provider& provider, std::string_view upstream_model,
                         bool stream) {
-    std::string_view base = provider.base_url.empty() ? kDefaultBaseUrl : provider.base_url;
-    while (!base.empty() && base.back() == '/') {
-        base.remove_suffix(1);
-    }
+    const std::string_view base = common::base_url(provider, kDefaultBaseUrl);
     std::string url;
     url.reserve(base.size() + upstream_model.size() + 40);
     url = base;
@@ -266,9 +204,7 @@ std::vector<std::string> request_headers(const config::Provider& provider) {
                                           provider.api_key));
         }
     }
-    for (const auto& [name, value] : provider.headers) {
-        headers.push_back(fmt::format("{}: {}", name, value));
-    }
+    common::append_configured_headers(headers, provider);
     return headers;
 }
 
@@ -345,10 +281,7 @@ Result<http::UpstreamRequest> GeminiAdapter::build_chat(const config::Provider& 
     req.url = detail::request_url(provider, ctx.upstream_model, ctx.stream);
     req.headers = detail::request_headers(provider);
     req.body = std::move(body);
-    req.timeouts.connect = provider.timeouts.connect;
-    req.timeouts.first_byte = provider.timeouts.first_byte;
-    req.timeouts.idle = provider.timeouts.idle;
-    req.timeouts.total = provider.timeouts.total;
+    req.timeouts = common::upstream_timeouts(provider);
     return req;
 }
 
@@ -389,8 +322,7 @@ Error GeminiAdapter::map_error(const config::Provider& provider, int status, std
         e.code = ErrorCode::UpstreamError;
         e.upstream_status = http;
         e.upstream_type = std::string(http >= 500 ? "INTERNAL" : "INVALID_ARGUMENT");
-        e.message =
-            fmt::format("The upstream provider returned HTTP {} with no error message.", status);
+        e.message = common::upstream_message(status, {}, {});
         e.retry_after = std::string(retry_after);
     }
     // Google answers a bad key with 400 INVALID_ARGUMENT + ErrorInfo.reason API_KEY_INVALID
@@ -401,9 +333,7 @@ Error GeminiAdapter::map_error(const config::Provider& provider, int status, std
     if (auth) {
         Error auth_error;
         auth_error.code = ErrorCode::UpstreamAuth;
-        auth_error.message = fmt::format(
-            "The upstream provider '{}' rejected the gateway's credentials (HTTP {}): {}",
-            provider.name, status, e.message);
+        auth_error.message = common::credentials_rejected(provider.name, status, e.message);
         auth_error.upstream_status = status;
         auth_error.upstream_type = std::move(e.upstream_type);
         auth_error.upstream_code = std::move(e.upstream_code);

@@ -9,21 +9,18 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "providers/common/json.h"
 
 namespace sb::providers::gemini::detail {
 
-// Appends `s` as a JSON string (quoted, escaped). `s` must be valid UTF-8 (simdjson validated
-// every string we copy).
-void append_string(std::string& out, std::string_view s);
-void append_int(std::string& out, std::int64_t value);
-// Appends a parsed JSON value, minified, with its members in their original order.
-void append_element(std::string& out, simdjson::dom::element value);
+// JSON writing and member reading (providers/common/json.h).
+using common::append_element;
+using common::append_int;
+using common::append_string;
+using common::begin_item;
+using common::int_member;
+using common::string_member;
 
-// Reads a string member; empty when absent or not a string.
-std::string_view string_member(simdjson::dom::element object, std::string_view key);
-// Reads an integer member; `fallback` when absent or not an integer.
-std::int64_t int_member(simdjson::dom::element object, std::string_view key,
-                        std::int64_t fallback = 0);
 // True when the member is present and `true`.
 bool bool_member(simdjson::dom::element object, std::string_view key);
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "providers/common/chat_request.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -32,51 +33,17 @@ constexpr Effort kEfforts[] = {
     {"medium", 8192, "medium"}, {"high", 24576, "high"},     {"xhigh", 24576, "high"},
 };
 
-tl::unexpected<Error> invalid(std::string param, std::string message) {
-    return fail(ErrorCode::InvalidRequest, std::move(message), std::move(param));
-}
+using common::invalid;
+using common::is_null;
+using common::is_number;
+using common::is_zero;
+using common::missing;
+using common::param_at;
+using common::wrong_type;
 
 // A parameter (or a value of it) Gemini cannot express.
 tl::unexpected<Error> unsupported(std::string param, std::string_view why = {}) {
-    std::string message =
-        why.empty() ? fmt::format("The parameter '{}' is not supported by provider gemini.", param)
-                    : fmt::format("The parameter '{}' is not supported by provider gemini: {}.",
-                                  param, why);
-    return invalid(std::move(param), std::move(message));
-}
-
-tl::unexpected<Error> wrong_type(std::string param, std::string_view expected) {
-    std::string message = fmt::format("Invalid type for '{}': expected {}.", param, expected);
-    return invalid(std::move(param), std::move(message));
-}
-
-tl::unexpected<Error> missing(std::string param) {
-    std::string message = fmt::format("Missing required parameter: '{}'.", param);
-    return invalid(std::move(param), std::move(message));
-}
-
-bool is_null(element e) {
-    return e.type() == element_type::NULL_VALUE;
-}
-
-bool is_number(element e) {
-    const element_type t = e.type();
-    return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
-}
-
-bool is_zero(element e) {
-    double value = 0;
-    return e.get_double().get(value) == simdjson::SUCCESS && value == 0;
-}
-
-std::string param_at(std::string_view base, std::size_t i) {
-    return fmt::format("{}[{}]", base, i);
-}
-
-void begin_item(std::string& list) {
-    if (!list.empty()) {
-        list += ',';
-    }
+    return common::unsupported("gemini", std::move(param), why);
 }
 
 void append_text_part(std::string& parts, std::string_view text) {
@@ -102,19 +69,13 @@ struct DataUrl {
 };
 
 std::optional<DataUrl> parse_data_url(std::string_view url) {
-    if (!url.starts_with("data:")) {
+    const std::optional<common::DataUrl> split = common::split_data_url(url);
+    if (!split) {
         return std::nullopt;
     }
-    const std::size_t comma = url.find(',');
-    if (comma == std::string_view::npos) {
-        return std::nullopt;
-    }
-    const std::string_view meta = url.substr(5, comma - 5);
-    if (!meta.ends_with(";base64")) {
-        return std::nullopt;
-    }
-    const std::string_view mime_type = meta.substr(0, meta.find(';'));
-    const std::string_view data = url.substr(comma + 1);
+    // Parameters before `;base64` (`;charset=...`) are not part of the MIME type.
+    const std::string_view mime_type = split->media_type.substr(0, split->media_type.find(';'));
+    const std::string_view data = split->data;
     if (mime_type.empty() || mime_type.find('/') == std::string_view::npos || data.empty()) {
         return std::nullopt;
     }
@@ -599,15 +560,7 @@ Status Translator::append_user_part(element part, const std::string& param, std:
 }
 
 Status Translator::append_image(element part, const std::string& param, std::string& parts) {
-    element image_url;
-    std::string_view url;
-    if (part["image_url"].get(image_url) != simdjson::SUCCESS) {
-        return missing(param + ".image_url");
-    }
-    if (image_url.get_string().get(url) != simdjson::SUCCESS &&
-        image_url["url"].get_string().get(url) != simdjson::SUCCESS) {
-        return wrong_type(param + ".image_url.url", "a string");
-    }
+    SB_TRY(url, common::image_url(part, param));
     const std::string url_param = param + ".image_url.url";
     if (url.starts_with("https://") || url.starts_with("http://")) {
         // The Developer API rejects external URLs in fileData.fileUri with a 400 (fixture
@@ -827,42 +780,22 @@ Status Translator::translate_tools(element tools) {
     std::size_t k = 0;
     for (const element tool : list) {
         const std::string param = param_at("tools", k);
-        std::string_view type;
-        if (tool["type"].get_string().get(type) != simdjson::SUCCESS) {
+        if (tool["type"].get_string().error() != simdjson::SUCCESS) {
             return missing(param + ".type");
         }
-        if (type != "function") {
-            return unsupported(param + ".type", fmt::format("tool type '{}'", type));
-        }
-        element function;
-        if (tool["function"].get(function) != simdjson::SUCCESS || !function.is_object()) {
-            return missing(param + ".function");
-        }
-        std::string_view name;
-        if (function["name"].get_string().get(name) != simdjson::SUCCESS) {
-            return missing(param + ".function.name");
-        }
+        SB_TRY(function, common::read_function_tool(tool, param, "gemini"));
         begin_item(tools_);
         tools_ += "{\"name\":";
-        append_string(tools_, name);
-        element description;
-        if (function["description"].get(description) == simdjson::SUCCESS &&
-            !is_null(description)) {
-            if (!description.is_string()) {
-                return wrong_type(param + ".function.description", "a string");
-            }
+        append_string(tools_, function.name);
+        if (function.description) {
             tools_ += ",\"description\":";
-            append_element(tools_, description);
+            append_element(tools_, *function.description);
         }
-        element parameters;
-        if (function["parameters"].get(parameters) == simdjson::SUCCESS && !is_null(parameters)) {
-            if (!parameters.is_object()) {
-                return wrong_type(param + ".function.parameters", "an object");
-            }
+        if (function.parameters) {
             // JSON Schema as it is (fixture req.tools_tool_config_auto.json); `strict` has no
             // Gemini field and is dropped.
             tools_ += ",\"parametersJsonSchema\":";
-            append_element(tools_, parameters);
+            append_element(tools_, *function.parameters);
         }
         tools_ += '}';
         ++k;
@@ -881,10 +814,7 @@ Status Translator::translate_tool_choice(element choice) {
         } else if (mode == "required") {
             mode = "ANY";
         } else {
-            return invalid("tool_choice",
-                           fmt::format("Invalid value for 'tool_choice': '{}'. Supported values "
-                                       "are: 'none', 'auto' and 'required'.",
-                                       mode));
+            return common::invalid_tool_choice_mode(mode);
         }
     } else if (choice.is_object()) {
         const std::string_view type = string_member(choice, "type");
@@ -936,9 +866,7 @@ Status Translator::translate_tool_choice(element choice) {
         if (mode == "NONE") {
             return {};
         }
-        return invalid("tool_choice",
-                       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
-                       "'tools' are specified.");
+        return common::tool_choice_without_tools();
     }
     tool_config_ = "{\"mode\":\"";
     tool_config_ += mode;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "providers/common/errors.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -9,9 +10,7 @@ namespace sb::providers::gemini {
 namespace {
 
 Error bad_response(std::string_view why) {
-    return Error(
-        ErrorCode::UpstreamBadResponse,
-        std::string("The upstream provider gemini sent an invalid response: ") + std::string(why));
+    return common::bad_response("gemini", why);
 }
 
 void append_choice_head(std::string& out, std::int64_t index) {

@@ -12,6 +12,8 @@
 #include <optional>
 #include <vector>
 
+#include "providers/common/chunk.h"
+#include "providers/common/errors.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -33,27 +35,14 @@ bool is_blank(std::string_view s) {
 }
 
 Error bad_stream(std::string_view why) {
-    return Error(
-        ErrorCode::UpstreamBadResponse,
-        std::string("The upstream provider gemini sent an invalid stream: ") + std::string(why));
+    return common::bad_stream("gemini", why);
 }
 
 // Decodes one Gemini stream. Owned by one request; not thread-safe.
 class GenerateStreamDecoder final : public StreamDecoder {
   public:
     explicit GenerateStreamDecoder(const ChatContext& ctx)
-        : response_id_(ctx.response_id), include_usage_(ctx.include_usage) {
-        prefix_ = "data: {\"id\":";
-        detail::append_string(prefix_, ctx.response_id);
-        prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":";
-        detail::append_int(prefix_, ctx.created);
-        prefix_ += ",\"model\":";
-        detail::append_string(prefix_, ctx.public_model);
-        prefix_ += ",\"choices\":[";
-        // With include_usage every chunk but the last carries "usage": null (OpenAI API
-        // reference, stream_options.include_usage).
-        suffix_ = include_usage_ ? "],\"usage\":null}\n\n" : "]}\n\n";
-    }
+        : response_id_(ctx.response_id), chunks_(ctx) {}
 
     Status feed(std::string_view bytes, std::string& out) override;
     Status finish(std::string& out) override;
@@ -76,29 +65,11 @@ class GenerateStreamDecoder final : public StreamDecoder {
     Candidate& start_candidate(std::int64_t index, std::string& out);
     std::optional<Error> raw_error();
 
-    void begin_chunk(std::string& out, std::int64_t index) const {
-        out += prefix_;
-        out += "{\"index\":";
-        detail::append_int(out, index);
-        out += ",\"delta\":";
-    }
-    void end_chunk(std::string& out, std::string_view finish = {}) const {
-        out += ",\"logprobs\":null,\"finish_reason\":";
-        if (finish.empty()) {
-            out += "null";
-        } else {
-            detail::append_string(out, finish);
-        }
-        out += '}';
-        out += suffix_;
-    }
     void emit_delta(std::string& out, std::int64_t index, std::string_view field,
                     std::string_view text) const;
 
     std::string response_id_;
-    bool include_usage_;
-    std::string prefix_;  // `data: {"id":...,"choices":[`
-    std::string suffix_;  // `]}` (with `"usage":null` when asked for) and the blank line
+    common::ChunkWriter chunks_;
 
     // SSE framing state, kept across feed() calls.
     std::string line_;      // a line not yet terminated
@@ -186,13 +157,12 @@ Status GenerateStreamDecoder::finish(std::string& out) {
     if (!finished) {
         return fail_with(bad_stream("the stream ended before a finishReason."));
     }
-    if (include_usage_) {
-        out += prefix_;
-        out += "],\"usage\":";
-        detail::append_usage(out, usage_);
-        out += "}\n\n";
+    if (chunks_.include_usage()) {
+        std::string usage_object;
+        detail::append_usage(usage_object, usage_);
+        chunks_.usage(out, usage_object);
     }
-    out += "data: [DONE]\n\n";
+    common::ChunkWriter::done(out);
     done_ = true;
     return {};
 }
@@ -272,21 +242,13 @@ GenerateStreamDecoder::Candidate& GenerateStreamDecoder::start_candidate(std::in
         }
     }
     candidates_.push_back(Candidate{index, 0, false});
-    begin_chunk(out, index);
-    out += "{\"role\":\"assistant\",\"content\":\"\"}";
-    end_chunk(out);
+    chunks_.role(out, index);
     return candidates_.back();
 }
 
 void GenerateStreamDecoder::emit_delta(std::string& out, std::int64_t index, std::string_view field,
                                        std::string_view text) const {
-    begin_chunk(out, index);
-    out += "{\"";
-    out += field;
-    out += "\":";
-    detail::append_string(out, text);
-    out += '}';
-    end_chunk(out);
+    chunks_.delta(out, field, text, index);
 }
 
 Status GenerateStreamDecoder::on_event(std::string& out) {
@@ -331,9 +293,7 @@ Status GenerateStreamDecoder::on_event(std::string& out) {
         Candidate& candidate = start_candidate(0, out);
         if (!candidate.finished) {
             candidate.finished = true;
-            begin_chunk(out, 0);
-            out += "{}";
-            end_chunk(out, "content_filter");
+            chunks_.finish(out, "content_filter", 0);
         }
     }
     // Otherwise a usage-only event: nothing to emit.
@@ -375,13 +335,13 @@ Status GenerateStreamDecoder::on_candidate(simdjson::dom::element candidate, std
                 // stream.function_call.segments.json): header and full arguments in one chunk.
                 // OpenAI's tool_calls[].index is the call's ordinal.
                 const std::int64_t ordinal = state.tools++;
-                begin_chunk(out, index);
+                chunks_.begin(out, index);
                 out += "{\"tool_calls\":[";
                 detail::append_tool_call(out, part, function_call,
                                          detail::tool_call_id(response_id_, index, ordinal),
                                          ordinal);
                 out += "]}";
-                end_chunk(out);
+                chunks_.end(out);
             }
             // Other part kinds have no chunk field (as in the non-stream response).
         }
@@ -390,9 +350,7 @@ Status GenerateStreamDecoder::on_candidate(simdjson::dom::element candidate, std
     if (!reason.empty()) {
         // The finish reason comes on the candidate's last event (fixtures README section 3).
         state.finished = true;
-        begin_chunk(out, index);
-        out += "{}";
-        end_chunk(out, detail::finish_reason(reason, state.tools > 0));
+        chunks_.finish(out, detail::finish_reason(reason, state.tools > 0), index);
     }
     return {};
 }

@@ -1,0 +1,107 @@
+#pragma once
+
+// Reading OpenAI chat completions requests, shared by the translating adapters' request
+// translators: parameter errors, JSON type tests, content parts, image data URLs and assistant
+// tool calls. Pure functions, no state; any thread.
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/result.h"
+
+namespace sb::providers::common {
+
+// An invalid_request_error about `param`.
+tl::unexpected<Error> invalid(std::string param, std::string message);
+// A parameter (or a value of it) `provider` cannot express: "The parameter '<param>' is not
+// supported by provider <provider>[: <why>]."
+tl::unexpected<Error> unsupported(std::string_view provider, std::string param,
+                                  std::string_view why = {});
+// "Invalid type for '<param>': expected <expected>."
+tl::unexpected<Error> wrong_type(std::string param, std::string_view expected);
+// "Missing required parameter: '<param>'."
+tl::unexpected<Error> missing(std::string param);
+
+bool is_null(simdjson::dom::element e);
+bool is_number(simdjson::dom::element e);
+// True for a number equal to zero.
+bool is_zero(simdjson::dom::element e);
+// True for null and for a number equal to zero (OpenAI's default for the penalties).
+bool is_null_or_zero(simdjson::dom::element e);
+
+// `base[i]`.
+std::string param_at(std::string_view base, std::size_t i);
+
+// Text of a `{"type":"text","text":...}` part (or of a `{"type":"refusal","refusal":...}`
+// part).
+Result<std::string_view> part_text(simdjson::dom::element part, const std::string& param);
+
+// Walks the content parts of a message: `on_text` gets the text of each text part (and of each
+// refusal part when `allow_refusal`), `on_image` each image_url part (when `images`); any other
+// part type is a parameter `provider` does not support here.
+Status visit_parts(
+    simdjson::dom::array parts, const std::string& param, bool images, bool allow_refusal,
+    std::string_view provider, const std::function<void(std::string_view)>& on_text,
+    const std::function<Status(simdjson::dom::element, const std::string&)>& on_image);
+
+// The URL of an `image_url` part: `image_url` as a string or `image_url.url`.
+Result<std::string_view> image_url(simdjson::dom::element part, const std::string& param);
+
+// `data:<media type>;base64,<data>`: the media type (with any parameters before `;base64`) and
+// the base64 data; nullopt for anything else.
+struct DataUrl {
+    std::string_view media_type;
+    std::string_view data;
+};
+std::optional<DataUrl> split_data_url(std::string_view url);
+
+// One entry of an assistant message's `tool_calls`, checked in this order: `id` present, `type`
+// absent or "function", `function.name` present, `function.arguments` absent, null or a string.
+struct ToolCall {
+    std::string_view id;
+    std::string_view name;
+    std::string_view arguments;  // empty when absent or null
+};
+Result<ToolCall> read_tool_call(simdjson::dom::element call, const std::string& call_param,
+                                std::string_view provider);
+
+// One entry of `tools`, checked in this order: `type` a string and "function", `function` an
+// object, `function.name` a string, `function.description` absent, null or a string,
+// `function.parameters` absent, null or an object.
+struct FunctionTool {
+    std::string_view name;
+    std::optional<simdjson::dom::element> description;  // a string; nullopt when absent or null
+    std::optional<simdjson::dom::element> parameters;   // an object; nullopt when absent or null
+    bool strict = false;                                // `function.strict` is true
+};
+Result<FunctionTool> read_function_tool(simdjson::dom::element tool, const std::string& param,
+                                        std::string_view provider);
+
+// OpenAI `tool_choice` as a string ("none", "auto", "required") or
+// `{"type":"function","function":{"name"}}`; any other value is an error.
+enum class ToolChoiceMode : std::uint8_t { None, Auto, Required, Function };
+struct ToolChoice {
+    ToolChoiceMode mode = ToolChoiceMode::Auto;
+    std::string_view name;  // for Function
+};
+Result<ToolChoice> read_tool_choice(simdjson::dom::element choice, std::string_view provider);
+// The error for a `tool_choice` sent without `tools`.
+tl::unexpected<Error> tool_choice_without_tools();
+// The error for a `tool_choice` string other than none, auto and required.
+tl::unexpected<Error> invalid_tool_choice_mode(std::string_view mode);
+
+// Appends tool-call `arguments` (OpenAI's JSON text) as a JSON object: "{}" for blank
+// arguments (seen from SDK tests: a call without arguments); invalid JSON or a non-object is an
+// invalid request naming `provider`.
+Status append_arguments_object(std::string& out, std::string_view arguments,
+                               const std::string& arguments_param, simdjson::dom::parser& parser,
+                               std::string_view provider);
+
+}  // namespace sb::providers::common

@@ -1,0 +1,55 @@
+#include "providers/common/json.h"
+
+#include <charconv>
+
+#include "core/error.h"
+
+namespace sb::providers::common {
+
+void append_string(std::string& out, std::string_view s) {
+    out += '"';
+    append_json_escaped(out, s);
+    out += '"';
+}
+
+void append_int(std::string& out, std::int64_t value) {
+    char buf[24];
+    const auto result = std::to_chars(buf, buf + sizeof(buf), value);
+    out.append(buf, result.ptr);
+}
+
+void append_element(std::string& out, simdjson::dom::element value) {
+    out += simdjson::to_string(value);
+}
+
+std::string_view string_member(simdjson::dom::element object, std::string_view key) {
+    std::string_view value;
+    if (object[key].get_string().get(value) != simdjson::SUCCESS) {
+        return {};
+    }
+    return value;
+}
+
+std::int64_t int_member(simdjson::dom::element object, std::string_view key,
+                        std::int64_t fallback) {
+    std::int64_t value = 0;
+    if (object[key].get_int64().get(value) != simdjson::SUCCESS) {
+        return fallback;
+    }
+    return value;
+}
+
+void update_int(simdjson::dom::element object, std::string_view key, std::int64_t& field) {
+    std::int64_t value = 0;
+    if (object[key].get_int64().get(value) == simdjson::SUCCESS) {
+        field = value;
+    }
+}
+
+void begin_item(std::string& list) {
+    if (!list.empty()) {
+        list += ',';
+    }
+}
+
+}  // namespace sb::providers::common

@@ -1,0 +1,33 @@
+#pragma once
+
+// JSON writing and reading helpers shared by the translating adapters (anthropic, gemini,
+// bedrock). Pure functions, no state; any thread.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sb::providers::common {
+
+// Appends `s` as a JSON string (quoted, escaped). `s` must be valid UTF-8 (simdjson validated
+// every string we copy).
+void append_string(std::string& out, std::string_view s);
+void append_int(std::string& out, std::int64_t value);
+// Appends a parsed JSON value, minified, with its members in their original order.
+void append_element(std::string& out, simdjson::dom::element value);
+
+// Reads a string member; empty when absent or not a string.
+std::string_view string_member(simdjson::dom::element object, std::string_view key);
+// Reads an integer member; `fallback` when absent or not an integer.
+std::int64_t int_member(simdjson::dom::element object, std::string_view key,
+                        std::int64_t fallback = 0);
+
+// Sets `field` to an integer member when it is present (kept otherwise).
+void update_int(simdjson::dom::element object, std::string_view key, std::int64_t& field);
+
+// Appends a comma to a comma-separated list that already has an item.
+void begin_item(std::string& list);
+
+}  // namespace sb::providers::common
