@@ -1,4 +1,5 @@
-// mock-provider: an OpenAI-compatible upstream for tests and benchmarks.
+// mock-provider: an OpenAI, Anthropic Messages, Gemini and Bedrock Converse upstream for tests and
+// benchmarks.
 //
 //   mock-provider --listen 127.0.0.1:0 [--threads N] [--api-key KEY]
 //
@@ -22,7 +23,9 @@ constexpr std::string_view kUsage =
     "  --listen HOST:PORT  address to listen on; port 0 picks a free port (default "
     "127.0.0.1:0)\n"
     "  --threads N         worker threads, each with a SO_REUSEPORT listener (default 1)\n"
-    "  --api-key KEY       require `Authorization: Bearer KEY` on /v1 requests\n";
+    "  --api-key KEY       require KEY on provider requests (OpenAI: Authorization: Bearer;\n"
+    "                      Anthropic: x-api-key; Gemini: x-goog-api-key; Bedrock: Bearer,\n"
+    "                      besides SigV4)\n";
 
 bool parse_int(std::string_view text, long min, long max, long& value) {
     const auto result = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -13,11 +13,14 @@ struct Options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: pick a free port
     int threads = 1;         // workers, each with its own io_context and SO_REUSEPORT acceptor
-    std::string api_key;     // non-empty: every /v1 request needs `Authorization: Bearer <key>`
+    // Non-empty: provider requests need this key (OpenAI `Authorization: Bearer`, Anthropic
+    // `x-api-key`, Gemini `x-goog-api-key`; Bedrock also takes it as `Authorization: Bearer`).
+    std::string api_key;
 };
 
-// A fast HTTP/1.1 server speaking the OpenAI API and Anthropic Messages with per-request fault
-// controls (see tools/mock_provider/README.md). Used as the upstream in integration tests and
+// A fast HTTP/1.1 server speaking the OpenAI API, Anthropic Messages, Google Gemini
+// (generateContent) and AWS Bedrock Converse with per-request fault controls (see
+// tools/mock_provider/README.md). Used as the upstream in integration tests and
 // benchmarks, either spawned as the `mock-provider` executable or embedded in a test process.
 //
 // Owned by one thread, which calls start() once and stop() (or the destructor) once; the

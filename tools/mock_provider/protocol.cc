@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "mock_provider/internal.h"
+
 namespace sb::mock::detail {
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
@@ -20,7 +22,6 @@ static_assert(std::endian::native == std::endian::little);
 
 namespace {
 
-constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kEventStream = "text/event-stream; charset=utf-8";
 constexpr std::string_view kFingerprint = "fp_mock";
 
@@ -31,10 +32,6 @@ constexpr std::string_view kWords[] = {
 };
 constexpr std::size_t kWordCount = sizeof(kWords) / sizeof(kWords[0]);
 
-// Arguments of the mock tool call, streamed in these fragments like OpenAI's argument deltas.
-constexpr std::string_view kToolArgumentFragments[] = {"{\"", "location", "\":\"", "Paris", "\"}"};
-constexpr std::size_t kToolArgumentFragmentCount =
-    sizeof(kToolArgumentFragments) / sizeof(kToolArgumentFragments[0]);
 // Anthropic's input_json_delta fragments of the same arguments; its first one is always empty
 // (shared/fixtures/providers/anthropic/stream.tool_use.sse).
 constexpr std::string_view kMessagesToolFragments[] = {"",      "{\"",   "location",
@@ -46,6 +43,10 @@ constexpr std::string_view kModelIds[] = {
     "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small",
     "mock-model",
 };
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Writers
@@ -68,9 +69,6 @@ void append_hex(std::string& out, std::size_t value) {
     out.append(buf, result.ptr);
 }
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Appends `s` (valid UTF-8) escaped for a JSON string, without the quotes.
 void append_escaped(std::string& out, std::string_view s) {
     std::size_t start = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -111,6 +109,8 @@ void append_escaped(std::string& out, std::string_view s) {
     out.append(s.data() + start, s.size() - start);
 }
 
+namespace {
+
 // Like append_escaped for arbitrary bytes: if `s` is not valid UTF-8, bytes >= 0x80 are written
 // as \u00XX (read as Latin-1) so the output is always valid JSON.
 void append_escaped_bytes(std::string& out, std::string_view s) {
@@ -130,6 +130,8 @@ void append_escaped_bytes(std::string& out, std::string_view s) {
     }
 }
 
+}  // namespace
+
 void append_quoted(std::string& out, std::string_view s) {
     out += '"';
     append_escaped(out, s);
@@ -143,6 +145,8 @@ void append_word(std::string& out, long index, long bytes_per_chunk) {
         out.append(static_cast<std::size_t>(bytes_per_chunk) - word.size(), 'x');
     }
 }
+
+namespace {
 
 void append_chat_usage(std::string& out, long prompt_tokens, long completion_tokens) {
     out += "{\"prompt_tokens\":";
@@ -179,7 +183,8 @@ void append_completion_usage(std::string& out, long prompt_tokens, long completi
     out += '}';
 }
 
-// `prefix` + "mock" + the sequence in 20 digits.
+}  // namespace
+
 void append_mock_id(std::string& out, std::string_view prefix, std::uint64_t sequence) {
     char digits[24];
     const auto result = std::to_chars(digits, digits + sizeof(digits), sequence);
@@ -191,6 +196,8 @@ void append_mock_id(std::string& out, std::string_view prefix, std::uint64_t seq
     }
     out.append(digits, length);
 }
+
+namespace {
 
 void append_call_id(std::string& out, std::uint64_t sequence) {
     // OpenAI ids are "call_" + 24 characters: "call_mock" + 20 digits here.
@@ -254,6 +261,8 @@ std::string_view reason_phrase(int status) {
     return status < 400 ? "OK" : (status < 500 ? "Client Error" : "Server Error");
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 
@@ -301,10 +310,54 @@ bool parse_long(std::string_view s, long& value) {
     return result.ec == std::errc() && result.ptr == s.data() + s.size();
 }
 
-// Rough tokens of a text, like OpenAI's rule of thumb of four characters per token.
 long text_tokens(std::string_view text) {
     return static_cast<long>((text.size() + 3) / 4);
 }
+
+std::string percent_decode(std::string_view s) {
+    const auto hex_value = [](char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    };
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            const int high = hex_value(s[i + 1]);
+            const int low = hex_value(s[i + 2]);
+            if (high >= 0 && low >= 0) {
+                out += static_cast<char>(high * 16 + low);
+                i += 2;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+std::string_view query_param(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const std::size_t end = std::min(query.find('&'), query.size());
+        const std::string_view pair = query.substr(0, end);
+        query.remove_prefix(std::min(end + 1, query.size()));
+        const std::size_t equals = pair.find('=');
+        if (pair.substr(0, equals) == name) {
+            return equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+        }
+    }
+    return {};
+}
+
+namespace {
 
 std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
     const auto* bytes = static_cast<const unsigned char*>(data);
@@ -323,21 +376,30 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }
 
 std::atomic<std::uint64_t> g_sequence{0};  // ids, never reset
+
+}  // namespace
+
 std::uint64_t next_sequence() {
     return g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+namespace {
+
 std::int64_t unix_now() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
+
+}  // namespace
 
 simdjson::dom::parser& json_parser() {
     thread_local simdjson::dom::parser parser;
     return parser;
 }
 
+namespace {
+
 // ---------------------------------------------------------------------------------------------
-// The most recent /v1 request, for /_mock/last_request (tests only; one copy per request).
+// The most recent provider request, for /_mock/last_request (tests only; one copy per request).
 
 struct LastRequest {
     std::mutex mutex;
@@ -367,35 +429,6 @@ void record_last_request(const Request& request) {
 
 // ---------------------------------------------------------------------------------------------
 // Per-request controls: `x-mock-<name>` headers, or `;name=value` after the model name.
-
-enum ControlBit : std::uint32_t {
-    kLatency = 1u << 0,
-    kChunkDelay = 1u << 1,
-    kChunks = 1u << 2,
-    kStatus = 1u << 3,
-    kErrorBody = 1u << 4,
-    kRetryAfter = 1u << 5,
-    kDisconnectAfter = 1u << 6,
-    kStallAfter = 1u << 7,
-    kToolCall = 1u << 8,
-    kBytesPerChunk = 1u << 9,
-    kStreamError = 1u << 10,
-};
-
-struct Controls {
-    long latency_ms = 0;
-    long chunk_delay_ms = 0;
-    long chunks = 8;
-    long status = 0;
-    long disconnect_after = -1;
-    long stall_after = -1;
-    long tool_call = 0;
-    long bytes_per_chunk = 0;
-    std::string_view error_body;
-    std::string_view retry_after;
-    std::string_view stream_error;  // Anthropic error type to end a stream with, empty: none
-    std::uint32_t set = 0;  // ControlBits given so far (headers first: they take precedence)
-};
 
 struct NumericControl {
     std::string_view name;
@@ -461,16 +494,11 @@ void apply_control(Controls& controls, std::string_view name, std::string_view v
             controls.set |= kRetryAfter;
         }
     } else if (control_name_is(name, "stream_error")) {
-        // Anthropic streams only: `overloaded` (or overloaded_error) and `api_error`.
+        // Kept as given: each protocol knows its own values (messages_stream_error() etc.).
         const std::string_view kind = trim(value);
-        if ((controls.set & kStreamError) == 0) {
-            if (kind == "overloaded" || kind == "overloaded_error") {
-                controls.stream_error = "overloaded_error";
-                controls.set |= kStreamError;
-            } else if (kind == "api_error") {
-                controls.stream_error = "api_error";
-                controls.set |= kStreamError;
-            }
+        if ((controls.set & kStreamError) == 0 && !kind.empty()) {
+            controls.stream_error = kind;
+            controls.set |= kStreamError;
         }
     }
 }
@@ -485,8 +513,8 @@ void apply_header_controls(const Request& request, Controls& controls) {
     }
 }
 
-// Splits "gpt-4o-mini;latency_ms=50;chunks=3" into the base model and controls; returns the
-// base model.
+}  // namespace
+
 std::string_view apply_model_controls(std::string_view model, Controls& controls) {
     const std::size_t semicolon = model.find(';');
     if (semicolon == std::string_view::npos) {
@@ -508,19 +536,8 @@ std::string_view apply_model_controls(std::string_view model, Controls& controls
 // ---------------------------------------------------------------------------------------------
 // One request being answered.
 
-struct Context {
-    Context(const Request& r, Response& out) : request(r), response(out) {}
-
-    const Request& request;
-    Response& response;
-    std::uint64_t number = 0;  // value of the requests counter for this request
-    bool auth_present = false;
-    Controls controls;
-};
-
-// Writes the status line and headers for response.body (or a chunked stream).
 void write_head(Context& context, int status, std::string_view content_type, bool chunked,
-                std::string_view extra_headers = {}) {
+                std::string_view extra_headers) {
     Response& response = context.response;
     if (!context.request.keep_alive) {
         response.close = true;
@@ -559,6 +576,8 @@ void write_head(Context& context, int status, std::string_view content_type, boo
     }
     head += "\r\n";
 }
+
+namespace {
 
 void respond_json(Context& context, int status) {
     write_head(context, status, kJson, false);
@@ -684,6 +703,8 @@ bool read_model(Context& context, const simdjson::dom::object& object, std::stri
     return !respond_status_control(context, model);
 }
 
+}  // namespace
+
 long content_tokens(const simdjson::dom::element& content) {
     std::string_view text;
     if (content.get_string().get(text) == simdjson::SUCCESS) {
@@ -701,6 +722,8 @@ long content_tokens(const simdjson::dom::element& content) {
     }
     return tokens;
 }
+
+namespace {
 
 // Like OpenAI's accounting: a few tokens per message plus its text, plus 3 to prime the reply.
 long chat_prompt_tokens(const simdjson::dom::array& messages) {
@@ -1298,6 +1321,17 @@ bool respond_messages_status_control(Context& context, std::string_view model) {
     return true;
 }
 
+// The Anthropic error type the `stream_error` control asks for; empty for none.
+std::string_view messages_stream_error(std::string_view value) {
+    if (value == "overloaded" || value == "overloaded_error") {
+        return "overloaded_error";
+    }
+    if (value == "api_error") {
+        return "api_error";
+    }
+    return {};
+}
+
 long system_tokens(const simdjson::dom::element& system) {
     return content_tokens(system);
 }
@@ -1386,7 +1420,7 @@ void messages(Context& context) {
         setup.bytes_per_chunk = context.controls.bytes_per_chunk;
         setup.prompt_tokens = prompt;
         setup.stop_reason = stop_reason;
-        setup.error_type = context.controls.stream_error;
+        setup.error_type = messages_stream_error(context.controls.stream_error);
         response.renderer.reset(setup);
         response.stream = true;
         write_head(context, 200, kEventStream, true, messages_headers(context, 200));
@@ -1612,6 +1646,27 @@ void v1_endpoint(Context& context) {
     }
 }
 
+// Which API a request is for. Gemini's paths are tested first: POST
+// /v1/models/{model}:generateContent is Gemini's v1, not OpenAI's model retrieval (a GET).
+enum class Api : std::uint8_t { Mock, OpenAI, Messages, Gemini, Bedrock };
+
+Api classify(const Request& request) {
+    const std::string_view path = request.path;
+    if (is_gemini_path(request)) {
+        return Api::Gemini;
+    }
+    if (is_bedrock_path(path)) {
+        return Api::Bedrock;
+    }
+    if (path == "/v1/messages") {
+        return Api::Messages;
+    }
+    if (path == "/v1" || path.starts_with("/v1/")) {
+        return Api::OpenAI;
+    }
+    return Api::Mock;
+}
+
 const Request& empty_request() {
     static const Request request;
     return request;
@@ -1655,6 +1710,23 @@ void StreamRenderer::reset(const Setup& setup) {
     chunks_ = setup.chunks;
     bytes_per_chunk_ = setup.bytes_per_chunk;
     include_usage_ = setup.include_usage;
+    json_array_ = setup.json_array;
+    latency_ms_ = setup.latency_ms;
+    tool_name_.assign(setup.tool_name);
+    model_.assign(setup.model);
+    error_type_.assign(setup.error_type);
+    prompt_tokens_ = setup.prompt_tokens;
+    call_id_.clear();
+    message_id_.clear();
+    if (gemini() || bedrock()) {
+        if (gemini()) {
+            append_mock_id(message_id_, "", setup.sequence);  // the responseId
+        } else {
+            append_mock_id(call_id_, "tooluse_", setup.sequence);
+        }
+        stop_reason_.assign(setup.stop_reason);
+        return;
+    }
 
     prefix_.clear();
     if (kind_ == Kind::CompletionText) {
@@ -1680,20 +1752,14 @@ void StreamRenderer::reset(const Setup& setup) {
     } else {
         append_chat_usage(usage_, setup.prompt_tokens, completion);
     }
-    tool_name_.assign(setup.tool_name);
-    call_id_.clear();
     if (messages()) {
         append_mock_id(call_id_, "toolu_", setup.sequence);
     } else {
         append_call_id(call_id_, setup.sequence);
     }
-    model_.assign(setup.model);
-    message_id_.clear();
     append_mock_id(message_id_, "msg_", setup.sequence);
     stop_reason_.assign(setup.stop_reason.empty() ? std::string_view("end_turn")
                                                   : setup.stop_reason);
-    error_type_.assign(setup.error_type);
-    prompt_tokens_ = setup.prompt_tokens;
 }
 
 std::size_t StreamRenderer::content_count() const {
@@ -1702,6 +1768,10 @@ std::size_t StreamRenderer::content_count() const {
             return kToolArgumentFragmentCount;
         case Kind::MessagesToolUse:
             return kMessagesToolFragmentCount;
+        case Kind::GeminiToolCall:
+            return 1;  // the whole call in one event, as the Developer API sends it
+        case Kind::BedrockToolUse:
+            return kToolArgumentFragmentCount;
         default:
             return static_cast<std::size_t>(chunks_);
     }
@@ -1711,6 +1781,10 @@ void StreamRenderer::append_event(std::size_t index, std::string& out) {
     scratch_.clear();
     if (messages()) {
         append_messages_event(index, scratch_);
+    } else if (gemini()) {
+        append_gemini_event(index, scratch_);
+    } else if (bedrock()) {
+        append_bedrock_event(index, scratch_);
     } else {
         scratch_ += "data: ";
         append_payload(index, scratch_);
@@ -1776,7 +1850,11 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
                 break;
             case Kind::MessagesText:
             case Kind::MessagesToolUse:
-                break;  // rendered by append_messages_event
+            case Kind::GeminiText:
+            case Kind::GeminiToolCall:
+            case Kind::BedrockText:
+            case Kind::BedrockToolUse:
+                break;  // rendered by append_{messages,gemini,bedrock}_event
         }
     } else {
         switch (kind_) {
@@ -1793,7 +1871,11 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
                 break;
             case Kind::MessagesText:
             case Kind::MessagesToolUse:
-                break;  // rendered by append_messages_event
+            case Kind::GeminiText:
+            case Kind::GeminiToolCall:
+            case Kind::BedrockText:
+            case Kind::BedrockToolUse:
+                break;  // rendered by append_{messages,gemini,bedrock}_event
         }
     }
     out += ']';
@@ -1882,12 +1964,20 @@ void Response::clear() {
 void Handler::handle(const Request& request, Response& response) {
     response.clear();
     Context context{request, response};
-    // Anthropic's endpoint authenticates with `x-api-key`, the OpenAI ones with a bearer token.
-    const bool messages_endpoint = request.path == "/v1/messages";
-    context.auth_present =
-        find_header(request, messages_endpoint ? "x-api-key" : "authorization") != nullptr;
-    const bool v1 = request.path == "/v1" || request.path.starts_with("/v1/");
-    if (!v1) {
+    const Api api = classify(request);
+    // Each API has its own credential: OpenAI a bearer token, Anthropic `x-api-key`, Gemini
+    // `x-goog-api-key` (or ?key=), Bedrock a SigV4 or bearer `Authorization`.
+    switch (api) {
+        case Api::Messages:
+            context.auth_present = find_header(request, "x-api-key") != nullptr;
+            break;
+        case Api::Gemini:
+            context.auth_present = gemini_auth_present(request);
+            break;
+        default:
+            context.auth_present = find_header(request, "authorization") != nullptr;
+    }
+    if (api == Api::Mock) {
         context.number = counters().requests.load(std::memory_order_relaxed);
         mock_endpoint(context);
         return;
@@ -1896,13 +1986,30 @@ void Handler::handle(const Request& request, Response& response) {
     counters().active.fetch_add(1, std::memory_order_relaxed);
     response.counted = true;
     record_last_request(request);
-    if (!api_key_.empty() && !(messages_endpoint ? check_messages_auth(context, api_key_)
-                                                 : check_auth(context, api_key_))) {
-        return;
+    switch (api) {
+        case Api::OpenAI:
+        case Api::Messages:
+            if (!api_key_.empty() && !(api == Api::Messages ? check_messages_auth(context, api_key_)
+                                                            : check_auth(context, api_key_))) {
+                return;
+            }
+            apply_header_controls(request, context.controls);
+            v1_endpoint(context);
+            break;
+        case Api::Gemini:
+            apply_header_controls(request, context.controls);
+            gemini_endpoint(context, api_key_);
+            break;
+        case Api::Bedrock:
+            apply_header_controls(request, context.controls);
+            bedrock_endpoint(context, api_key_);
+            break;
+        case Api::Mock:
+            break;
     }
-    apply_header_controls(request, context.controls);
-    v1_endpoint(context);
-    set_faults(context);
+    if (context.faults) {
+        set_faults(context);
+    }
 }
 
 void Handler::finish_stats(const Request& request, Response& response, bool timed_out) {

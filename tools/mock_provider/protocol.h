@@ -1,7 +1,7 @@
 #pragma once
 
-// Internals of the mock provider shared by the socket layer (server.cc) and the OpenAI/Anthropic
-// protocol layer (protocol.cc). Nothing here does I/O.
+// Internals of the mock provider shared by the socket layer (server.cc) and the protocol layer
+// (protocol.cc: OpenAI, Anthropic Messages; gemini.cc; bedrock.cc). Nothing here does I/O.
 
 #include <atomic>
 #include <cstddef>
@@ -18,9 +18,10 @@ inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
 inline constexpr std::size_t kMaxHeadBytes = std::size_t{64} << 10;
 inline constexpr std::size_t kMaxHeaders = 128;
 
-// Process-wide counters behind /_mock/stats. Only /v1 requests are counted.
+// Process-wide counters behind /_mock/stats. Only provider requests (every path but /_mock/*
+// and unknown ones: /v1/..., Gemini's /v1beta/..., Bedrock's /model/...) are counted.
 struct Counters {
-    std::atomic<std::uint64_t> requests{0};      // /v1 requests received
+    std::atomic<std::uint64_t> requests{0};      // provider requests received
     std::atomic<std::uint64_t> completed{0};     // responses fully written
     std::atomic<std::uint64_t> cancelled{0};     // peer went away before the response ended
     std::atomic<std::uint64_t> disconnected{0};  // we cut the connection (disconnect_after)
@@ -61,11 +62,18 @@ struct StatsWait {
 };
 bool stats_wait_satisfied(const StatsWait& wait);
 
-// Renders the events of one SSE answer on demand, so a long stream needs no big buffer.
+// Renders the events of one streamed answer on demand, so a long stream needs no big buffer.
 // OpenAI events: [lead chunk] content chunks... finish chunk [usage chunk] [DONE].
 // Anthropic Messages events: message_start, content_block_start, ping, content deltas...,
 // content_block_stop, message_delta, message_stop; or, with a stream error, the deltas and then
-// one `event: error`. Each event is framed as one HTTP/1.1 chunk.
+// one `event: error`.
+// Gemini events (SSE, or the elements of a JSON array without alt=sse): one per word (the last
+// one carries finishReason), or one functionCall; with a stream error the words and then one
+// `{"error":...}` event.
+// Bedrock ConverseStream (binary event-stream frames): messageStart, [contentBlockStart],
+// contentBlockDelta..., contentBlockStop, messageStop, metadata; or the deltas and then one
+// exception frame.
+// Each event is framed as one HTTP/1.1 chunk.
 class StreamRenderer {
   public:
     enum class Kind : std::uint8_t {
@@ -73,7 +81,11 @@ class StreamRenderer {
         ChatToolCall,
         CompletionText,
         MessagesText,
-        MessagesToolUse
+        MessagesToolUse,
+        GeminiText,
+        GeminiToolCall,
+        BedrockText,
+        BedrockToolUse,
     };
 
     struct Setup {
@@ -86,31 +98,65 @@ class StreamRenderer {
         long bytes_per_chunk = 0;
         bool include_usage = false;
         long prompt_tokens = 0;
-        std::string_view stop_reason;  // Messages: end_turn, max_tokens or tool_use
-        std::string_view error_type;   // Messages: end with this error event instead
+        // Messages: end_turn, max_tokens or tool_use; Gemini: STOP or MAX_TOKENS; Bedrock:
+        // end_turn, max_tokens or tool_use.
+        std::string_view stop_reason;
+        // End with this error instead: Messages an error type (overloaded_error), Gemini a
+        // google.rpc status (UNAVAILABLE), Bedrock an exception member (throttlingException).
+        std::string_view error_type;
+        bool json_array = false;  // Gemini without alt=sse: a JSON array, not SSE
+        long latency_ms = 0;      // Bedrock metadata.metrics.latencyMs
     };
     void reset(const Setup& setup);
 
     std::size_t event_count() const { return content_begin() + content_count() + tail_count(); }
     // Index of the first content event (chat sends a role chunk first; Anthropic sends
-    // message_start, content_block_start and a ping).
+    // message_start, content_block_start and a ping; Bedrock messageStart and, for a tool use,
+    // contentBlockStart).
     std::size_t content_begin() const {
-        return kind_ == Kind::CompletionText ? 0 : (messages() ? 3 : 1);
+        switch (kind_) {
+            case Kind::CompletionText:
+            case Kind::GeminiText:
+            case Kind::GeminiToolCall:
+                return 0;
+            case Kind::MessagesText:
+            case Kind::MessagesToolUse:
+                return 3;
+            case Kind::BedrockToolUse:
+                return 2;
+            default:
+                return 1;
+        }
     }
     std::size_t content_count() const;
-    // Appends event `index` as one HTTP chunk ("<hex>\r\ndata: ...\n\n\r\n").
+    // Appends event `index` as one HTTP chunk ("<hex>\r\n<event>\r\n").
     void append_event(std::size_t index, std::string& out);
 
   private:
     bool messages() const { return kind_ == Kind::MessagesText || kind_ == Kind::MessagesToolUse; }
+    bool gemini() const { return kind_ == Kind::GeminiText || kind_ == Kind::GeminiToolCall; }
+    bool bedrock() const { return kind_ == Kind::BedrockText || kind_ == Kind::BedrockToolUse; }
     std::size_t tail_count() const {
         if (messages()) {
             return error_type_.empty() ? 3 : 1;
+        }
+        if (gemini()) {
+            // The finishReason rides on the last content event; no words: one empty event.
+            return !error_type_.empty() || (kind_ == Kind::GeminiText && chunks_ == 0) ? 1 : 0;
+        }
+        if (bedrock()) {
+            if (!error_type_.empty()) {
+                return 1;
+            }
+            // contentBlockStop (when a block was opened), messageStop, metadata.
+            return kind_ == Kind::BedrockText && chunks_ == 0 ? 2 : 3;
         }
         return include_usage_ ? 3 : 2;
     }
     void append_payload(std::size_t index, std::string& out) const;
     void append_messages_event(std::size_t index, std::string& out) const;
+    void append_gemini_event(std::size_t index, std::string& out) const;   // gemini.cc
+    void append_bedrock_event(std::size_t index, std::string& out) const;  // bedrock.cc
 
     Kind kind_ = Kind::ChatText;
     long chunks_ = 0;
@@ -121,12 +167,14 @@ class StreamRenderer {
     std::string tool_name_;
     std::string call_id_;
     std::string scratch_;
-    // Anthropic Messages only.
+    // Anthropic Messages, Gemini and Bedrock.
     std::string model_;
-    std::string message_id_;
+    std::string message_id_;  // Messages: the message id; Gemini: the responseId
     std::string stop_reason_;
     std::string error_type_;
     long prompt_tokens_ = 0;
+    bool json_array_ = false;
+    long latency_ms_ = 0;
 };
 
 // What the socket layer must do for one request. Reused across the requests of a connection.
@@ -135,7 +183,7 @@ struct Response {
     std::string body;  // non-stream body
     bool stream = false;
     bool close = false;    // close the connection after this response
-    bool counted = false;  // a /v1 request: report its outcome with count_outcome()
+    bool counted = false;  // a provider request: report its outcome with count_outcome()
     int latency_ms = 0;
     int chunk_delay_ms = 0;
     long disconnect_after = -1;  // stream: content chunks before a cut; non-stream: 0 = no answer
@@ -146,8 +194,8 @@ struct Response {
     void clear();
 };
 
-// The OpenAI and Anthropic protocols: route a request and fill the Response. One per
-// connection; all calls happen on the connection's worker thread.
+// The provider protocols (OpenAI, Anthropic Messages, Gemini, Bedrock Converse): route a request
+// and fill the Response. One per connection; all calls happen on the connection's worker thread.
 class Handler {
   public:
     explicit Handler(std::string_view api_key) : api_key_(api_key) {}
