@@ -160,19 +160,39 @@ export async function startMock({ apiKey = MOCK_API_KEY } = {}) {
 
 // Providers whose wire format the gateway translates, each served by the mock in that format,
 // with the models the conformance suite calls (`<prefix>-chat`, -tools, -429, -500).
+function translatedModels(prefix, upstreamModel) {
+    return ['chat', 'tools;tool_call=1', '429;status=429;retry_after=7', '500;status=500']
+        .map((m) => {
+            const [name, ...controls] = m.split(';');
+            const upstream = [upstreamModel, ...controls].join(';');
+            return `  ${prefix}-${name}: {provider: ${prefix}, model: "${upstream}"}\n`;
+        })
+        .join('');
+}
+
 export const TRANSLATED_PROVIDERS = [
     {
         name: 'anthropic',
         prefix: 'claude',
         provider: (port, key) =>
             `  claude: {type: anthropic, base_url: "http://127.0.0.1:${port}/v1", api_key: "${key}"}\n`,
-        models: ['chat', 'tools;tool_call=1', '429;status=429;retry_after=7', '500;status=500']
-            .map((m) => {
-                const [name, ...controls] = m.split(';');
-                const upstream = ['claude-sonnet-4-5', ...controls].join(';');
-                return `  claude-${name}: {provider: claude, model: "${upstream}"}\n`;
-            })
-            .join(''),
+        models: translatedModels('claude', 'claude-sonnet-4-5'),
+    },
+    {
+        name: 'gemini',
+        prefix: 'gemini',
+        provider: (port, key) =>
+            `  gemini: {type: gemini, base_url: "http://127.0.0.1:${port}/v1beta", api_key: "${key}"}\n`,
+        models: translatedModels('gemini', 'gemini-2.5-flash'),
+    },
+    {
+        name: 'bedrock',
+        prefix: 'bedrock',
+        // SigV4-signed with test credentials (the mock checks the headers and payload hash).
+        provider: (port) =>
+            `  bedrock: {type: bedrock, base_url: "http://127.0.0.1:${port}", region: us-east-1, ` +
+            `access_key_id: AKIDEXAMPLE, secret_access_key: wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY}\n`,
+        models: translatedModels('bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0'),
     },
 ];
 
