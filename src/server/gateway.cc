@@ -48,7 +48,7 @@ Status Gateway::start() {
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;
     for (int i = 0; i < n; ++i) {
-        auto w = std::make_unique<Worker>(i, snapshot_);
+        auto w = std::make_unique<Worker>(i, snapshot_, registry_);
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
             return fail(bound.error());

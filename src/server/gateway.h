@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "telemetry/metrics.h"
 
 namespace sb::server {
 
@@ -39,6 +40,7 @@ class Gateway {
 
   private:
     std::shared_ptr<const config::Snapshot> snapshot_;
+    telemetry::Registry registry_;  // outlives the workers, which record into it
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;

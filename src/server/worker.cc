@@ -133,6 +133,10 @@ struct Exchange {
     bool http10 = false;     // HTTP/1.0 client: no chunked encoding, close-delimited streams
     bool head_only = false;  // HEAD request: the response has no body
     std::string request_id;
+    std::string model;                  // public model name, once known
+    int status = 0;                     // status of the response sent
+    std::string error_code;             // `code` of the error body sent, if any
+    Clock::time_point first_byte_at{};  // streams: when the head went out
     Clock::time_point started;
     Clock::duration upstream_time{};  // subtracted from elapsed time to get our overhead
     bool keep_alive = true;
@@ -195,6 +199,7 @@ awaitable<bool> write_one(Stream& s, Exchange& ex, std::string_view data) {
 template <typename Stream>
 awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_view content_type,
                               std::string_view body, std::string_view extra_headers = {}) {
+    ex.status = status;
     std::string head;
     head.reserve(256 + extra_headers.size());
     fmt::format_to(std::back_inserter(head),
@@ -214,6 +219,10 @@ awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_v
 
 template <typename Stream>
 awaitable<bool> send_error(Stream& s, Exchange& ex, const Error& e) {
+    ex.error_code = std::string(error_code_name(e));
+    if (ex.error_code.empty()) {
+        ex.error_code = std::string(error_type(e));
+    }
     std::string extra;
     if (!e.retry_after.empty()) {
         extra = fmt::format("retry-after: {}\r\n", e.retry_after);
@@ -275,6 +284,8 @@ awaitable<bool> end_stream(Stream& s, Exchange& ex) {
 
 // The head of a streamed response: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
 std::string stream_head(int status, std::string_view content_type, Exchange& ex) {
+    ex.status = status;
+    ex.first_byte_at = Clock::now();
     if (ex.http10) {
         ex.keep_alive = false;
     }
@@ -319,6 +330,34 @@ std::string models_body(const config::Snapshot& snap, std::string_view only = {}
     out += "]}";
     return out;
 }
+
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+// Records the exchange in the worker's metrics when it ends (whatever path it ended on), if a
+// response was sent.
+struct Recorder {
+    Worker& worker;
+    Exchange& ex;
+    ~Recorder() {
+        if (ex.status == 0) {
+            return;
+        }
+        auto now = Clock::now();
+        telemetry::RequestSample sample;
+        sample.model = ex.model;
+        sample.provider = ex.provider;
+        sample.status = ex.status;
+        sample.error_code = ex.error_code;
+        sample.total_seconds = seconds(now - ex.started);
+        sample.overhead_seconds = seconds(now - ex.started - ex.upstream_time);
+        if (ex.first_byte_at != Clock::time_point{}) {
+            sample.first_byte_seconds = seconds(ex.first_byte_at - ex.started);
+        }
+        worker.metrics().record(sample);
+    }
+};
 
 Error model_not_found(std::string_view model) {
     return Error{
@@ -523,6 +562,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     if (model == nullptr) {
         co_return co_await send_error(s, ex, model_not_found(inspected->model));
     }
+    ex.model = model->name;
     const config::Provider& provider = snap->provider_of(*model);
     ex.provider = provider.name;
     ex.target = model->upstream_model;
@@ -729,6 +769,14 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         }
         co_return co_await send_response(s, ex, 200, "application/json", one);
     }
+    if (path == "/metrics") {
+        if (method != bhttp::verb::get) {
+            co_return co_await send_error(s, ex, wrong_method("GET"));
+        }
+        std::string text = w.registry().render();
+        co_return co_await send_response(s, ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                         text);
+    }
     if (path == "/healthz" || path == "/readyz") {
         if (method != bhttp::verb::get && method != bhttp::verb::head) {
             co_return co_await send_error(s, ex, wrong_method("GET"));
@@ -774,6 +822,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
             co_return;
         }
         Exchange ex;
+        Recorder recorder{w, ex};
         if (buf.size() == 0) {
             // Waiting for the next request: idle timeout on keep-alive, head timeout on a new
             // connection (a client that connects and sends nothing gets 408).
@@ -941,11 +990,14 @@ void log_failure(std::string_view what, std::exception_ptr e) {
 
 }  // namespace
 
-Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot)
+Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot,
+               telemetry::Registry& registry)
     : index_(index),
       snapshot_(std::move(snapshot)),
       upstream_(io_),
       sweep_timer_(io_),
+      registry_(registry),
+      metrics_(registry.add_worker()),
       rng_(std::random_device{}()) {}
 
 Worker::~Worker() {
@@ -958,8 +1010,16 @@ std::string Worker::next_request_id() {
     return fmt::format("req_{:016x}{:04x}", rng_(), (++request_counter_) & 0xFFFF);
 }
 
+void Worker::add(Conn* c) {
+    conns_.insert(c);
+    metrics_.set_open_connections(static_cast<std::int64_t>(conns_.size()));
+}
+
 void Worker::remove(Conn* c) {
     conns_.erase(c);
+    if (!destroying_) {
+        metrics_.set_open_connections(static_cast<std::int64_t>(conns_.size()));
+    }
     if (draining_ && conns_.empty() && !destroying_) {
         io_.stop();
     }

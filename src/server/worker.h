@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "http/upstream_client.h"
 #include "providers/provider.h"
+#include "telemetry/metrics.h"
 
 namespace sb::server {
 
@@ -28,7 +29,8 @@ struct Conn;
 // connections it owns. Everything but begin_drain/stop (which post) runs on the worker thread.
 class Worker {
   public:
-    Worker(int index, std::shared_ptr<const config::Snapshot> snapshot);
+    Worker(int index, std::shared_ptr<const config::Snapshot> snapshot,
+           telemetry::Registry& registry);
     ~Worker();
 
     // Opens a SO_REUSEPORT listener; `port` 0 picks one. Returns the bound port.
@@ -44,6 +46,8 @@ class Worker {
     const std::shared_ptr<const config::Snapshot>& snapshot() const { return snapshot_; }
     bool draining() const { return draining_; }
     std::string next_request_id();
+    telemetry::WorkerMetrics& metrics() { return metrics_; }
+    const telemetry::Registry& registry() const { return registry_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
     // URL, prepared headers and timeouts for a model's endpoint, built once per worker (the
@@ -51,7 +55,7 @@ class Worker {
     const http::UpstreamRequest& request_template(const config::Model& model,
                                                   const config::Provider& provider,
                                                   api::Endpoint endpoint);
-    void add(Conn* c) { conns_.insert(c); }
+    void add(Conn* c);
     void remove(Conn* c);
     // Makes sure the deadline sweep runs (connections' read deadlines are checked every
     // kSweepInterval, so a timeout fires up to that much late).
@@ -82,6 +86,8 @@ class Worker {
     bool sweeping_ = false;
     std::map<std::pair<const config::Model*, api::Endpoint>, http::UpstreamRequest> templates_;
     std::map<const config::Provider*, std::unique_ptr<providers::Adapter>> adapters_;
+    telemetry::Registry& registry_;
+    telemetry::WorkerMetrics& metrics_;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };

@@ -12,7 +12,7 @@ namespace {
 namespace json = boost::json;
 
 class ProcessSetup : public ::testing::Environment {
-public:
+  public:
     void SetUp() override {
         ::signal(SIGPIPE, SIG_IGN);
         http::global_init();
@@ -20,8 +20,7 @@ public:
 };
 const auto* const kSetup = ::testing::AddGlobalTestEnvironment(new ProcessSetup);
 
-const std::string kChat =
-    R"({"model":"mock-gpt","messages":[{"role":"user","content":"Hi"}]})";
+const std::string kChat = R"({"model":"mock-gpt","messages":[{"role":"user","content":"Hi"}]})";
 
 // SSE `data:` payloads of a body, in order.
 std::vector<std::string> sse_data(const std::string& body) {
@@ -79,8 +78,9 @@ TEST_F(ProxyTest, SendsProviderKeyAndNeverTheClientsAuthorization) {
 
 TEST_F(ProxyTest, StreamsServerSentEventsChunkByChunk) {
     start();
-    auto r = post("/v1/chat/completions",
-                  R"({"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"Hi"}]})");
+    auto r =
+        post("/v1/chat/completions",
+             R"({"model":"mock-gpt","stream":true,"messages":[{"role":"user","content":"Hi"}]})");
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.header("content-type").rfind("text/event-stream", 0), 0u);
     EXPECT_EQ(r.header("transfer-encoding"), "chunked");
@@ -158,13 +158,48 @@ TEST_F(ProxyTest, HealthAndReadiness) {
 TEST_F(ProxyTest, AnswersExpectContinue) {
     start();
     RawConnection c(port());
-    ASSERT_TRUE(c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                       "Content-Length: " +
-                       std::to_string(kChat.size()) + "\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+               "Content-Length: " +
+               std::to_string(kChat.size()) + "\r\n\r\n"));
     auto cont = c.read_partial(0, std::chrono::seconds(5));
     EXPECT_EQ(cont.status, 100);
     ASSERT_TRUE(c.send(kChat));
     EXPECT_EQ(c.read_response().status, 200);
+}
+
+}  // namespace
+}  // namespace sb::test
+
+namespace sb::test {
+namespace {
+
+TEST_F(ProxyTest, MetricsCountRequestsErrorsAndLatency) {
+    start("", "  limited: {provider: mock, model: \"gpt-4o-mini;status=429\"}\n");
+    ASSERT_EQ(post("/v1/chat/completions", kChat).status, 200);
+    ASSERT_EQ(
+        post("/v1/chat/completions", R"({"model":"mock-gpt","stream":true,"messages":[]})").status,
+        200);
+    ASSERT_EQ(post("/v1/chat/completions", R"({"model":"limited","messages":[]})").status, 429);
+    ASSERT_EQ(post("/v1/chat/completions", R"({"model":"nope","messages":[]})").status, 404);
+    auto r = http_request(port(), "GET", "/metrics");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
+    auto has = [&](const std::string& line) {
+        return r.body.find("\n" + line + "\n") != std::string::npos;
+    };
+    EXPECT_TRUE(
+        has(R"(switchboard_requests_total{model="mock-gpt",provider="mock",status="200"} 2)"))
+        << r.body;
+    EXPECT_TRUE(
+        has(R"(switchboard_requests_total{model="limited",provider="mock",status="429"} 1)"));
+    EXPECT_TRUE(has(R"(switchboard_errors_total{code="model_not_found"} 1)"));
+    EXPECT_TRUE(has(R"(switchboard_errors_total{code="rate_limit_exceeded"} 1)"));
+    EXPECT_TRUE(
+        has(R"(switchboard_time_to_first_byte_seconds_count{model="mock-gpt",provider="mock"} 1)"));
+    EXPECT_TRUE(has("switchboard_open_connections 1"));
+    // No credential reaches the exposition.
+    EXPECT_EQ(r.body.find("sk-mock-key"), std::string::npos);
 }
 
 }  // namespace
