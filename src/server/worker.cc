@@ -366,6 +366,35 @@ Error model_not_found(std::string_view model) {
         "model"};
 }
 
+// Starts the upstream transfer for a connection's request and, when the request ends, stops
+// it: the waker wakes the request's coroutine, the sweep starts the disconnect watch, and the
+// destructor cancels whatever is still running (client gone, error, early return).
+class UpstreamCall {
+  public:
+    UpstreamCall(Conn& c, http::UpstreamRequest request, Clock::time_point started) : conn_(c) {
+        conn_.transfer = conn_.worker.upstream().start(std::move(request));
+        Conn* raw = &conn_;
+        conn_.transfer->set_waker([raw] { raw->wake.cancel(); });
+        conn_.proxying = true;
+        conn_.proxy_since = started;
+        conn_.worker.ensure_sweep();
+    }
+    ~UpstreamCall() {
+        conn_.proxying = false;
+        unwatch_client(conn_);
+        if (conn_.transfer) {
+            conn_.transfer->set_waker(nullptr);
+            conn_.transfer->cancel();
+            conn_.transfer.reset();
+        }
+    }
+    UpstreamCall(const UpstreamCall&) = delete;
+    UpstreamCall& operator=(const UpstreamCall&) = delete;
+
+  private:
+    Conn& conn_;
+};
+
 // Ends a response that has not started with an error response, or a stream that has started
 // with an error event and its final chunk (no [DONE]). Returns whether the connection is
 // reusable.
@@ -414,7 +443,6 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
                                  const providers::Adapter& adapter,
                                  const config::Provider& provider, const config::Model& model,
                                  const api::InboundRequest& inbound, const std::string& body) {
-    Worker& w = c->worker;
     providers::ChatContext ctx;
     ctx.public_model = model.name;
     ctx.upstream_model = model.upstream_model;
@@ -430,25 +458,8 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
     }
 
     auto upstream_started = Clock::now();
-    std::shared_ptr<http::Transfer> tr = w.upstream().start(std::move(*built));
-    c->transfer = tr;
-    Conn* raw = c.get();
-    tr->set_waker([raw] { raw->wake.cancel(); });
-    c->proxying = true;
-    c->proxy_since = upstream_started;
-    w.ensure_sweep();
-    struct Cleanup {
-        Conn& conn;
-        ~Cleanup() {
-            conn.proxying = false;
-            unwatch_client(conn);
-            if (conn.transfer) {
-                conn.transfer->set_waker(nullptr);
-                conn.transfer->cancel();
-                conn.transfer.reset();
-            }
-        }
-    } cleanup{*c};
+    UpstreamCall call(*c, std::move(*built), upstream_started);
+    std::shared_ptr<http::Transfer> tr = c->transfer;
     const Error shutting_down{ErrorCode::Unavailable, "The gateway is shutting down."};
 
     while (!tr->headers_received() && !tr->finished() && !c->client_gone && !c->abort) {
@@ -588,26 +599,8 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     }
 
     auto upstream_started = Clock::now();
-    std::shared_ptr<http::Transfer> tr = w.upstream().start(std::move(up));
-    c->transfer = tr;
-    Conn* raw = c.get();
-    tr->set_waker([raw] { raw->wake.cancel(); });
-    c->proxying = true;
-    c->proxy_since = upstream_started;
-    w.ensure_sweep();
-
-    struct Cleanup {
-        Conn& conn;
-        ~Cleanup() {
-            conn.proxying = false;
-            unwatch_client(conn);
-            if (conn.transfer) {
-                conn.transfer->set_waker(nullptr);
-                conn.transfer->cancel();
-                conn.transfer.reset();
-            }
-        }
-    } cleanup{*c};
+    UpstreamCall call(*c, std::move(up), upstream_started);
+    std::shared_ptr<http::Transfer> tr = c->transfer;
 
     while (!tr->headers_received() && !tr->finished() && !c->client_gone && !c->abort) {
         co_await wait_wake(*c);
