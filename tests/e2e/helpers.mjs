@@ -172,6 +172,15 @@ function translatedModels(prefix, upstreamModel) {
 
 export const TRANSLATED_PROVIDERS = [
     {
+        // Not translated (same body as OpenAI), but addressed differently: the deployment is in
+        // the URL with ?api-version, the key in `api-key`.
+        name: 'azure',
+        prefix: 'azure',
+        provider: (port, key) =>
+            `  azure: {type: azure, base_url: "http://127.0.0.1:${port}/openai", api_key: "${key}"}\n`,
+        models: translatedModels('azure', 'my-gpt4o-deployment'),
+    },
+    {
         name: 'anthropic',
         prefix: 'claude',
         provider: (port, key) =>

@@ -16,22 +16,26 @@ namespace sb::test {
 // `extra_yaml` is appended to the generated config (more providers, models); `server_yaml`
 // goes under `server:`. MOCK_URL in any of them is replaced by the mock's base URL.
 class GatewayFixture : public ::testing::Test {
-protected:
+  protected:
     void start(const std::string& server_yaml = "", const std::string& extra_models = "",
-               const std::string& extra_providers = "", std::vector<std::string> mock_args = {
-                                                            "--api-key", "sk-mock-key"}) {
+               const std::string& extra_providers = "",
+               std::vector<std::string> mock_args = {"--api-key", "sk-mock-key"}) {
         mock_ = std::make_unique<MockProvider>(std::move(mock_args));
         ASSERT_TRUE(mock_->ok()) << "mock provider did not start: " << mock_->output();
-        std::string yaml = "server:\n  listen: 127.0.0.1:0\n  workers: 1\n" + server_yaml +
-                           "providers:\n  mock:\n    type: openai-compatible\n    base_url: " +
-                           mock_->base_url() +
-                           "\n    api_key: sk-mock-key\n"
-                           "    timeouts: {connect: 2s, first_byte: 5s, idle: 5s, total: 60s}\n" +
-                           extra_providers +
-                           "models:\n"
-                           "  mock-gpt: {provider: mock, model: gpt-4o-mini}\n"
-                           "  mock-embed: {provider: mock, model: text-embedding-3-small}\n" +
-                           extra_models;
+        std::string yaml =
+            "server:\n  listen: 127.0.0.1:0\n  workers: 1\n" + server_yaml +
+            "providers:\n  mock:\n    type: openai-compatible\n    base_url: " + mock_->base_url() +
+            "\n    api_key: sk-mock-key\n"
+            "    timeouts: {connect: 2s, first_byte: 5s, idle: 5s, total: 60s}\n" +
+            extra_providers +
+            "models:\n"
+            "  mock-gpt: {provider: mock, model: gpt-4o-mini}\n"
+            "  mock-embed: {provider: mock, model: text-embedding-3-small}\n" +
+            extra_models;
+        // MOCK_URL_AZURE: the mock's root + /openai (Azure's base URL shape); MOCK_URL: /v1.
+        for (std::size_t at; (at = yaml.find("MOCK_URL_AZURE")) != std::string::npos;) {
+            yaml.replace(at, 14, "http://127.0.0.1:" + std::to_string(mock_->port()) + "/openai");
+        }
         for (std::size_t at; (at = yaml.find("MOCK_URL")) != std::string::npos;) {
             yaml.replace(at, 8, mock_->base_url());
         }

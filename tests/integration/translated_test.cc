@@ -171,3 +171,21 @@ TEST_F(TranslatedTest, EmbeddingsToAnAnthropicModelAreRefused) {
 
 }  // namespace
 }  // namespace sb::test
+
+namespace sb::test {
+namespace {
+
+TEST_F(TranslatedTest, AzureAddressesTheDeploymentWithApiKeyAndVersion) {
+    start("", "  az-gpt: {provider: az, model: my-deployment}\n",
+          "  az:\n    type: azure\n    base_url: MOCK_URL_AZURE\n    api_key: sk-mock-key\n");
+    auto r = post("/v1/chat/completions", R"({"model":"az-gpt","messages":[]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto last = json::parse(mock_get("/_mock/last_request").body);
+    EXPECT_EQ(last.at("path").as_string(), "/openai/deployments/my-deployment/chat/completions");
+    EXPECT_EQ(last.at("query").as_string(), "api-version=2024-10-21");
+    EXPECT_EQ(last.at("headers").at("api-key").as_string(), "sk-mock-key");
+    EXPECT_FALSE(last.at("headers").as_object().contains("authorization"));
+}
+
+}  // namespace
+}  // namespace sb::test

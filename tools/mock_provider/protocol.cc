@@ -1623,9 +1623,9 @@ void mock_endpoint(Context& context) {
     }
 }
 
-void v1_endpoint(Context& context) {
+// `path` is the OpenAI path to serve (Azure requests arrive under their deployment path).
+void v1_endpoint(Context& context, std::string_view path) {
     const Request& request = context.request;
-    const std::string_view path = request.path;
     const bool post = request.method == "POST";
     const bool get = request.method == "GET";
     if (path == "/v1/chat/completions") {
@@ -1648,7 +1648,47 @@ void v1_endpoint(Context& context) {
 
 // Which API a request is for. Gemini's paths are tested first: POST
 // /v1/models/{model}:generateContent is Gemini's v1, not OpenAI's model retrieval (a GET).
-enum class Api : std::uint8_t { Mock, OpenAI, Messages, Gemini, Bedrock };
+enum class Api : std::uint8_t { Mock, OpenAI, Messages, Gemini, Bedrock, Azure };
+
+// Azure OpenAI: /openai/deployments/{deployment}/{chat/completions|completions|embeddings}
+// ?api-version=...; returns the OpenAI path ("/v1/chat/completions"), or "" if not Azure's.
+std::string azure_openai_path(std::string_view path) {
+    constexpr std::string_view kPrefix = "/openai/deployments/";
+    if (!path.starts_with(kPrefix)) {
+        return {};
+    }
+    std::string_view rest = path.substr(kPrefix.size());
+    auto slash = rest.find('/');
+    if (slash == 0 || slash == std::string_view::npos) {
+        return {};
+    }
+    std::string_view op = rest.substr(slash);
+    if (op == "/chat/completions" || op == "/completions" || op == "/embeddings") {
+        return "/v1" + std::string(op);
+    }
+    return {};
+}
+
+// Azure authenticates with `api-key` (or a bearer token) and needs `api-version`.
+bool check_azure(Context& context, std::string_view api_key) {
+    if (context.request.query.find("api-version=") == std::string_view::npos) {
+        respond_error(context, 404, "Resource not found", "invalid_request_error", {}, "404");
+        return false;
+    }
+    if (api_key.empty()) {
+        return true;
+    }
+    const Header* header = find_header(context.request, "api-key");
+    if (header != nullptr && trim(header->value) == api_key) {
+        return true;
+    }
+    respond_error(context, 401,
+                  "Access denied due to invalid subscription key or wrong API endpoint. Make "
+                  "sure to provide a valid key for an active subscription and use a correct "
+                  "regional API endpoint for your resource.",
+                  "invalid_request_error", {}, "401");
+    return false;
+}
 
 Api classify(const Request& request) {
     const std::string_view path = request.path;
@@ -1660,6 +1700,9 @@ Api classify(const Request& request) {
     }
     if (path == "/v1/messages") {
         return Api::Messages;
+    }
+    if (!azure_openai_path(path).empty()) {
+        return Api::Azure;
     }
     if (path == "/v1" || path.starts_with("/v1/")) {
         return Api::OpenAI;
@@ -1994,7 +2037,14 @@ void Handler::handle(const Request& request, Response& response) {
                 return;
             }
             apply_header_controls(request, context.controls);
-            v1_endpoint(context);
+            v1_endpoint(context, request.path);
+            break;
+        case Api::Azure:
+            if (!check_azure(context, api_key_)) {
+                return;
+            }
+            apply_header_controls(request, context.controls);
+            v1_endpoint(context, azure_openai_path(request.path));
             break;
         case Api::Gemini:
             apply_header_controls(request, context.controls);
