@@ -15,19 +15,13 @@
 #include "providers/anthropic/internal.h"
 #include "providers/common/chunk.h"
 #include "providers/common/errors.h"
+#include "providers/common/sse.h"
 
 namespace sb::providers::anthropic {
 namespace {
 
 // One SSE line (or one event's data) longer than this is not Anthropic talking.
 constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
-
-std::string_view trim_right(std::string_view s) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 bool is_blank(std::string_view s) {
     for (const char c : s) {
@@ -45,7 +39,8 @@ Error bad_stream(std::string_view why) {
 // Decodes one Anthropic stream. Owned by one request; not thread-safe.
 class MessagesStreamDecoder final : public StreamDecoder {
   public:
-    explicit MessagesStreamDecoder(const ChatContext& ctx) : chunks_(ctx) {}
+    explicit MessagesStreamDecoder(const ChatContext& ctx)
+        : chunks_(ctx), sse_("anthropic", kMaxEventBytes, /*limit_joined_lines=*/false) {}
 
     Status feed(std::string_view bytes, std::string& out) override;
     Status finish(std::string& out) override;
@@ -58,13 +53,22 @@ class MessagesStreamDecoder final : public StreamDecoder {
         int tool_ordinal;
     };
 
+    // Hands the SSE reader's events to on_event, writing to `out`.
+    struct Events final : common::SseReader::Sink {
+        Events(MessagesStreamDecoder& decoder_in, std::string& out_in)
+            : decoder(decoder_in), out(out_in) {}
+        Status on_event(const std::string& event, std::string& data) override {
+            return decoder.on_event(event, data, out);
+        }
+        MessagesStreamDecoder& decoder;
+        std::string& out;
+    };
+
     Status fail_with(Error e) {
         error_ = std::move(e);
         return tl::unexpected<Error>(*error_);
     }
-    Status on_line(std::string_view line, std::string& out);
-    Status dispatch(std::string& out);
-    Status on_event(std::string& out);
+    Status on_event(const std::string& event, std::string& data, std::string& out);
     const Block* find_block(std::int64_t index) const;
 
     void ensure_started(std::string& out);
@@ -73,12 +77,7 @@ class MessagesStreamDecoder final : public StreamDecoder {
 
     common::ChunkWriter chunks_;
 
-    // SSE framing state, kept across feed() calls.
-    std::string line_;      // a line not yet terminated
-    bool skip_lf_ = false;  // the last byte was CR: a following LF belongs to it
-    std::string event_;
-    std::string data_;
-    bool has_data_ = false;
+    common::SseReader sse_;  // SSE framing state, kept across feed() calls
 
     simdjson::dom::parser parser_;
     std::vector<Block> blocks_;
@@ -95,36 +94,9 @@ Status MessagesStreamDecoder::feed(std::string_view bytes, std::string& out) {
     if (error_) {
         return tl::unexpected<Error>(*error_);
     }
-    std::size_t pos = 0;
-    while (pos < bytes.size()) {
-        if (skip_lf_) {
-            skip_lf_ = false;
-            if (bytes[pos] == '\n') {
-                ++pos;
-                continue;
-            }
-        }
-        const std::size_t eol = bytes.find_first_of("\r\n", pos);
-        if (eol == std::string_view::npos) {
-            if (line_.size() + (bytes.size() - pos) > kMaxEventBytes) {
-                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
-            }
-            line_.append(bytes.substr(pos));
-            break;
-        }
-        Status status;
-        if (line_.empty()) {
-            status = on_line(bytes.substr(pos, eol - pos), out);
-        } else {
-            line_.append(bytes.substr(pos, eol - pos));
-            status = on_line(line_, out);
-            line_.clear();
-        }
-        if (!status) {
-            return status;
-        }
-        skip_lf_ = bytes[eol] == '\r';
-        pos = eol + 1;
+    Events events(*this, out);
+    if (auto status = sse_.feed(bytes, events); !status) {
+        return fail_with(std::move(status.error()));
     }
     return {};
 }
@@ -137,15 +109,9 @@ Status MessagesStreamDecoder::finish(std::string& out) {
         return {};
     }
     // The last event may lack its terminating blank line (the SDK fixtures end that way).
-    if (!line_.empty()) {
-        const std::string line = std::move(line_);
-        line_.clear();
-        if (auto status = on_line(line, out); !status) {
-            return status;
-        }
-    }
-    if (auto status = dispatch(out); !status) {
-        return status;
+    Events events(*this, out);
+    if (auto status = sse_.finish(events); !status) {
+        return fail_with(std::move(status.error()));
     }
     if (!stopped_) {
         return fail_with(bad_stream("the stream ended before message_stop."));
@@ -158,51 +124,6 @@ Status MessagesStreamDecoder::finish(std::string& out) {
     common::ChunkWriter::done(out);
     done_ = true;
     return {};
-}
-
-// One SSE line (WHATWG HTML, server-sent events: "field: value", ":" comments, blank line ends
-// the event).
-Status MessagesStreamDecoder::on_line(std::string_view line, std::string& out) {
-    if (line.empty()) {
-        return dispatch(out);
-    }
-    if (line.front() == ':') {
-        return {};
-    }
-    const std::size_t colon = line.find(':');
-    const std::string_view field = line.substr(0, colon);
-    std::string_view value;
-    if (colon != std::string_view::npos) {
-        value = line.substr(colon + 1);
-        if (!value.empty() && value.front() == ' ') {
-            value.remove_prefix(1);
-        }
-    }
-    if (field == "event") {
-        event_.assign(trim_right(value));
-    } else if (field == "data") {
-        if (data_.size() + value.size() + 1 > kMaxEventBytes) {
-            return fail_with(bad_stream("an SSE event exceeds 16 MiB."));
-        }
-        if (has_data_) {
-            data_ += '\n';
-        }
-        data_.append(value);
-        has_data_ = true;
-    }
-    // id, retry and unknown fields: nothing to do.
-    return {};
-}
-
-Status MessagesStreamDecoder::dispatch(std::string& out) {
-    if (!has_data_ && event_.empty()) {
-        return {};
-    }
-    auto status = on_event(out);
-    event_.clear();
-    data_.clear();
-    has_data_ = false;
-    return status;
 }
 
 const MessagesStreamDecoder::Block* MessagesStreamDecoder::find_block(std::int64_t index) const {
@@ -240,28 +161,28 @@ void MessagesStreamDecoder::emit_finish(std::string& out, std::string_view stop_
     chunks_.finish(out, detail::finish_reason(stop_reason));
 }
 
-Status MessagesStreamDecoder::on_event(std::string& out) {
-    if (event_ == "ping" || stopped_) {
+Status MessagesStreamDecoder::on_event(const std::string& event, std::string& data,
+                                       std::string& out) {
+    if (event == "ping" || stopped_) {
         return {};  // keep-alive; anything after message_stop is ignored
     }
-    if (is_blank(data_)) {
-        if (event_ == "error") {
+    if (is_blank(data)) {
+        if (event == "error") {
             return fail_with(detail::upstream_error(500, "api_error", {}));
         }
         return {};
     }
-    // data_ keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
-    data_.reserve(data_.size() + simdjson::SIMDJSON_PADDING);
+    // data keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
+    data.reserve(data.size() + simdjson::SIMDJSON_PADDING);
     simdjson::dom::element root;
-    if (parser_.parse(data_.data(), data_.size(), false).get(root) != simdjson::SUCCESS ||
+    if (parser_.parse(data.data(), data.size(), false).get(root) != simdjson::SUCCESS ||
         !root.is_object()) {
-        return fail_with(bad_stream(event_.empty()
-                                        ? std::string("malformed JSON in an event.")
-                                        : "malformed JSON in a '" + event_ + "' event."));
+        return fail_with(bad_stream(event.empty() ? std::string("malformed JSON in an event.")
+                                                  : "malformed JSON in a '" + event + "' event."));
     }
     std::string_view type = detail::string_member(root, "type");
     if (type.empty()) {
-        type = event_;
+        type = event;
     }
 
     if (type == "message_start") {

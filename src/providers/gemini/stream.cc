@@ -14,6 +14,7 @@
 
 #include "providers/common/chunk.h"
 #include "providers/common/errors.h"
+#include "providers/common/sse.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -42,7 +43,9 @@ Error bad_stream(std::string_view why) {
 class GenerateStreamDecoder final : public StreamDecoder {
   public:
     explicit GenerateStreamDecoder(const ChatContext& ctx)
-        : response_id_(ctx.response_id), chunks_(ctx) {}
+        : response_id_(ctx.response_id),
+          chunks_(ctx),
+          sse_("gemini", kMaxEventBytes, /*limit_joined_lines=*/true) {}
 
     Status feed(std::string_view bytes, std::string& out) override;
     Status finish(std::string& out) override;
@@ -54,13 +57,24 @@ class GenerateStreamDecoder final : public StreamDecoder {
         bool finished = false;
     };
 
+    // Hands the SSE reader's events and non-SSE lines to the decoder, writing to `out`.
+    struct Events final : common::SseReader::Sink {
+        Events(GenerateStreamDecoder& decoder_in, std::string& out_in)
+            : decoder(decoder_in), out(out_in) {}
+        Status on_event(const std::string& /*event*/, std::string& data) override {
+            return decoder.on_event(data, out);
+        }
+        void on_other_line(std::string_view line) override { decoder.on_other_line(line); }
+        GenerateStreamDecoder& decoder;
+        std::string& out;
+    };
+
     Status fail_with(Error e) {
         error_ = std::move(e);
         return tl::unexpected<Error>(*error_);
     }
-    Status on_line(std::string_view line, std::string& out);
-    Status dispatch(std::string& out);
-    Status on_event(std::string& out);
+    void on_other_line(std::string_view line);
+    Status on_event(std::string& data, std::string& out);
     Status on_candidate(simdjson::dom::element candidate, std::int64_t index, std::string& out);
     Candidate& start_candidate(std::int64_t index, std::string& out);
     std::optional<Error> raw_error();
@@ -71,11 +85,7 @@ class GenerateStreamDecoder final : public StreamDecoder {
     std::string response_id_;
     common::ChunkWriter chunks_;
 
-    // SSE framing state, kept across feed() calls.
-    std::string line_;      // a line not yet terminated
-    bool skip_lf_ = false;  // the last byte was CR: a following LF belongs to it
-    std::string data_;
-    bool has_data_ = false;
+    common::SseReader sse_;   // SSE framing state, kept across feed() calls
     bool saw_event_ = false;  // a data event arrived
     std::string raw_;         // non-SSE lines before any event (an error sent as plain JSON)
 
@@ -90,39 +100,9 @@ Status GenerateStreamDecoder::feed(std::string_view bytes, std::string& out) {
     if (error_) {
         return tl::unexpected<Error>(*error_);
     }
-    std::size_t pos = 0;
-    while (pos < bytes.size()) {
-        if (skip_lf_) {
-            skip_lf_ = false;
-            if (bytes[pos] == '\n') {
-                ++pos;
-                continue;
-            }
-        }
-        const std::size_t eol = bytes.find_first_of("\r\n", pos);
-        if (eol == std::string_view::npos) {
-            if (line_.size() + (bytes.size() - pos) > kMaxEventBytes) {
-                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
-            }
-            line_.append(bytes.substr(pos));
-            break;
-        }
-        Status status;
-        if (line_.empty()) {
-            status = on_line(bytes.substr(pos, eol - pos), out);
-        } else {
-            if (line_.size() + (eol - pos) > kMaxEventBytes) {
-                return fail_with(bad_stream("an SSE line exceeds 16 MiB."));
-            }
-            line_.append(bytes.substr(pos, eol - pos));
-            status = on_line(line_, out);
-            line_.clear();
-        }
-        if (!status) {
-            return status;
-        }
-        skip_lf_ = bytes[eol] == '\r';
-        pos = eol + 1;
+    Events events(*this, out);
+    if (auto status = sse_.feed(bytes, events); !status) {
+        return fail_with(std::move(status.error()));
     }
     return {};
 }
@@ -135,15 +115,9 @@ Status GenerateStreamDecoder::finish(std::string& out) {
         return {};
     }
     // The last event may lack its terminating blank line.
-    if (!line_.empty()) {
-        const std::string line = std::move(line_);
-        line_.clear();
-        if (auto status = on_line(line, out); !status) {
-            return status;
-        }
-    }
-    if (auto status = dispatch(out); !status) {
-        return status;
+    Events events(*this, out);
+    if (auto status = sse_.finish(events); !status) {
+        return fail_with(std::move(status.error()));
     }
     if (!saw_event_) {
         if (std::optional<Error> e = raw_error()) {
@@ -167,51 +141,14 @@ Status GenerateStreamDecoder::finish(std::string& out) {
     return {};
 }
 
-// One SSE line (WHATWG HTML, server-sent events: "field: value", ":" comments, blank line ends
-// the event).
-Status GenerateStreamDecoder::on_line(std::string_view line, std::string& out) {
-    if (line.empty()) {
-        return dispatch(out);
-    }
-    if (line.front() == ':') {
-        return {};
-    }
-    const std::size_t colon = line.find(':');
-    const std::string_view field = line.substr(0, colon);
-    if (field == "data") {
-        std::string_view value;
-        if (colon != std::string_view::npos) {
-            value = line.substr(colon + 1);
-            if (!value.empty() && value.front() == ' ') {
-                value.remove_prefix(1);
-            }
-        }
-        if (data_.size() + value.size() + 1 > kMaxEventBytes) {
-            return fail_with(bad_stream("an SSE event exceeds 16 MiB."));
-        }
-        if (has_data_) {
-            data_ += '\n';
-        }
-        data_.append(value);
-        has_data_ = true;
-    } else if (field != "event" && field != "id" && field != "retry" && !saw_event_ &&
-               raw_.size() + line.size() < kMaxRawBytes) {
+// A line the SSE reader does not know (field other than data, event, id and retry).
+void GenerateStreamDecoder::on_other_line(std::string_view line) {
+    if (!saw_event_ && raw_.size() + line.size() < kMaxRawBytes) {
         // Not SSE: Google sends some errors as a plain (pretty-printed) JSON body even on the
         // streaming endpoint (errors.status_map.md). Kept to report it if no event comes.
         raw_.append(line);
         raw_ += '\n';
     }
-    return {};
-}
-
-Status GenerateStreamDecoder::dispatch(std::string& out) {
-    if (!has_data_) {
-        return {};
-    }
-    auto status = on_event(out);
-    data_.clear();
-    has_data_ = false;
-    return status;
 }
 
 std::optional<Error> GenerateStreamDecoder::raw_error() {
@@ -251,15 +188,15 @@ void GenerateStreamDecoder::emit_delta(std::string& out, std::int64_t index, std
     chunks_.delta(out, field, text, index);
 }
 
-Status GenerateStreamDecoder::on_event(std::string& out) {
-    if (is_blank(data_)) {
+Status GenerateStreamDecoder::on_event(std::string& data, std::string& out) {
+    if (is_blank(data)) {
         return {};
     }
     saw_event_ = true;
-    // data_ keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
-    data_.reserve(data_.size() + simdjson::SIMDJSON_PADDING);
+    // data keeps SIMDJSON_PADDING readable bytes past its end, so it is parsed in place.
+    data.reserve(data.size() + simdjson::SIMDJSON_PADDING);
     simdjson::dom::element root;
-    if (parser_.parse(data_.data(), data_.size(), false).get(root) != simdjson::SUCCESS ||
+    if (parser_.parse(data.data(), data.size(), false).get(root) != simdjson::SUCCESS ||
         !root.is_object()) {
         return fail_with(bad_stream("malformed JSON in an event."));
     }
