@@ -11,10 +11,11 @@
 #include "core/error.h"
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/eventstream.h"
-#include "providers/bedrock/sigv4.h"
+#include "aws/sigv4.h"
 
 namespace sb::providers::bedrock {
 namespace {
+namespace sigv4 = aws::sigv4;
 
 constexpr std::int64_t kTime = 1440938160;  // 2015-08-30T12:36:00Z
 constexpr std::string_view kModel = "anthropic.claude-3-5-sonnet-20240620-v1:0";

@@ -4,7 +4,7 @@
 #include <simdjson.h>
 
 #include "providers/bedrock/internal.h"
-#include "providers/bedrock/sigv4.h"
+#include "aws/sigv4.h"
 #include "providers/common/completion.h"
 #include "providers/common/errors.h"
 #include "providers/common/strings.h"
@@ -15,6 +15,7 @@ namespace sb::providers::bedrock {
 namespace {
 
 using common::iequals;
+namespace sigv4 = aws::sigv4;
 
 bool has_control_char(std::string_view s) {
     for (const char c : s) {

@@ -1,11 +1,11 @@
-#include "providers/bedrock/sigv4.h"
+#include "aws/sigv4.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <algorithm>
 
-namespace sb::providers::bedrock::sigv4 {
+namespace sb::aws::sigv4 {
 namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
@@ -345,4 +345,4 @@ Signed sign(const Request& request, const Credentials& credentials, const Option
     return out;
 }
 
-}  // namespace sb::providers::bedrock::sigv4
+}  // namespace sb::aws::sigv4

@@ -15,7 +15,7 @@
 // The rules follow the SigV4 specification as AWS's own signers implement it (botocore
 // SigV4Auth, @smithy/signature-v4) and are checked against AWS's published test suite
 // (tests/unit/bedrock_sigv4_test.cc).
-namespace sb::providers::bedrock::sigv4 {
+namespace sb::aws::sigv4 {
 
 struct Credentials {
     std::string_view access_key_id;
@@ -96,4 +96,4 @@ std::array<unsigned char, 32> signing_key(std::string_view secret_access_key, st
 Signed sign(const Request& request, const Credentials& credentials, const Options& options,
             std::int64_t unix_seconds);
 
-}  // namespace sb::providers::bedrock::sigv4
+}  // namespace sb::aws::sigv4

@@ -1,4 +1,4 @@
-// SigV4 signing (src/providers/bedrock/sigv4.h) against published vectors.
+// SigV4 signing (src/aws/sigv4.h) against published vectors.
 //
 // Sources of the expected values:
 // - AWS Signature Version 4 test suite (https://docs.aws.amazon.com/general/latest/gr/
@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "providers/bedrock/sigv4.h"
+#include "aws/sigv4.h"
 
-namespace sb::providers::bedrock::sigv4 {
+namespace sb::aws::sigv4 {
 namespace {
 
 constexpr std::int64_t kSuiteTime = 1440938160;  // 2015-08-30T12:36:00Z
@@ -440,4 +440,4 @@ TEST(BedrockSigV4, BedrockCanonicalRequestShowsTheDoubleEncodedPath) {
 }
 
 }  // namespace
-}  // namespace sb::providers::bedrock::sigv4
+}  // namespace sb::aws::sigv4
