@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "aws/sigv4.h"
 #include "core/error.h"
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/eventstream.h"
-#include "aws/sigv4.h"
 
 namespace sb::providers::bedrock {
 namespace {

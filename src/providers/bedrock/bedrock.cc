@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "providers/bedrock/internal.h"
 #include "aws/sigv4.h"
+#include "providers/bedrock/internal.h"
 #include "providers/common/completion.h"
 #include "providers/common/errors.h"
 #include "providers/common/strings.h"
