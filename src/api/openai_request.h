@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,9 @@ inline constexpr std::size_t kJsonPadding = 64;
 // every other byte is kept as the client sent it.
 std::string rewrite_model(std::string_view body, const InboundRequest& req,
                           std::string_view new_model);
+
+// The string value of `metadata.<key>` in a JSON request body, for routing rules. Anything else
+// (no such key, not a string, invalid JSON) is std::nullopt. Copies the body: rare path.
+std::optional<std::string> metadata_value(std::string_view body, std::string_view key);
 
 }  // namespace sb::api

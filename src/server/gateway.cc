@@ -13,7 +13,7 @@ struct Gateway::Tls {
 };
 
 Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
-    : snapshot_(std::move(snapshot)) {}
+    : snapshot_(std::move(snapshot)), router_(std::make_unique<routing::Router>(snapshot_)) {}
 
 Gateway::~Gateway() {
     stop();
@@ -48,7 +48,7 @@ Status Gateway::start() {
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;
     for (int i = 0; i < n; ++i) {
-        auto w = std::make_unique<Worker>(i, snapshot_, registry_);
+        auto w = std::make_unique<Worker>(i, snapshot_, *router_, registry_);
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
             return fail(bound.error());
@@ -62,6 +62,14 @@ Status Gateway::start() {
             tls_port_ = *tls_bound;
         }
         workers_.push_back(std::move(w));
+    }
+    if (const config::Admin& admin = snapshot_->config().admin; admin.enabled) {
+        // One worker serves the admin listener: it is for operators, not for traffic.
+        auto bound = workers_.front()->listen(admin.host, admin.port, nullptr, /*admin=*/true);
+        if (!bound) {
+            return fail(bound.error());
+        }
+        admin_port_ = *bound;
     }
     for (auto& w : workers_) {
         threads_.emplace_back([worker = w.get()] { worker->run(); });
