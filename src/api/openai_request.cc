@@ -208,6 +208,9 @@ Result<InboundRequest> inspect_request(Endpoint e, std::string_view body, std::s
         }
         if (key == "stream" && field.value.is_bool()) {
             out.stream = field.value.get_bool().value_unsafe();
+        } else if ((key == "max_tokens" || key == "max_completion_tokens") &&
+                   field.value.is_uint64()) {
+            out.max_tokens = field.value.get_uint64().value_unsafe();
         } else if (key == "stream_options" && field.value.is_object()) {
             auto inc = field.value["include_usage"];
             if (inc.error() == simdjson::SUCCESS) {

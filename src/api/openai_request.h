@@ -20,6 +20,7 @@ struct InboundRequest {
     std::string model;
     bool stream = false;
     bool include_usage = false;
+    std::uint64_t max_tokens = 0;  // max_tokens or max_completion_tokens; 0 when not given
     std::size_t model_offset = 0;  // byte offset of the `model` string token (its opening quote)
     std::size_t model_length = 0;  // length of the token, quotes included
 };

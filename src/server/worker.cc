@@ -22,6 +22,7 @@
 #include <span>
 
 #include "api/openai_request.h"
+#include "api/usage.h"
 #include "providers/openai.h"
 #include "providers/provider.h"
 #include "routing/router.h"
@@ -139,6 +140,7 @@ struct AttemptRecord {
     std::string error_code;  // empty on success
     std::string_view failure = "none";
     Clock::duration duration{};
+    std::optional<api::Usage> usage;  // the committed attempt's, when the answer reported it
 };
 
 // What one request knows while it is handled.
@@ -160,6 +162,7 @@ struct Exchange {
     int attempts = 0;
     const bhttp::fields* headers = nullptr;  // the request's headers, while it is handled
     std::vector<AttemptRecord> attempt_log;
+    std::optional<api::Usage> usage;  // of the answer the client got, when known
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -471,6 +474,7 @@ struct AttemptResult {
     bool reusable = false;   // when committed: whether the connection may serve another request
     Error error;             // when not committed: why the attempt failed
     routing::Outcome outcome;
+    std::optional<api::Usage> usage;  // from the answer (OpenAI format), when it reported it
 };
 
 // Everything an attempt needs besides the connection.
@@ -538,6 +542,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
         r.committed = true;
         r.reusable = reusable;
         r.outcome.duration = Clock::now() - started;
+        if (r.usage) {
+            r.outcome.output_tokens = r.usage->completion_tokens;
+        }
         return r;
     };
 
@@ -629,11 +636,13 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
             if (!out) {
                 co_return failed(std::move(out).error());
             }
+            r.usage = api::find_usage(*out);
             bool reusable = co_await send_response(s, ex, 200, "application/json", *out);
             co_return committed(reusable);
         }
         std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
                                                          : std::string_view(tr->content_type());
+        r.usage = api::find_usage(response);
         bool reusable = co_await send_response(s, ex, status, ct, response);
         co_return committed(reusable);
     }
@@ -680,6 +689,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                     ex.upstream_time += Clock::now() - started;
                     r.outcome.ttft = Clock::now() - started;
                 }
+                if (auto u = api::find_stream_usage(out)) {
+                    r.usage = u;
+                }
                 if (!co_await write_translated(s, ex, head_sent, out)) {
                     co_return committed(false);
                 }
@@ -703,6 +715,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                     if (!co_await write_one(s, ex, head)) {
                         co_return committed(false);
                     }
+                }
+                if (auto u = api::find_stream_usage(events)) {
+                    r.usage = u;
                 }
                 if (!co_await write_chunk(s, ex, events)) {
                     co_return committed(false);
@@ -748,6 +763,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                     co_return failed(
                         Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
                 }
+                if (auto u = api::find_stream_usage(out)) {
+                    r.usage = u;
+                }
                 if (!co_await write_translated(s, ex, head_sent, out)) {
                     co_return committed(false);
                 }
@@ -769,6 +787,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                         co_return committed(false);
                     }
                 }
+                if (auto u = api::find_stream_usage(pending)) {
+                    r.usage = u;
+                }
                 if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
                     co_return committed(false);
                 }
@@ -781,7 +802,8 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
 }
 
 // The request's facts that conditional routing rules look at.
-routing::RequestFacts request_facts(const Exchange& ex, const std::string& body) {
+routing::RequestFacts request_facts(const Exchange& ex, const std::string& body,
+                                    std::uint64_t max_tokens) {
     routing::RequestFacts facts;
     if (ex.headers != nullptr) {
         const bhttp::fields* headers = ex.headers;
@@ -797,7 +819,7 @@ routing::RequestFacts request_facts(const Exchange& ex, const std::string& body)
         return api::metadata_value(body, key);
     };
     facts.input_tokens = body.size() / 4;
-    facts.output_tokens = 256;
+    facts.output_tokens = max_tokens > 0 ? max_tokens : 256;
     return facts;
 }
 
@@ -834,7 +856,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     }
     ex.model = model->name;
     router.on_request();
-    const routing::RequestFacts facts = request_facts(ex, body);
+    const routing::RequestFacts facts = request_facts(ex, body, inspected->max_tokens);
     const Clock::time_point deadline = ex.started + model->retry.total_deadline;
     std::vector<const config::Model*> visited{model};
     routing::Plan plan = router.plan(*model, facts, w.rng(), Clock::now());
@@ -958,6 +980,8 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         if (r.committed) {
             rec.status = ex.status;
             rec.error_code = ex.error_code;
+            rec.usage = r.usage;
+            ex.usage = r.usage;
             ex.attempt_log.push_back(std::move(rec));
             co_return r.reusable;
         }
