@@ -212,6 +212,7 @@ Result<InboundRequest> inspect_request(Endpoint e, std::string_view body, std::s
                    field.value.is_uint64()) {
             out.max_tokens = field.value.get_uint64().value_unsafe();
         } else if (key == "stream_options" && field.value.is_object()) {
+            out.has_stream_options = true;
             auto inc = field.value["include_usage"];
             if (inc.error() == simdjson::SUCCESS) {
                 if (!inc.value_unsafe().is_bool()) {
@@ -288,6 +289,17 @@ std::string rewrite_model(std::string_view body, const InboundRequest& req,
     append_json_escaped(out, new_model);
     out += '"';
     out.append(body.substr(req.model_offset + req.model_length));
+    return out;
+}
+
+std::string with_stream_usage(std::string_view body) {
+    constexpr std::string_view kMember = R"("stream_options":{"include_usage":true},)";
+    const std::size_t brace = body.find('{');
+    std::string out;
+    out.reserve(body.size() + kMember.size() + kJsonPadding);
+    out.append(body.substr(0, brace + 1));
+    out.append(kMember);
+    out.append(body.substr(brace + 1));
     return out;
 }
 

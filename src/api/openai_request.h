@@ -20,9 +20,10 @@ struct InboundRequest {
     std::string model;
     bool stream = false;
     bool include_usage = false;
-    std::uint64_t max_tokens = 0;  // max_tokens or max_completion_tokens; 0 when not given
-    std::size_t model_offset = 0;  // byte offset of the `model` string token (its opening quote)
-    std::size_t model_length = 0;  // length of the token, quotes included
+    bool has_stream_options = false;  // a `stream_options` key is present
+    std::uint64_t max_tokens = 0;     // max_tokens or max_completion_tokens; 0 when not given
+    std::size_t model_offset = 0;     // byte offset of the `model` string token (its opening quote)
+    std::size_t model_length = 0;     // length of the token, quotes included
 };
 
 // Validates `body` as a JSON object of the endpoint's request type: malformed JSON, a duplicate
@@ -38,6 +39,10 @@ inline constexpr std::size_t kJsonPadding = 64;
 // every other byte is kept as the client sent it.
 std::string rewrite_model(std::string_view body, const InboundRequest& req,
                           std::string_view new_model);
+
+// `body` (a JSON object) with `"stream_options":{"include_usage":true}` as its first member, so
+// that a stream reports its usage. Only for bodies without a `stream_options` key.
+std::string with_stream_usage(std::string_view body);
 
 // The string value of `metadata.<key>` in a JSON request body, for routing rules. Anything else
 // (no such key, not a string, invalid JSON) is std::nullopt. Copies the body: rare path.

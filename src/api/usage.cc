@@ -133,4 +133,30 @@ std::optional<Usage> find_stream_usage(std::string_view events) {
     return last;
 }
 
+bool strip_usage_chunks(std::string& events) {
+    if (events.find(kKey) == std::string::npos) {
+        return false;
+    }
+    std::string kept;
+    kept.reserve(events.size());
+    bool removed = false;
+    std::size_t start = 0;
+    while (start < events.size()) {
+        // One event: up to and including its blank line ("\n\n"; "\r\n\r\n" ends in it too).
+        std::size_t end = events.find("\n\n", start);
+        end = end == std::string::npos ? events.size() : end + 2;
+        const std::string_view event = std::string_view(events).substr(start, end - start);
+        if (event.find("\"choices\":[]") != std::string_view::npos && find_usage(event)) {
+            removed = true;
+        } else {
+            kept.append(event);
+        }
+        start = end;
+    }
+    if (removed) {
+        events = std::move(kept);
+    }
+    return removed;
+}
+
 }  // namespace sb::api

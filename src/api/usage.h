@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace sb::api {
@@ -23,5 +24,9 @@ std::optional<Usage> find_usage(std::string_view json);
 // Scans SSE events for chunks carrying usage (`"usage":{...}`; `"usage":null` is skipped) and
 // returns the last one found, if any.
 std::optional<Usage> find_stream_usage(std::string_view events);
+
+// Removes the usage-only chunks (`"choices":[]` with a usage object) from complete SSE events:
+// for a client that did not ask for usage while the gateway did. Returns whether any was removed.
+bool strip_usage_chunks(std::string& events);
 
 }  // namespace sb::api

@@ -202,6 +202,14 @@ std::optional<std::time_t> parse_http_date(std::string_view v) {
 
 }  // namespace
 
+double cost(const config::Price& price, const api::Usage& usage) {
+    const std::uint64_t cached = std::min(usage.cached_tokens, usage.prompt_tokens);
+    const double uncached = static_cast<double>(usage.prompt_tokens - cached);
+    return (uncached * price.input + static_cast<double>(cached) * price.cached_input +
+            static_cast<double>(usage.completion_tokens) * price.output) /
+           1e6;
+}
+
 Failure classify(const Error& e) {
     switch (e.code) {
         case ErrorCode::UpstreamUnreachable:

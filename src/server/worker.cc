@@ -141,6 +141,7 @@ struct AttemptRecord {
     std::string_view failure = "none";
     Clock::duration duration{};
     std::optional<api::Usage> usage;  // the committed attempt's, when the answer reported it
+    std::optional<double> cost;       // priced from `usage` and the target's price
 };
 
 // What one request knows while it is handled.
@@ -163,6 +164,7 @@ struct Exchange {
     const bhttp::fields* headers = nullptr;  // the request's headers, while it is handled
     std::vector<AttemptRecord> attempt_log;
     std::optional<api::Usage> usage;  // of the answer the client got, when known
+    std::optional<double> cost;       // of that answer, when usage and the target's price are known
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -172,6 +174,9 @@ void append_common_headers(std::string& head, Exchange& ex) {
                        "x-switchboard-provider: {}\r\nx-switchboard-target: {}\r\n"
                        "x-switchboard-attempts: {}\r\n",
                        ex.provider, ex.target, ex.attempts);
+    }
+    if (ex.cost) {
+        fmt::format_to(std::back_inserter(head), "x-switchboard-cost: {:.8f}\r\n", *ex.cost);
     }
     auto overhead = Clock::now() - ex.started - ex.upstream_time;
     fmt::format_to(std::back_inserter(head), "x-switchboard-overhead-ms: {}\r\n",
@@ -522,6 +527,13 @@ std::optional<Error> stream_error_event(const config::Provider& provider, std::s
     return providers::openai::map_error(provider, 500, payload, {});
 }
 
+std::optional<double> price_of(const config::Target& t, const std::optional<api::Usage>& u) {
+    if (!t.price || !u) {
+        return std::nullopt;
+    }
+    return routing::cost(*t.price, *u);
+}
+
 // Runs one attempt against one target: builds the upstream request (forwarding the bytes with
 // the model rewritten, or through the adapter), and answers the client once there is something
 // to answer with. Failures before that are returned, not sent.
@@ -559,6 +571,7 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                       .count();
 
     http::UpstreamRequest up;
+    bool strip_usage = false;
     if (p.adapter != nullptr) {
         auto built = p.adapter->build_chat(*p.provider, body, ctx);
         if (!built) {
@@ -571,6 +584,15 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
             up.body = body;
         } else {
             up.body = api::rewrite_model(body, inbound, p.upstream_model);
+        }
+        // OpenAI and Azure report a stream's usage only when asked: ask, and keep the usage
+        // chunk from a client that did not (its cost and limits need the counts).
+        if (inbound.stream && !inbound.include_usage && !inbound.has_stream_options &&
+            p.endpoint != api::Endpoint::Embeddings &&
+            (p.provider->type == config::ProviderType::OpenAI ||
+             p.provider->type == config::ProviderType::Azure)) {
+            up.body = api::with_stream_usage(up.body);
+            strip_usage = true;
         }
     }
     up.timeouts = timeouts_for(*p.target, p.deadline, started);
@@ -637,12 +659,14 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                 co_return failed(std::move(out).error());
             }
             r.usage = api::find_usage(*out);
+            ex.cost = price_of(*p.target, r.usage);
             bool reusable = co_await send_response(s, ex, 200, "application/json", *out);
             co_return committed(reusable);
         }
         std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
                                                          : std::string_view(tr->content_type());
         r.usage = api::find_usage(response);
+        ex.cost = price_of(*p.target, r.usage);
         bool reusable = co_await send_response(s, ex, status, ct, response);
         co_return committed(reusable);
     }
@@ -718,8 +742,15 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                 }
                 if (auto u = api::find_stream_usage(events)) {
                     r.usage = u;
+                    if (strip_usage) {
+                        std::string kept(events);
+                        api::strip_usage_chunks(kept);
+                        pending.replace(0, end, kept);
+                        end = kept.size();
+                        events = std::string_view(pending).substr(0, end);
+                    }
                 }
-                if (!co_await write_chunk(s, ex, events)) {
+                if (!events.empty() && !co_await write_chunk(s, ex, events)) {
                     co_return committed(false);
                 }
                 pending.erase(0, end);
@@ -789,6 +820,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                 }
                 if (auto u = api::find_stream_usage(pending)) {
                     r.usage = u;
+                    if (strip_usage) {
+                        api::strip_usage_chunks(pending);
+                    }
                 }
                 if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
                     co_return committed(false);
@@ -981,7 +1015,9 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
             rec.status = ex.status;
             rec.error_code = ex.error_code;
             rec.usage = r.usage;
+            rec.cost = price_of(*target, r.usage);
             ex.usage = r.usage;
+            ex.cost = rec.cost;
             ex.attempt_log.push_back(std::move(rec));
             co_return r.reusable;
         }

@@ -26,7 +26,8 @@ const std::string kProviders =
     "    timeouts: {connect: 1s, first_byte: 300ms, idle: 300ms, total: 10s}\n"
     "  dead:\n    type: openai-compatible\n    base_url: http://127.0.0.1:1/v1\n"
     "    timeouts: {connect: 1s, first_byte: 1s, idle: 1s, total: 2s}\n"
-    "  claude:\n    type: anthropic\n    base_url: MOCK_URL\n    api_key: sk-mock-key\n";
+    "  claude:\n    type: anthropic\n    base_url: MOCK_URL\n    api_key: sk-mock-key\n"
+    "  oai:\n    type: openai\n    base_url: MOCK_URL\n    api_key: sk-mock-key\n";
 
 std::string chat(const std::string& model, bool stream = false) {
     return R"({"model":")" + model + R"(","messages":[{"role":"user","content":"hi"}])" +
@@ -315,6 +316,37 @@ TEST_F(RoutingTest, AdminListenerShowsTargetHealthAndOnlyAdminRoutes) {
     // Ejected: the next request goes straight to the healthy target.
     const HttpResponse again = post("/v1/chat/completions", chat("ha"));
     EXPECT_EQ(again.header("x-switchboard-attempts"), "1");
+}
+
+TEST_F(RoutingTest, StreamUsageIsAskedForAndItsChunkKeptFromClientsThatDidNotAsk) {
+    start_with(R"(
+  priced:
+    provider: oai
+    model: gpt-4o-mini
+    price: {input: 1000, output: 2000}
+)");
+    const HttpResponse streamed = post("/v1/chat/completions", chat("priced", true));
+    ASSERT_EQ(streamed.status, 200) << streamed.body;
+    EXPECT_THAT(streamed.body, Not(HasSubstr(R"("choices":[])")));
+    EXPECT_THAT(streamed.body, HasSubstr("[DONE]"));
+    const HttpResponse last = mock_get("/_mock/last_request");
+    EXPECT_THAT(last.body, HasSubstr(R"(include_usage)"));
+    // A client that asks gets the usage chunk as the provider sent it.
+    const std::string asking =
+        R"({"model":"priced","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+        R"("stream_options":{"include_usage":true}})";
+    const HttpResponse with_usage = post("/v1/chat/completions", asking);
+    EXPECT_THAT(with_usage.body, HasSubstr(R"("choices":[])"));
+    // Non-stream answers are priced in a header: 1000 and 2000 per million tokens here.
+    const HttpResponse plain = post("/v1/chat/completions", chat("priced"));
+    ASSERT_EQ(plain.status, 200);
+    const auto usage = boost::json::parse(plain.body).as_object().at("usage").as_object();
+    const double expected =
+        (1000.0 * static_cast<double>(usage.at("prompt_tokens").as_int64()) +
+         2000.0 * static_cast<double>(usage.at("completion_tokens").as_int64())) /
+        1e6;
+    ASSERT_FALSE(plain.header("x-switchboard-cost").empty());
+    EXPECT_NEAR(std::stod(plain.header("x-switchboard-cost")), expected, 1e-8);
 }
 
 }  // namespace

@@ -53,5 +53,19 @@ TEST(FindStreamUsage, TakesTheUsageChunkAndSkipsNullUsage) {
     EXPECT_FALSE(find_stream_usage("data: {\"choices\":[]}\n\n").has_value());
 }
 
+TEST(StripUsageChunks, RemovesOnlyTheUsageOnlyChunk) {
+    std::string events =
+        "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9}}\n\n"
+        "data: [DONE]\n\n";
+    EXPECT_TRUE(strip_usage_chunks(events));
+    EXPECT_EQ(events,
+              "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
+              "data: [DONE]\n\n");
+    std::string plain = "data: {\"choices\":[]}\n\n";
+    EXPECT_FALSE(strip_usage_chunks(plain));
+    EXPECT_EQ(plain, "data: {\"choices\":[]}\n\n");
+}
+
 }  // namespace
 }  // namespace sb::api
