@@ -434,15 +434,16 @@ awaitable<bool> write_translated(Stream& s, Exchange& ex, bool& head_sent, std::
     co_return ok;
 }
 
-// Proxies a chat completion to a provider whose wire format differs: the adapter builds the
-// upstream request and translates the answer (or decodes the stream) back into OpenAI's
+// Proxies a chat completion (or embeddings) to a provider whose wire format differs: the adapter
+// builds the upstream request and translates the answer (or decodes the stream) back into OpenAI's
 // format. A stream's head is sent only with its first translated event, so a failure before
 // that (even one inside the upstream's 200 stream) is a plain HTTP error.
 template <typename Stream>
 awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
                                  const providers::Adapter& adapter,
                                  const config::Provider& provider, const config::Model& model,
-                                 const api::InboundRequest& inbound, const std::string& body) {
+                                 const api::InboundRequest& inbound, const std::string& body,
+                                 api::Endpoint ep) {
     providers::ChatContext ctx;
     ctx.public_model = model.name;
     ctx.upstream_model = model.upstream_model;
@@ -452,7 +453,13 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
     ctx.created = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    auto built = adapter.build_chat(provider, body, ctx);
+    // Embeddings take the non-stream path below (inspect_request refuses `stream` for them).
+    const bool embeddings = ep == api::Endpoint::Embeddings;
+    providers::EmbeddingsContext embeddings_ctx;
+    embeddings_ctx.public_model = model.name;
+    embeddings_ctx.upstream_model = model.upstream_model;
+    auto built = embeddings ? adapter.build_embeddings(provider, body, embeddings_ctx)
+                            : adapter.build_chat(provider, body, ctx);
     if (!built) {
         co_return co_await send_error(s, ex, built.error());
     }
@@ -496,9 +503,12 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
         tr->take_data(response);
         if (!success) {
             co_return co_await send_error(
-                s, ex, adapter.map_error(provider, status, response, tr->retry_after()));
+                s, ex,
+                adapter.map_error(provider, status, response, tr->retry_after(), tr->error_type()));
         }
-        auto translated = adapter.translate_chat_response(response, ctx);
+        auto translated = embeddings
+                              ? adapter.translate_embeddings_response(response, embeddings_ctx)
+                              : adapter.translate_chat_response(response, ctx);
         if (!translated) {
             co_return co_await send_error(s, ex, translated.error());
         }
@@ -579,16 +589,18 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     ex.target = model->upstream_model;
     ex.attempts = 1;
     if (const providers::Adapter* adapter = w.adapter_for(provider)) {
-        if (ep != api::Endpoint::ChatCompletions) {
+        if (ep == api::Endpoint::Completions) {
             co_return co_await send_error(
                 s, ex,
                 Error{ErrorCode::InvalidRequest,
                       fmt::format("The model '{}' is served by provider type {}, which this "
-                                  "gateway reaches only through /v1/chat/completions.",
+                                  "gateway reaches only through /v1/chat/completions and "
+                                  "/v1/embeddings.",
                                   model->name, config::to_string(provider.type)),
                       "model"});
         }
-        co_return co_await proxy_translated(s, c, ex, *adapter, provider, *model, *inspected, body);
+        co_return co_await proxy_translated(s, c, ex, *adapter, provider, *model, *inspected, body,
+                                            ep);
     }
 
     http::UpstreamRequest up = w.request_template(*model, provider, ep);

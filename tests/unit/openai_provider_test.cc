@@ -94,3 +94,38 @@ TEST(MapError, StringErrorAndDetailShapes) {
 
 }  // namespace
 }  // namespace sb::providers::openai
+
+namespace sb::providers::openai {
+namespace {
+
+TEST(MapError, AzureContentFilterIsOurContentFilterError) {
+    config::Provider p = provider();
+    p.type = config::ProviderType::Azure;
+    // Azure OpenAI's prompt-filter rejection (message shortened).
+    const Error e = map_error(p, 400, R"({"error":{
+        "message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "type":null,"param":"prompt","code":"content_filter","status":400,
+        "innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{
+          "hate":{"filtered":true,"severity":"high"},
+          "self_harm":{"filtered":false,"severity":"safe"},
+          "violence":{"filtered":true,"severity":"medium"}}}}})",
+                              "");
+    EXPECT_EQ(e.code, ErrorCode::ContentFiltered);
+    EXPECT_EQ(http_status(e), 400);
+    EXPECT_EQ(error_type(e), "invalid_request_error");
+    EXPECT_EQ(error_code_name(e), "content_filter");
+    EXPECT_EQ(e.param, "prompt");
+    EXPECT_NE(e.message.find("content management policy"), std::string::npos);
+    EXPECT_NE(e.message.find("(filtered categories: hate, violence)"), std::string::npos)
+        << e.message;
+}
+
+TEST(MapError, OtherBadRequestsStayUpstreamErrors) {
+    const Error e = map_error(
+        provider(), 400,
+        R"({"error":{"message":"bad","type":"invalid_request_error","param":"x","code":null}})", "");
+    EXPECT_EQ(e.code, ErrorCode::UpstreamError);
+}
+
+}  // namespace
+}  // namespace sb::providers::openai

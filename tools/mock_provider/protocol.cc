@@ -493,6 +493,12 @@ void apply_control(Controls& controls, std::string_view name, std::string_view v
             controls.retry_after = trim(value);
             controls.set |= kRetryAfter;
         }
+    } else if (control_name_is(name, "content_filter")) {
+        const std::string_view kind = trim(value);
+        if ((controls.set & kContentFilter) == 0 && (kind == "prompt" || kind == "completion")) {
+            controls.content_filter = kind;
+            controls.set |= kContentFilter;
+        }
     } else if (control_name_is(name, "stream_error")) {
         // Kept as given: each protocol knows its own values (messages_stream_error() etc.).
         const std::string_view kind = trim(value);
@@ -792,6 +798,23 @@ void chat_completions(Context& context) {
     const long prompt = chat_prompt_tokens(messages);
     const bool stream = read_bool(object["stream"]);
     const bool include_usage = read_bool(object["stream_options"]["include_usage"]);
+    if (context.controls.content_filter == "prompt") {
+        // Azure OpenAI's prompt filter: 400 with code content_filter and the category results.
+        context.response.body =
+            "{\"error\":{\"message\":\"The response was filtered due to the prompt triggering "
+            "Azure OpenAI's content management policy. Please modify your prompt and retry.\","
+            "\"type\":null,\"param\":\"prompt\",\"code\":\"content_filter\",\"status\":400,"
+            "\"innererror\":{\"code\":\"ResponsibleAIPolicyViolation\","
+            "\"content_filter_result\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"self_harm\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"sexual\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":true,\"severity\":\"medium\"}}}}}";
+        respond_json(context, 400);
+        return;
+    }
+    // Azure OpenAI's completion filter (non-stream answers only): the answer is cut, its
+    // finish_reason is content_filter and the filter results ride along.
+    const bool filtered = !stream && context.controls.content_filter == "completion";
 
     std::string_view tool_name;
     simdjson::dom::array tools;
@@ -855,6 +878,17 @@ void chat_completions(Context& context) {
         body +=
             "\"}}],\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
             "\"usage\":";
+    } else if (filtered) {
+        completion = 1;
+        body += ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
+                "\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+                "\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
+        body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
+        append_word(body, 0, bytes_per_chunk);
+        body +=
+            "\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"content_filter\","
+            "\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":true,\"severity\":\"high\"}}}],\"usage\":";
     } else {
         body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
         for (long i = 0; i < chunks; ++i) {
@@ -2007,6 +2041,12 @@ void Response::clear() {
 void Handler::handle(const Request& request, Response& response) {
     response.clear();
     Context context{request, response};
+    if (is_google_token_path(request.path)) {
+        // Google's OAuth token endpoint: not a provider request (not counted or recorded).
+        context.number = counters().requests.load(std::memory_order_relaxed);
+        google_token_endpoint(context);
+        return;
+    }
     const Api api = classify(request);
     // Each API has its own credential: OpenAI a bearer token, Anthropic `x-api-key`, Gemini
     // `x-goog-api-key` (or ?key=), Bedrock a SigV4 or bearer `Authorization`.
@@ -2093,6 +2133,23 @@ void Handler::framing_error(int status, Response& response) {
             respond_error(context, status, "The request is not valid HTTP/1.1.",
                           "invalid_request_error");
     }
+}
+
+void text_embedding(std::string_view text, std::vector<float>& values) {
+    make_embedding(fnv1a(kFnvOffset, text.data(), text.size()), values);
+}
+
+void append_float_array(std::string& out, const std::vector<float>& values) {
+    out += '[';
+    char buf[32];
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        if (j > 0) {
+            out += ", ";
+        }
+        const auto result = std::to_chars(buf, buf + sizeof(buf), values[j]);
+        out.append(buf, result.ptr);
+    }
+    out += ']';
 }
 
 }  // namespace sb::mock::detail
