@@ -1077,13 +1077,8 @@ class Parser {
                     return {};
                 }
                 if (key == "credentials_file") {
-                    if (auto s = read_string(value, kp, p.credentials_file); !s) {
-                        return s;
-                    }
-                    if (p.credentials_file.empty()) {
-                        return fail_at(kp, "must be the path of a service-account JSON key file");
-                    }
-                    return {};
+                    // Read (and checked) when the gateway starts: config validation does no I/O.
+                    return read_string(value, kp, p.credentials_file);
                 }
                 if (key == "api_version") {
                     if (auto s = read_string(value, kp, p.api_version); !s) {

@@ -26,9 +26,7 @@ class VertexTest : public GatewayFixture {
     }
 
     // Writes the service-account key file once the token endpoint's URL is known.
-    void on_mock_started() override {
-        write_key_file(keys_.private_pem);
-    }
+    void on_mock_started() override { write_key_file(keys_.private_pem); }
 
     void write_key_file(const std::string& private_pem) {
         const std::string text = service_account_json(
@@ -89,9 +87,8 @@ TEST_F(VertexTest, StreamIsTranslatedToChunks) {
 
 TEST_F(VertexTest, EmbeddingsGoThroughPredict) {
     start_vertex();
-    auto r = post("/v1/embeddings",
-                  R"({"model":"vx-embed","input":["a","b"],"dimensions":16,)"
-                  R"("encoding_format":"float"})");
+    auto r = post("/v1/embeddings", R"({"model":"vx-embed","input":["a","b"],"dimensions":16,)"
+                                    R"("encoding_format":"float"})");
     ASSERT_EQ(r.status, 200) << r.body;
     auto body = json::parse(r.body);
     ASSERT_EQ(body.at("data").as_array().size(), 2u);
@@ -113,8 +110,7 @@ TEST_F(VertexTest, TokenEndpointRefusingTheKeyIs502BeforeAnyUpstreamCall) {
     EXPECT_EQ(error.at("code").as_string(), "upstream_auth_failed");
     EXPECT_NE(std::string(error.at("message").as_string()).find("Invalid JWT Signature."),
               std::string::npos);
-    EXPECT_EQ(std::string(error.at("message").as_string()).find("PRIVATE KEY"),
-              std::string::npos);
+    EXPECT_EQ(std::string(error.at("message").as_string()).find("PRIVATE KEY"), std::string::npos);
     auto stats = json::parse(mock_get("/_mock/stats").body);
     EXPECT_EQ(stats.at("requests").as_int64(), 0);
 }

@@ -44,10 +44,12 @@ inline RsaKeyPair make_rsa_key_pair() {
 
 // A service-account key file's JSON for `private_pem`, exchanging tokens at `token_uri`.
 inline std::string service_account_json(std::string_view private_pem, std::string_view token_uri,
-                                        std::string_view email = "gateway@my-project.iam."
-                                                                 "gserviceaccount.com") {
-    std::string json = "{\"type\":\"service_account\",\"project_id\":\"my-project\","
-                       "\"private_key_id\":\"k1\",\"private_key\":\"";
+                                        std::string_view email =
+                                            "gateway@my-project.iam."
+                                            "gserviceaccount.com") {
+    std::string json =
+        "{\"type\":\"service_account\",\"project_id\":\"my-project\","
+        "\"private_key_id\":\"k1\",\"private_key\":\"";
     append_json_escaped(json, private_pem);
     json += "\",\"client_email\":\"";
     append_json_escaped(json, email);

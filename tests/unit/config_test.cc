@@ -642,9 +642,10 @@ INSTANTIATE_TEST_SUITE_P(Invalid, ConfigBadSize,
 // providers
 
 TEST(ConfigErrors, UnknownProviderTypeIsRejectedWithTheAlternatives) {
-    EXPECT_THAT(parse_error("providers:\n  openai:\n    type: foo\n"),
-                StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
-                           "openai, openai-compatible, azure, anthropic, gemini, bedrock, vertex)"));
+    EXPECT_THAT(
+        parse_error("providers:\n  openai:\n    type: foo\n"),
+        StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
+                   "openai, openai-compatible, azure, anthropic, gemini, bedrock, vertex)"));
 }
 
 TEST(ConfigParse, AzureDefaultsToApiKeyHeaderAndAVersion) {

@@ -1,6 +1,8 @@
 // Embeddings translation pieces, the Vertex adapter's request building and Bedrock's
 // x-amzn-ErrorType error mapping.
 
+#include "providers/common/embeddings.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -12,7 +14,6 @@
 #include "google/token_source.h"
 #include "providers/anthropic/anthropic.h"
 #include "providers/bedrock/bedrock.h"
-#include "providers/common/embeddings.h"
 #include "providers/gemini/gemini.h"
 #include "providers/vertex/vertex.h"
 
@@ -98,12 +99,11 @@ TEST(EmbeddingsCommon, RefusesWhatCannotBeTranslatedNamingTheParameter) {
         const char* body;
         const char* param;
     };
-    for (const Case c : {Case{R"({"model":"m","input":[1,2]})", "input"},
-                         Case{R"({"model":"m","input":[]})", "input"},
-                         Case{R"({"model":"m"})", "input"},
-                         Case{R"({"model":"m","input":"a","dimensions":0})", "dimensions"},
-                         Case{R"({"model":"m","input":"a","encoding_format":"x"})",
-                              "encoding_format"}}) {
+    for (const Case c :
+         {Case{R"({"model":"m","input":[1,2]})", "input"},
+          Case{R"({"model":"m","input":[]})", "input"}, Case{R"({"model":"m"})", "input"},
+          Case{R"({"model":"m","input":"a","dimensions":0})", "dimensions"},
+          Case{R"({"model":"m","input":"a","encoding_format":"x"})", "encoding_format"}}) {
         SCOPED_TRACE(c.body);
         auto req = common::parse_embeddings_request(c.body, "p");
         ASSERT_FALSE(req);
@@ -160,17 +160,16 @@ TEST(VertexAdapter, ChatGoesToThePublisherModelWithTheBearerToken) {
     ctx.public_model = "gem";
     ctx.upstream_model = "gemini-2.5-flash";
     ctx.stream = true;
-    auto built = adapter.build_chat(vertex_provider(),
-                                    R"({"model":"gem","messages":[{"role":"user","content":"hi"}]})",
-                                    ctx);
+    auto built = adapter.build_chat(
+        vertex_provider(), R"({"model":"gem","messages":[{"role":"user","content":"hi"}]})", ctx);
     ASSERT_TRUE(built) << built.error().message;
     EXPECT_EQ(built->url,
               "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/"
               "europe-west4/publishers/google/models/gemini-2.5-flash:streamGenerateContent?"
               "alt=sse");
-    EXPECT_NE(std::find(built->headers.begin(), built->headers.end(),
-                        "Authorization: Bearer ya29.t"),
-              built->headers.end());
+    EXPECT_NE(
+        std::find(built->headers.begin(), built->headers.end(), "Authorization: Bearer ya29.t"),
+        built->headers.end());
     // The body is the Gemini adapter's translation.
     auto gemini_body = gemini::detail::translate_request(
         R"({"model":"gem","messages":[{"role":"user","content":"hi"}]})", ctx);

@@ -82,7 +82,8 @@ TEST_F(GoogleAuth, ParsesAServiceAccountKeyFile) {
 
 TEST_F(GoogleAuth, TokenUriDefaultsToGoogles) {
     std::string json = test::service_account_json(keys_->private_pem, "x");
-    json.replace(json.find(",\"token_uri\":\"x\""), 15, "");
+    const std::string member = ",\"token_uri\":\"x\"";
+    json.replace(json.find(member), member.size(), "");
     auto key = parse_service_account_key(json);
     ASSERT_TRUE(key) << key.error().message;
     EXPECT_EQ(key->token_uri, kDefaultTokenUri);

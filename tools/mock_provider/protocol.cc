@@ -880,9 +880,10 @@ void chat_completions(Context& context) {
             "\"usage\":";
     } else if (filtered) {
         completion = 1;
-        body += ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
-                "\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
-                "\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
+        body +=
+            ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
+            "\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
         body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
         append_word(body, 0, bytes_per_chunk);
         body +=
