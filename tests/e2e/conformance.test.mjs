@@ -188,4 +188,32 @@ describe('azure content filter', () => {
         assert.equal(r.choices[0].content_filter_results.violence.filtered, true);
         assert.equal(r.prompt_filter_results[0].prompt_index, 0);
     });
+
+    test('a filtered stream relays the filter results untouched', TIMEOUT, async () => {
+        const stream = await client.chat.completions.create({
+            model: 'azure-filtered-completion', messages: MESSAGES, stream: true,
+        });
+        let promptResults = null;
+        let finish = null;
+        let results = null;
+        for await (const chunk of stream) {
+            promptResults = chunk.prompt_filter_results ?? promptResults;
+            for (const choice of chunk.choices) {
+                finish = choice.finish_reason ?? finish;
+                results = choice.content_filter_results ?? results;
+            }
+        }
+        assert.equal(promptResults[0].prompt_index, 0);
+        assert.equal(finish, 'content_filter');
+        assert.equal(results.violence.filtered, true);
+    });
+});
+
+describe('bedrock error types', () => {
+    test('the x-amzn-ErrorType header names the exception', TIMEOUT, async () => {
+        // Bedrock's error body is only {"message": ...}; the type is in the header.
+        await assert.rejects(
+            client.chat.completions.create({ model: 'bedrock-429', messages: MESSAGES }),
+            (err) => err instanceof OpenAI.RateLimitError && err.type === 'ThrottlingException');
+    });
 });

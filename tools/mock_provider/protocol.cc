@@ -812,8 +812,8 @@ void chat_completions(Context& context) {
         respond_json(context, 400);
         return;
     }
-    // Azure OpenAI's completion filter (non-stream answers only): the answer is cut, its
-    // finish_reason is content_filter and the filter results ride along.
+    // Azure OpenAI's completion filter: the answer is cut, its finish_reason is content_filter
+    // and the filter results ride along (streams: see StreamRenderer).
     const bool filtered = !stream && context.controls.content_filter == "completion";
 
     std::string_view tool_name;
@@ -848,6 +848,7 @@ void chat_completions(Context& context) {
         setup.bytes_per_chunk = bytes_per_chunk;
         setup.include_usage = include_usage;
         setup.prompt_tokens = prompt;
+        setup.content_filter = context.controls.content_filter == "completion";
         response.renderer.reset(setup);
         response.stream = true;
         write_head(context, 200, kEventStream, true);
@@ -1790,6 +1791,7 @@ void StreamRenderer::reset(const Setup& setup) {
     include_usage_ = setup.include_usage;
     json_array_ = setup.json_array;
     latency_ms_ = setup.latency_ms;
+    content_filter_ = setup.content_filter && setup.kind == Kind::ChatText;
     tool_name_.assign(setup.tool_name);
     model_.assign(setup.model);
     error_type_.assign(setup.error_type);
@@ -1937,7 +1939,12 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
     } else {
         switch (kind_) {
             case Kind::ChatText:
-                out += "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}";
+                out += content_filter_
+                           ? "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                             "\"content_filter\",\"content_filter_results\":{\"violence\":{"
+                             "\"filtered\":true,\"severity\":\"high\"}}}"
+                           : "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                             "\"stop\"}";
                 break;
             case Kind::ChatToolCall:
                 out +=
@@ -1957,6 +1964,11 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
         }
     }
     out += ']';
+    if (content_filter_ && index < begin) {
+        out +=
+            ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
+            "\"hate\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
+    }
     if (include_usage_) {
         out += ",\"usage\":null";
     }
