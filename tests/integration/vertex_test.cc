@@ -146,5 +146,50 @@ TEST_F(VertexTest, TokensAreRefreshedBeforeTheyExpire) {
     EXPECT_EQ(bad.status, 401) << bad.body;
 }
 
+// The mock's token endpoint checks what Google checks: a JWT-bearer grant whose assertion has
+// the right audience, scope and lifetime and verifies with the service account's public key.
+TEST_F(VertexTest, MockTokenEndpointChecksTheAssertion) {
+    start_vertex();
+    auto key = google::load_service_account_key(key_file_);
+    ASSERT_TRUE(key) << key.error().message;
+    // The mock takes the audience to be http://<Host header>/token; this client sends
+    // "Host: 127.0.0.1".
+    key->token_uri = "http://127.0.0.1/token";
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto exchange = [&](const google::ServiceAccountKey& k, std::string_view scope,
+                        std::int64_t iat) {
+        auto jwt = google::make_assertion(k, scope, iat);
+        EXPECT_TRUE(jwt);
+        return http_request(mock_port(), "POST", "/token", google::token_request_body(*jwt),
+                            "Content-Type: application/x-www-form-urlencoded\r\n");
+    };
+    auto ok = exchange(*key, google::kCloudPlatformScope, now);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    auto token = json::parse(ok.body);
+    EXPECT_EQ(token.at("token_type").as_string(), "Bearer");
+    EXPECT_GT(token.at("expires_in").as_int64(), 0);
+
+    auto wrong_scope = exchange(*key, "https://www.googleapis.com/auth/userinfo.email", now);
+    EXPECT_EQ(wrong_scope.status, 400);
+    EXPECT_EQ(json::parse(wrong_scope.body).at("error").as_string(), "invalid_scope");
+
+    auto expired = exchange(*key, google::kCloudPlatformScope, now - 7200);
+    EXPECT_EQ(expired.status, 400);
+    EXPECT_EQ(json::parse(expired.body).at("error").as_string(), "invalid_grant");
+
+    google::ServiceAccountKey elsewhere = *key;
+    elsewhere.token_uri = "https://oauth2.googleapis.com/token";
+    auto wrong_aud = exchange(elsewhere, google::kCloudPlatformScope, now);
+    EXPECT_EQ(wrong_aud.status, 400);
+
+    auto not_a_grant =
+        http_request(mock_port(), "POST", "/token", "grant_type=client_credentials&assertion=x",
+                     "Content-Type: application/x-www-form-urlencoded\r\n");
+    EXPECT_EQ(not_a_grant.status, 400);
+    EXPECT_EQ(json::parse(not_a_grant.body).at("error").as_string(), "unsupported_grant_type");
+}
+
 }  // namespace
 }  // namespace sb::test
