@@ -1159,6 +1159,11 @@ class Parser {
                                "is required for type vertex (or api_key: a static OAuth access "
                                "token)");
             }
+            if (!p.credentials_file.empty() && !p.api_key.empty()) {
+                return fail_at(child(path, "api_key"),
+                               "cannot be combined with credentials_file on type vertex: give one "
+                               "or the other");
+            }
         } else if (vertex_fields) {
             return fail_at(path, "project, location and credentials_file are only for type vertex");
         }

@@ -1177,6 +1177,9 @@ TEST(ConfigErrors, VertexNeedsProjectLocationAndCredentials) {
     EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: P!, location: l, "
                             "api_key: t}\n"),
                 StartsWith("providers.v.project: must be a Google Cloud project id"));
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: p, location: l, "
+                            "credentials_file: /x, api_key: t}\n"),
+                StartsWith("providers.v.api_key: cannot be combined with credentials_file"));
     EXPECT_THAT(parse_error("providers:\n  p: {type: openai, project: x}\n"),
                 StartsWith("providers.p: project, location and credentials_file are only for "
                            "type vertex"));
