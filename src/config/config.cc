@@ -560,6 +560,9 @@ std::optional<ProviderType> parse_provider_type(std::string_view s) {
     if (s == "bedrock") {
         return ProviderType::Bedrock;
     }
+    if (s == "vertex") {
+        return ProviderType::Vertex;
+    }
     return std::nullopt;
 }
 
@@ -581,10 +584,11 @@ constexpr std::array<std::string_view, 8> kServerKeys{
     "listen",         "workers",      "max_body_bytes", "max_header_bytes",
     "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
 constexpr std::array<std::string_view, 3> kTlsKeys{"listen", "cert_file", "key_file"};
-constexpr std::array<std::string_view, 13> kProviderKeys{
-    "type",          "base_url",          "api_key",      "auth_header", "auth_prefix",
-    "headers",       "optional",          "timeouts",     "api_version", "region",
-    "access_key_id", "secret_access_key", "session_token"};
+constexpr std::array<std::string_view, 16> kProviderKeys{
+    "type",          "base_url", "api_key",       "auth_header",
+    "auth_prefix",   "headers",  "optional",      "timeouts",
+    "api_version",   "region",   "access_key_id", "secret_access_key",
+    "session_token", "project",  "location",      "credentials_file"};
 // Azure OpenAI's GA data-plane API version used when `api_version` is not given.
 constexpr std::string_view kAzureApiVersion = "2024-10-21";
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
@@ -1085,6 +1089,39 @@ class Parser {
                 if (key == "session_token") {
                     return read_string(value, kp, p.session_token);
                 }
+                // -- vertex --
+                if (key == "project") {
+                    if (auto s = read_string(value, kp, p.project); !s) {
+                        return s;
+                    }
+                    if (p.project.empty() ||
+                        !std::all_of(p.project.begin(), p.project.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                                   c == '.' || c == ':';
+                        })) {
+                        return fail_at(kp, fmt::format("must be a Google Cloud project id like "
+                                                       "my-project-123{}",
+                                                       got(p.project)));
+                    }
+                    return {};
+                }
+                if (key == "location") {
+                    if (auto s = read_string(value, kp, p.location); !s) {
+                        return s;
+                    }
+                    if (p.location.empty() ||
+                        !std::all_of(p.location.begin(), p.location.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                        })) {
+                        return fail_at(kp, fmt::format("must look like us-central1 or global{}",
+                                                       got(p.location)));
+                    }
+                    return {};
+                }
+                if (key == "credentials_file") {
+                    // Read (and checked) when the gateway starts: config validation does no I/O.
+                    return read_string(value, kp, p.credentials_file);
+                }
                 if (key == "api_version") {
                     if (auto s = read_string(value, kp, p.api_version); !s) {
                         return s;
@@ -1112,7 +1149,8 @@ class Parser {
             }
             return fail_at(
                 child(path, "type"),
-                "is required (openai, openai-compatible, azure, anthropic, gemini or bedrock)");
+                "is required (openai, openai-compatible, azure, anthropic, gemini, bedrock or "
+                "vertex)");
         }
         if (p.type == ProviderType::Azure) {
             // Azure OpenAI authenticates with an `api-key` header (an Entra token instead goes
@@ -1147,6 +1185,30 @@ class Parser {
                            "region, access_key_id, secret_access_key and session_token are "
                            "only for type bedrock");
         }
+        const bool vertex_fields =
+            !p.project.empty() || !p.location.empty() || !p.credentials_file.empty();
+        if (p.type == ProviderType::Vertex) {
+            for (const std::string_view field : {"project", "location"}) {
+                const std::string& v = field == "project" ? p.project : p.location;
+                if (v.empty() && !d.is_unresolved(child(path, std::string(field)))) {
+                    return fail_at(child(path, std::string(field)), "is required for type vertex");
+                }
+            }
+            if (p.credentials_file.empty() && p.api_key.empty() &&
+                !d.is_unresolved(child(path, "credentials_file")) &&
+                !d.is_unresolved(child(path, "api_key"))) {
+                return fail_at(child(path, "credentials_file"),
+                               "is required for type vertex (or api_key: a static OAuth access "
+                               "token)");
+            }
+            if (!p.credentials_file.empty() && !p.api_key.empty()) {
+                return fail_at(child(path, "api_key"),
+                               "cannot be combined with credentials_file on type vertex: give one "
+                               "or the other");
+            }
+        } else if (vertex_fields) {
+            return fail_at(path, "project, location and credentials_file are only for type vertex");
+        }
         if (base_url) {
             p.base_url = std::move(*base_url);
         } else if (p.type == ProviderType::OpenAI) {
@@ -1157,6 +1219,11 @@ class Parser {
             p.base_url = "https://generativelanguage.googleapis.com/v1beta";
         } else if (p.type == ProviderType::Bedrock) {
             // Empty: the adapter addresses https://bedrock-runtime.{region}.amazonaws.com.
+        } else if (p.type == ProviderType::Vertex) {
+            // Vertex AI's regional endpoint; the global location has no region prefix.
+            p.base_url = p.location == "global"
+                             ? std::string("https://aiplatform.googleapis.com")
+                             : fmt::format("https://{}-aiplatform.googleapis.com", p.location);
         } else if (!d.is_unresolved(child(path, "base_url"))) {
             return fail_at(child(path, "base_url"),
                            fmt::format("is required for type {}", to_string(p.type)));
@@ -1183,7 +1250,7 @@ class Parser {
         if (!type) {
             return fail_at(path, fmt::format("unknown provider type {} (expected openai, "
                                              "openai-compatible, azure, anthropic, gemini, "
-                                             "bedrock)",
+                                             "bedrock, vertex)",
                                              quoted(**text)));
         }
         d.provider.type = *type;
@@ -2002,6 +2069,8 @@ std::string_view to_string(ProviderType t) {
             return "gemini";
         case ProviderType::Bedrock:
             return "bedrock";
+        case ProviderType::Vertex:
+            return "vertex";
     }
     return "unknown";
 }

@@ -51,7 +51,8 @@ enum class ProviderType : std::uint8_t {
     Azure,
     Anthropic,
     Gemini,
-    Bedrock
+    Bedrock,
+    Vertex
 };
 
 std::string_view to_string(ProviderType t);
@@ -70,6 +71,12 @@ struct Provider {
     std::string access_key_id;
     std::string secret_access_key;
     std::string session_token;
+    // vertex: Google Cloud project and location, and a service-account JSON key file (an OAuth
+    // token is minted from it off the request path); without one, api_key is sent as a static
+    // OAuth access token (`Authorization: Bearer`).
+    std::string project;
+    std::string location;
+    std::string credentials_file;
     Timeouts timeouts;
     bool optional = false;  // `optional: true`: a missing ${VAR} disables it instead of failing
     bool enabled = true;    // false when optional and a referenced variable is unset

@@ -29,6 +29,7 @@ enum class ErrorCode : std::uint8_t {
     UpstreamBadResponse,   // 502: unparseable or truncated upstream answer
     UpstreamTimeout,       // 504: first-byte, idle or total timeout
     Unavailable,           // 503: draining, provider disabled
+    ContentFiltered,       // 400: the provider's content filter refused the prompt
 };
 
 // An error as a value. For upstream failures `upstream_status` and the upstream's own
@@ -40,11 +41,11 @@ struct Error {
 
     ErrorCode code = ErrorCode::Internal;
     std::string message;
-    std::string param;           // OpenAI `param`: the request field at fault, if any
-    int upstream_status = 0;     // HTTP status the upstream returned, 0 if none
-    std::string upstream_type;   // upstream's error `type`, if it gave one
-    std::string upstream_code;   // upstream's error `code`, if it gave one
-    std::string retry_after;     // upstream Retry-After value to pass on
+    std::string param;          // OpenAI `param`: the request field at fault, if any
+    int upstream_status = 0;    // HTTP status the upstream returned, 0 if none
+    std::string upstream_type;  // upstream's error `type`, if it gave one
+    std::string upstream_code;  // upstream's error `code`, if it gave one
+    std::string retry_after;    // upstream Retry-After value to pass on
 };
 
 // The one table: HTTP status for an error (upstream errors keep the upstream's status).

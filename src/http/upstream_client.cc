@@ -294,6 +294,7 @@ struct UpstreamClient::State {
             t->status_ = status;
             t->content_type_.clear();
             t->retry_after_.clear();
+            t->error_type_.clear();
         } else if (line == "\r\n" || line == "\n") {
             if (t->status_ >= 200 && t->phase_ == Phase::Waiting) {
                 t->phase_ = Phase::Headers;
@@ -307,6 +308,9 @@ struct UpstreamClient::State {
             t->content_type_ = header_value(line, 12);
         } else if (iequals_prefix(line, "retry-after")) {
             t->retry_after_ = header_value(line, 11);
+        } else if (iequals_prefix(line, "x-amzn-errortype")) {
+            // AWS rest-json services name the error type here, not always in the body.
+            t->error_type_ = header_value(line, 16);
         }
         return len;
     }

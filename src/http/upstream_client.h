@@ -59,6 +59,8 @@ class Transfer {
     int status() const { return status_; }
     const std::string& content_type() const { return content_type_; }
     const std::string& retry_after() const { return retry_after_; }
+    // The `x-amzn-ErrorType` response header (AWS services name the error type there), or "".
+    const std::string& error_type() const { return error_type_; }
     const Error& error() const { return error_; }
     bool finished() const { return phase_ == Phase::Done || phase_ == Phase::Failed; }
 
@@ -90,6 +92,7 @@ class Transfer {
     int status_ = 0;
     std::string content_type_;
     std::string retry_after_;
+    std::string error_type_;
     Error error_;
     std::string data_;
     std::uint64_t bytes_received_ = 0;

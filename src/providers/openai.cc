@@ -76,6 +76,8 @@ Error map_error(const config::Provider& provider, int status, std::string_view b
     std::string type;
     std::string code;
     std::string param;
+    std::string filtered;  // Azure content filter: the categories that tripped, comma-separated
+    bool content_filter = false;
     simdjson::padded_string padded(body);
     simdjson::dom::parser parser;
     simdjson::dom::element root;
@@ -98,6 +100,28 @@ Error map_error(const config::Provider& provider, int status, std::string_view b
                 if (err["param"].get(sv) == simdjson::SUCCESS) {
                     param = sv;
                 }
+                // Azure OpenAI: 400 with code "content_filter" and innererror.code
+                // "ResponsibleAIPolicyViolation" with the per-category results.
+                simdjson::dom::element inner;
+                if (err["innererror"].get(inner) == simdjson::SUCCESS && inner.is_object()) {
+                    if (inner["code"].get(sv) == simdjson::SUCCESS &&
+                        sv == "ResponsibleAIPolicyViolation") {
+                        content_filter = true;
+                    }
+                    simdjson::dom::object results;
+                    if (inner["content_filter_result"].get(results) == simdjson::SUCCESS) {
+                        for (const auto category : results) {
+                            bool hit = false;
+                            if (category.value["filtered"].get(hit) == simdjson::SUCCESS && hit) {
+                                if (!filtered.empty()) {
+                                    filtered += ", ";
+                                }
+                                filtered += category.key;
+                            }
+                        }
+                    }
+                }
+                content_filter = content_filter || code == "content_filter";
             } else if (err.get(sv) == simdjson::SUCCESS) {
                 message = sv;  // {"error": "text"} (some OpenAI-compatible servers)
             }
@@ -126,6 +150,20 @@ Error map_error(const config::Provider& provider, int status, std::string_view b
             "a gateway configuration problem, not a problem with your request.",
             provider.name, status);
         e.upstream_status = status;
+        return e;
+    }
+    if (content_filter && status >= 400 && status < 500) {
+        // The provider's content policy refused the prompt: our content-filter error (400,
+        // code content_filter), with the categories that tripped in the message.
+        e.code = ErrorCode::ContentFiltered;
+        e.message = std::move(message);
+        if (!filtered.empty()) {
+            e.message += fmt::format(" (filtered categories: {})", filtered);
+        }
+        e.param = param.empty() ? std::string("prompt") : std::move(param);
+        e.upstream_status = status;
+        e.upstream_type = std::move(type);
+        e.upstream_code = std::move(code);
         return e;
     }
     e.code = ErrorCode::UpstreamError;

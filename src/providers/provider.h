@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@ struct ChatContext {
 // Turns one upstream stream into OpenAI `chat.completion.chunk` SSE events. One per request;
 // feed() may be called with any split of the upstream bytes.
 class StreamDecoder {
-public:
+  public:
     virtual ~StreamDecoder() = default;
     // Consumes upstream bytes and appends complete OpenAI SSE events ("data: {...}\n\n") to
     // `out`. An error event from the upstream, or malformed upstream data, is an Error (with
@@ -39,8 +40,18 @@ public:
     virtual Status finish(std::string& out) = 0;
 };
 
+// What an embeddings translation needs besides the body. build_embeddings records what the
+// response translation needs (the caller's encoding_format, the number of inputs).
+struct EmbeddingsContext {
+    std::string public_model;    // the model name the client asked for
+    std::string upstream_model;  // the provider's model name
+    // Filled by build_embeddings:
+    bool base64 = false;     // encoding_format "base64": floats as little-endian float32 base64
+    std::size_t inputs = 0;  // how many embeddings the answer must hold
+};
+
 class Adapter {
-public:
+  public:
     virtual ~Adapter() = default;
     // Builds the upstream request (URL, headers incl. auth from config, body) from an OpenAI
     // chat completions request body. A parameter the target cannot express is a 400 naming it.
@@ -56,6 +67,24 @@ public:
     // scrubbed; the upstream rejecting our key is UpstreamAuth).
     virtual Error map_error(const config::Provider& provider, int status, std::string_view body,
                             std::string_view retry_after) const = 0;
+    // The same, with the upstream's `x-amzn-ErrorType` header (empty when absent), which AWS
+    // services send instead of a type in the body. The default ignores it.
+    virtual Error map_error(const config::Provider& provider, int status, std::string_view body,
+                            std::string_view retry_after,
+                            std::string_view error_type_header) const {
+        (void)error_type_header;
+        return map_error(provider, status, body, retry_after);
+    }
+
+    // Builds the upstream request for an OpenAI embeddings request body and fills the context's
+    // response fields. A parameter the target cannot express is a 400 naming it. The default:
+    // a 400 saying the provider type serves no embeddings.
+    virtual Result<http::UpstreamRequest> build_embeddings(const config::Provider& provider,
+                                                           std::string_view openai_body,
+                                                           EmbeddingsContext& ctx) const;
+    // Translates a successful upstream embeddings body into an OpenAI `list` of embeddings.
+    virtual Result<std::string> translate_embeddings_response(std::string_view upstream_body,
+                                                              const EmbeddingsContext& ctx) const;
 };
 
 }  // namespace sb::providers

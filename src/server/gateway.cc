@@ -4,6 +4,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "server/adapters.h"
 #include "server/worker.h"
 
 namespace sb::server {
@@ -44,6 +45,10 @@ Status Gateway::start() {
                         fmt::format("server.tls.key_file: cannot load '{}': {}", srv.tls->key_file,
                                     ec.message()));
         }
+    }
+    // OAuth refreshers (Vertex) start before the workers, so the first requests find a token.
+    if (auto started = start_credentials(snapshot_->config(), std::chrono::seconds(10)); !started) {
+        return started;
     }
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;

@@ -570,10 +570,17 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
 
+    // Embeddings take the non-stream path below (inspect_request refuses `stream` for them).
+    const bool embeddings = p.endpoint == api::Endpoint::Embeddings;
+    providers::EmbeddingsContext embeddings_ctx;
+    embeddings_ctx.public_model = ex.model;
+    embeddings_ctx.upstream_model = std::string(p.upstream_model);
+
     http::UpstreamRequest up;
     bool strip_usage = false;
     if (p.adapter != nullptr) {
-        auto built = p.adapter->build_chat(*p.provider, body, ctx);
+        auto built = embeddings ? p.adapter->build_embeddings(*p.provider, body, embeddings_ctx)
+                                : p.adapter->build_chat(*p.provider, body, ctx);
         if (!built) {
             co_return failed(std::move(built).error());
         }
@@ -645,16 +652,18 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
         tr->take_data(response);
         unwatch_client(*c);
         if (!success) {
-            Error e = translated
-                          ? p.adapter->map_error(*p.provider, status, response, tr->retry_after())
-                          : providers::openai::map_error(*p.provider, status, response,
-                                                         tr->retry_after());
+            Error e = translated ? p.adapter->map_error(*p.provider, status, response,
+                                                        tr->retry_after(), tr->error_type())
+                                 : providers::openai::map_error(*p.provider, status, response,
+                                                                tr->retry_after());
             r.outcome.retry_after =
                 routing::parse_retry_after(tr->retry_after(), std::chrono::system_clock::now());
             co_return failed(std::move(e));
         }
         if (translated) {
-            auto out = p.adapter->translate_chat_response(response, ctx);
+            auto out = embeddings
+                           ? p.adapter->translate_embeddings_response(response, embeddings_ctx)
+                           : p.adapter->translate_chat_response(response, ctx);
             if (!out) {
                 co_return failed(std::move(out).error());
             }
@@ -993,13 +1002,14 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         ex.provider = p.provider->name;
         ex.target = std::string(p.upstream_model);
         ex.target_name = target->name;
-        if (p.adapter != nullptr && ep != api::Endpoint::ChatCompletions) {
+        if (p.adapter != nullptr && ep == api::Endpoint::Completions) {
             router.release(*target);
             co_return co_await send_error(
                 s, ex,
                 Error{ErrorCode::InvalidRequest,
                       fmt::format("The model '{}' is served by provider type {}, which this "
-                                  "gateway reaches only through /v1/chat/completions.",
+                                  "gateway reaches only through /v1/chat/completions and "
+                                  "/v1/embeddings.",
                                   model->name, config::to_string(p.provider->type)),
                       "model"});
         }

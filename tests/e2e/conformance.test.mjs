@@ -23,15 +23,30 @@ const TOOL = {
 };
 
 const TARGETS = [
-    { name: 'openai-compatible', chat: 'mock-gpt', tools: 'mock-tools', e429: 'mock-429', e500: 'mock-500' },
+    {
+        name: 'openai-compatible', chat: 'mock-gpt', tools: 'mock-tools', e429: 'mock-429',
+        e500: 'mock-500', embed: 'mock-embed', embeddings: { arrays: true },
+    },
     ...TRANSLATED_PROVIDERS.map((t) => ({
         name: t.name,
         chat: `${t.prefix}-chat`,
         tools: `${t.prefix}-tools`,
         e429: `${t.prefix}-429`,
         e500: `${t.prefix}-500`,
+        embed: `${t.prefix}-embed`,
+        embeddings: t.embeddings,
     })),
 ];
+
+// The mock embeds a text the same way whatever wire format it speaks, so every provider's answer
+// must equal the OpenAI passthrough's for the same text and size (float32 values).
+const EMBED_DIMENSIONS = 256;
+async function referenceEmbedding(text) {
+    const r = await client.embeddings.create({
+        model: 'mock-embed', input: text, dimensions: EMBED_DIMENSIONS, encoding_format: 'float',
+    });
+    return r.data[0].embedding;
+}
 
 let stack;
 let client;
@@ -105,6 +120,45 @@ for (const target of TARGETS) {
             assert.equal(typeof JSON.parse(call.function.arguments), 'object');
         });
 
+        test('embeddings', TIMEOUT, async () => {
+            if (!target.embeddings) {
+                await assert.rejects(
+                    client.embeddings.create({ model: target.embed, input: 'hello world' }),
+                    (err) => err instanceof OpenAI.BadRequestError && err.status === 400 &&
+                        err.param === 'model');
+                return;
+            }
+            const reference = await referenceEmbedding('hello world');
+            // The SDK's default asks for base64 (little-endian float32) and decodes it.
+            const b64 = await client.embeddings.create({
+                model: target.embed, input: 'hello world', dimensions: EMBED_DIMENSIONS,
+            });
+            assert.equal(b64.object, 'list');
+            assert.equal(b64.data.length, 1);
+            assert.equal(b64.data[0].index, 0);
+            assert.deepEqual(b64.data[0].embedding, reference.map(Math.fround));
+            assert.equal(typeof b64.usage.prompt_tokens, 'number');
+            const floats = await client.embeddings.create({
+                model: target.embed, input: 'hello world', dimensions: EMBED_DIMENSIONS,
+                encoding_format: 'float',
+            });
+            assert.deepEqual(floats.data[0].embedding, reference);
+
+            const batch = () => client.embeddings.create({
+                model: target.embed, input: ['first', 'second'], dimensions: EMBED_DIMENSIONS,
+                encoding_format: 'float',
+            });
+            if (target.embeddings.arrays) {
+                const r = await batch();
+                assert.deepEqual(r.data.map((d) => d.index), [0, 1]);
+                assert.deepEqual(r.data[0].embedding, await referenceEmbedding('first'));
+                assert.deepEqual(r.data[1].embedding, await referenceEmbedding('second'));
+            } else {
+                await assert.rejects(batch(), (err) => err instanceof OpenAI.BadRequestError &&
+                    err.status === 400 && err.param === 'input');
+            }
+        });
+
         test('typed errors', TIMEOUT, async () => {
             await assert.rejects(
                 client.chat.completions.create({ model: target.e429, messages: MESSAGES }),
@@ -116,3 +170,50 @@ for (const target of TARGETS) {
         });
     });
 }
+
+describe('azure content filter', () => {
+    test('a filtered prompt is a 400 content_filter error', TIMEOUT, async () => {
+        await assert.rejects(
+            client.chat.completions.create({ model: 'azure-filtered-prompt', messages: MESSAGES }),
+            (err) => err instanceof OpenAI.BadRequestError && err.status === 400 &&
+                err.code === 'content_filter' && err.param === 'prompt' &&
+                /filtered categories: violence/.test(err.message));
+    });
+
+    test('a filtered answer keeps finish_reason and the filter results', TIMEOUT, async () => {
+        const r = await client.chat.completions.create({
+            model: 'azure-filtered-completion', messages: MESSAGES,
+        });
+        assert.equal(r.choices[0].finish_reason, 'content_filter');
+        assert.equal(r.choices[0].content_filter_results.violence.filtered, true);
+        assert.equal(r.prompt_filter_results[0].prompt_index, 0);
+    });
+
+    test('a filtered stream relays the filter results untouched', TIMEOUT, async () => {
+        const stream = await client.chat.completions.create({
+            model: 'azure-filtered-completion', messages: MESSAGES, stream: true,
+        });
+        let promptResults = null;
+        let finish = null;
+        let results = null;
+        for await (const chunk of stream) {
+            promptResults = chunk.prompt_filter_results ?? promptResults;
+            for (const choice of chunk.choices) {
+                finish = choice.finish_reason ?? finish;
+                results = choice.content_filter_results ?? results;
+            }
+        }
+        assert.equal(promptResults[0].prompt_index, 0);
+        assert.equal(finish, 'content_filter');
+        assert.equal(results.violence.filtered, true);
+    });
+});
+
+describe('bedrock error types', () => {
+    test('the x-amzn-ErrorType header names the exception', TIMEOUT, async () => {
+        // Bedrock's error body is only {"message": ...}; the type is in the header.
+        await assert.rejects(
+            client.chat.completions.create({ model: 'bedrock-throttled', messages: MESSAGES }),
+            (err) => err instanceof OpenAI.RateLimitError && err.type === 'ThrottlingException');
+    });
+});

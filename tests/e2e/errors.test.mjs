@@ -93,7 +93,8 @@ describe('errors', () => {
 
     test('an upstream rejecting the gateway key is 502, not 401', TIMEOUT, async () => {
         const gateway = await startGateway({ mockPort: stack.mock.port,
-                                             providerApiKey: 'sk-wrong-key' });
+                                             providerApiKey: 'sk-wrong-key',
+                                             credentialsFile: stack.credentialsFile });
         try {
             const wrong = new OpenAI({ baseURL: gateway.baseURL, apiKey: 'client-key',
                                        maxRetries: 0, timeout: 15_000 });

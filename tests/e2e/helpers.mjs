@@ -7,6 +7,7 @@
 // copy both processes' output to stderr.
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -143,10 +144,46 @@ class Server {
     }
 }
 
-// Starts the mock provider on a free port. Options: apiKey (default MOCK_API_KEY; null for none).
-export async function startMock({ apiKey = MOCK_API_KEY } = {}) {
+// A Google service account for the Vertex provider: a fresh RSA key pair (OpenSSL, through
+// node:crypto), the public key for the mock's token endpoint (--google-public-key) and, once the
+// mock's port is known, the JSON key file the gateway reads (credentials_file).
+export class ServiceAccount {
+    constructor() {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-sa-'));
+        const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', {
+            modulusLength: 2048,
+            publicKeyEncoding: { type: 'spki', format: 'pem' },
+            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        });
+        this.privateKey = privateKey;
+        this.publicKeyFile = path.join(this.dir, 'google-public.pem');
+        fs.writeFileSync(this.publicKeyFile, publicKey);
+        this.keyFile = path.join(this.dir, 'service-account.json');
+    }
+
+    writeKeyFile(tokenUri) {
+        fs.writeFileSync(this.keyFile, JSON.stringify({
+            type: 'service_account',
+            project_id: 'my-project',
+            private_key_id: 'e2e-key',
+            private_key: this.privateKey,
+            client_email: 'gateway@my-project.iam.gserviceaccount.com',
+            token_uri: tokenUri,
+        }));
+        return this.keyFile;
+    }
+
+    remove() {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+// Starts the mock provider on a free port. Options: apiKey (default MOCK_API_KEY; null for none),
+// googlePublicKey (a PEM file: the mock then issues OAuth tokens for Vertex).
+export async function startMock({ apiKey = MOCK_API_KEY, googlePublicKey = null } = {}) {
     const args = ['--listen', '127.0.0.1:0'];
     if (apiKey) args.push('--api-key', apiKey);
+    if (googlePublicKey) args.push('--google-public-key', googlePublicKey);
     const server = new Server('mock-provider', binary('SB_MOCK_BIN', 'mock-provider'), args);
     try {
         server.port = await server.waitForPort(/mock-provider listening on 127\.0\.0\.1:(\d+)/);
@@ -159,15 +196,20 @@ export async function startMock({ apiKey = MOCK_API_KEY } = {}) {
 }
 
 // Providers whose wire format the gateway translates, each served by the mock in that format,
-// with the models the conformance suite calls (`<prefix>-chat`, -tools, -429, -500).
-function translatedModels(prefix, upstreamModel) {
-    return ['chat', 'tools;tool_call=1', '429;status=429;retry_after=7', '500;status=500']
+// with the models the conformance suite calls (`<prefix>-chat`, -tools, -429, -500, and
+// -embed when the provider has embeddings). -throttled is a 429 without Retry-After: the
+// gateway does not cool its target down, so every call reaches the provider.
+function translatedModels(prefix, upstreamModel, embedModel = null) {
+    const models = ['chat', 'tools;tool_call=1', '429;status=429;retry_after=7', '500;status=500',
+                    'throttled;status=429']
         .map((m) => {
             const [name, ...controls] = m.split(';');
             const upstream = [upstreamModel, ...controls].join(';');
             return `  ${prefix}-${name}: {provider: ${prefix}, model: "${upstream}"}\n`;
         })
         .join('');
+    const embed = `  ${prefix}-embed: {provider: ${prefix}, model: "${embedModel ?? upstreamModel}"}\n`;
+    return models + embed;
 }
 
 export const TRANSLATED_PROVIDERS = [
@@ -178,7 +220,11 @@ export const TRANSLATED_PROVIDERS = [
         prefix: 'azure',
         provider: (port, key) =>
             `  azure: {type: azure, base_url: "http://127.0.0.1:${port}/openai", api_key: "${key}"}\n`,
-        models: translatedModels('azure', 'my-gpt4o-deployment'),
+        models: translatedModels('azure', 'my-gpt4o-deployment', 'my-embedding-deployment') +
+            // Azure's content filter, played by the mock: the prompt refused (400), the answer cut.
+            '  azure-filtered-prompt: {provider: azure, model: "my-gpt4o-deployment;content_filter=prompt"}\n' +
+            '  azure-filtered-completion: {provider: azure, model: "my-gpt4o-deployment;content_filter=completion"}\n',
+        embeddings: { arrays: true },
     },
     {
         name: 'anthropic',
@@ -186,13 +232,15 @@ export const TRANSLATED_PROVIDERS = [
         provider: (port, key) =>
             `  claude: {type: anthropic, base_url: "http://127.0.0.1:${port}/v1", api_key: "${key}"}\n`,
         models: translatedModels('claude', 'claude-sonnet-4-5'),
+        embeddings: null,  // Anthropic has no embeddings API: a 400 naming `model`
     },
     {
         name: 'gemini',
         prefix: 'gemini',
         provider: (port, key) =>
             `  gemini: {type: gemini, base_url: "http://127.0.0.1:${port}/v1beta", api_key: "${key}"}\n`,
-        models: translatedModels('gemini', 'gemini-2.5-flash'),
+        models: translatedModels('gemini', 'gemini-2.5-flash', 'text-embedding-004'),
+        embeddings: { arrays: true },
     },
     {
         name: 'bedrock',
@@ -201,17 +249,31 @@ export const TRANSLATED_PROVIDERS = [
         provider: (port) =>
             `  bedrock: {type: bedrock, base_url: "http://127.0.0.1:${port}", region: us-east-1, ` +
             `access_key_id: AKIDEXAMPLE, secret_access_key: wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY}\n`,
-        models: translatedModels('bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0'),
+        models: translatedModels('bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0',
+                                 'amazon.titan-embed-text-v2:0'),
+        // Titan embeds one input per call: an array of more is a 400 naming `input`.
+        embeddings: { arrays: false },
+    },
+    {
+        name: 'vertex',
+        prefix: 'vertex',
+        // OAuth: the gateway signs a JWT with the service account's key, the mock's /token
+        // checks it and issues the bearer token the Vertex paths demand.
+        provider: (port, key, { credentialsFile }) =>
+            `  vertex: {type: vertex, base_url: "http://127.0.0.1:${port}", project: my-project, ` +
+            `location: us-central1, credentials_file: "${credentialsFile}"}\n`,
+        models: translatedModels('vertex', 'gemini-2.5-flash', 'text-embedding-005'),
+        embeddings: { arrays: true },
     },
 ];
 
 // The gateway config used by the tests: provider `mock` and the models the tests call.
-export function gatewayConfig({ mockPort, providerApiKey = MOCK_API_KEY }) {
+export function gatewayConfig({ mockPort, providerApiKey = MOCK_API_KEY, credentialsFile }) {
     return `# written by tests/e2e/helpers.mjs
 server: {listen: "127.0.0.1:0", workers: 1}
 providers:
   mock: {type: openai-compatible, base_url: "http://127.0.0.1:${mockPort}/v1", api_key: "${providerApiKey}"}
-${TRANSLATED_PROVIDERS.map((t) => t.provider(mockPort, providerApiKey)).join('')}models:
+${TRANSLATED_PROVIDERS.map((t) => t.provider(mockPort, providerApiKey, { credentialsFile })).join('')}models:
   mock-gpt: {provider: mock, model: gpt-4o-mini}
   mock-embed: {provider: mock, model: text-embedding-3-small}
   mock-429: {provider: mock, model: "gpt-4o-mini;status=429;retry_after=7"}
@@ -222,11 +284,11 @@ ${TRANSLATED_PROVIDERS.map((t) => t.models).join('')}`;
 
 // Starts the gateway on a free port with gatewayConfig(); the config lives in a temp directory
 // removed by stop().
-export async function startGateway({ mockPort, providerApiKey } = {}) {
+export async function startGateway({ mockPort, providerApiKey, credentialsFile } = {}) {
     const file = binary('SB_SWITCHBOARD_BIN', 'switchboard');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
     const configFile = path.join(dir, 'config.yaml');
-    fs.writeFileSync(configFile, gatewayConfig({ mockPort, providerApiKey }));
+    fs.writeFileSync(configFile, gatewayConfig({ mockPort, providerApiKey, credentialsFile }));
     const server = new Server('switchboard', file,
                               ['gateway', '--config', configFile, '--workers', '1']);
     const stop = server.stop.bind(server);
@@ -248,18 +310,28 @@ export async function startGateway({ mockPort, providerApiKey } = {}) {
 
 // Mock + gateway. Use from a before() hook and call stop() in after().
 export async function startStack({ mockApiKey = MOCK_API_KEY, providerApiKey = MOCK_API_KEY } = {}) {
-    const mock = await startMock({ apiKey: mockApiKey });
-    let gateway;
+    const account = new ServiceAccount();
+    let mock;
     try {
-        gateway = await startGateway({ mockPort: mock.port, providerApiKey });
+        mock = await startMock({ apiKey: mockApiKey, googlePublicKey: account.publicKeyFile });
+    } catch (err) {
+        account.remove();
+        throw err;
+    }
+    let gateway;
+    const credentialsFile = account.writeKeyFile(`${mock.url}/token`);
+    try {
+        gateway = await startGateway({ mockPort: mock.port, providerApiKey, credentialsFile });
     } catch (err) {
         await mock.stop();
+        account.remove();
         throw err;
     }
     return {
         mock,
         gateway,
         baseURL: gateway.baseURL,
+        credentialsFile,  // the Vertex provider's service-account key file, for more gateways
         // The official SDK as a user would configure it; no retries so errors surface as is.
         client(options = {}) {
             return new OpenAI({
@@ -278,6 +350,7 @@ export async function startStack({ mockApiKey = MOCK_API_KEY, providerApiKey = M
         },
         async stop() {
             await Promise.all([gateway.stop(), mock.stop()]);
+            account.remove();
         },
     };
 }

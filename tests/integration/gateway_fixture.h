@@ -22,6 +22,7 @@ class GatewayFixture : public ::testing::Test {
                std::vector<std::string> mock_args = {"--api-key", "sk-mock-key"}) {
         mock_ = std::make_unique<MockProvider>(std::move(mock_args));
         ASSERT_TRUE(mock_->ok()) << "mock provider did not start: " << mock_->output();
+        on_mock_started();
         std::string yaml =
             "server:\n  listen: 127.0.0.1:0\n  workers: 1\n" + server_yaml +
             "providers:\n  mock:\n    type: openai-compatible\n    base_url: " + mock_->base_url() +
@@ -36,6 +37,10 @@ class GatewayFixture : public ::testing::Test {
         for (std::size_t at; (at = yaml.find("MOCK_URL_AZURE")) != std::string::npos;) {
             yaml.replace(at, 14, "http://127.0.0.1:" + std::to_string(mock_->port()) + "/openai");
         }
+        // MOCK_URL_ROOT: the mock's root (Vertex, Bedrock).
+        for (std::size_t at; (at = yaml.find("MOCK_URL_ROOT")) != std::string::npos;) {
+            yaml.replace(at, 13, "http://127.0.0.1:" + std::to_string(mock_->port()));
+        }
         for (std::size_t at; (at = yaml.find("MOCK_URL")) != std::string::npos;) {
             yaml.replace(at, 8, mock_->base_url());
         }
@@ -46,6 +51,9 @@ class GatewayFixture : public ::testing::Test {
         auto st = gateway_->start();
         ASSERT_TRUE(st.has_value()) << st.error().message;
     }
+
+    // Called once the mock listens (its port is known), before the gateway starts.
+    virtual void on_mock_started() {}
 
     void TearDown() override {
         if (gateway_) {

@@ -643,9 +643,10 @@ INSTANTIATE_TEST_SUITE_P(Invalid, ConfigBadSize,
 // providers
 
 TEST(ConfigErrors, UnknownProviderTypeIsRejectedWithTheAlternatives) {
-    EXPECT_THAT(parse_error("providers:\n  openai:\n    type: foo\n"),
-                StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
-                           "openai, openai-compatible, azure, anthropic, gemini, bedrock)"));
+    EXPECT_THAT(
+        parse_error("providers:\n  openai:\n    type: foo\n"),
+        StartsWith("providers.openai.type: unknown provider type \"foo\" (expected "
+                   "openai, openai-compatible, azure, anthropic, gemini, bedrock, vertex)"));
 }
 
 TEST(ConfigParse, AzureDefaultsToApiKeyHeaderAndAVersion) {
@@ -1122,6 +1123,7 @@ TEST(ConfigTypes, ProviderTypeNamesMatchTheConfigSpelling) {
     EXPECT_EQ(to_string(ProviderType::Anthropic), "anthropic");
     EXPECT_EQ(to_string(ProviderType::Gemini), "gemini");
     EXPECT_EQ(to_string(ProviderType::Bedrock), "bedrock");
+    EXPECT_EQ(to_string(ProviderType::Vertex), "vertex");
 }
 
 TEST(ConfigParse, AnthropicAndGeminiDefaultTheirBaseUrls) {
@@ -1149,6 +1151,39 @@ TEST(ConfigErrors, BedrockNeedsARegionAndBothKeys) {
         "providers:\n  b: {type: bedrock, region: us-east-1, secret_access_key: TOPSECRET}\n");
     EXPECT_THAT(err, StartsWith("providers.b.access_key_id: "));
     EXPECT_EQ(err.find("TOPSECRET"), std::string::npos);
+}
+
+TEST(ConfigParse, VertexTakesProjectLocationAndAKeyFile) {
+    const Config c = parse_ok(
+        "providers:\n  v:\n    type: vertex\n    project: my-project-1\n"
+        "    location: europe-west4\n    credentials_file: /etc/sa.json\n"
+        "  g: {type: vertex, project: p, location: global, api_key: ya29.static}\n");
+    const Provider& p = c.providers.at(0);
+    EXPECT_EQ(p.type, ProviderType::Vertex);
+    EXPECT_EQ(p.project, "my-project-1");
+    EXPECT_EQ(p.location, "europe-west4");
+    EXPECT_EQ(p.credentials_file, "/etc/sa.json");
+    EXPECT_EQ(p.base_url, "https://europe-west4-aiplatform.googleapis.com");
+    EXPECT_EQ(c.providers.at(1).base_url, "https://aiplatform.googleapis.com");
+}
+
+TEST(ConfigErrors, VertexNeedsProjectLocationAndCredentials) {
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, location: us-central1, "
+                            "credentials_file: /x}\n"),
+                StartsWith("providers.v.project: is required for type vertex"));
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: p, credentials_file: /x}\n"),
+                StartsWith("providers.v.location: is required for type vertex"));
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: p, location: l}\n"),
+                StartsWith("providers.v.credentials_file: is required for type vertex"));
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: P!, location: l, "
+                            "api_key: t}\n"),
+                StartsWith("providers.v.project: must be a Google Cloud project id"));
+    EXPECT_THAT(parse_error("providers:\n  v: {type: vertex, project: p, location: l, "
+                            "credentials_file: /x, api_key: t}\n"),
+                StartsWith("providers.v.api_key: cannot be combined with credentials_file"));
+    EXPECT_THAT(parse_error("providers:\n  p: {type: openai, project: x}\n"),
+                StartsWith("providers.p: project, location and credentials_file are only for "
+                           "type vertex"));
 }
 
 TEST(ConfigErrors, AwsFieldsAreOnlyForBedrock) {

@@ -34,6 +34,7 @@ TEST(ErrorTable, MapsEveryCodeToItsStatusAndType) {
         {ErrorCode::UpstreamBadResponse, 502, "upstream_error"},
         {ErrorCode::UpstreamTimeout, 504, "upstream_error"},
         {ErrorCode::Unavailable, 503, "server_error"},
+        {ErrorCode::ContentFiltered, 400, "invalid_request_error"},
     };
     for (const auto& c : cases) {
         Error e(c.code, "m");

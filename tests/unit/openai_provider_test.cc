@@ -1,6 +1,6 @@
-#include "providers/openai.h"
-
 #include <gtest/gtest.h>
+
+#include "providers/openai.h"
 
 namespace sb::providers::openai {
 namespace {
@@ -53,9 +53,10 @@ TEST(BuildRequest, AzureAddressesTheDeploymentWithApiVersion) {
 }
 
 TEST(MapError, KeepsUpstreamStatusMessageTypeCode) {
-    auto e = map_error(provider(), 429,
-                       R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
-                       "20");
+    auto e = map_error(
+        provider(), 429,
+        R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
+        "20");
     EXPECT_EQ(http_status(e), 429);
     EXPECT_EQ(e.message, "Rate limit reached");
     EXPECT_EQ(error_type(e), "requests");
@@ -64,9 +65,10 @@ TEST(MapError, KeepsUpstreamStatusMessageTypeCode) {
 }
 
 TEST(MapError, UpstreamAuthFailureIs502AndScrubsTheKey) {
-    auto e = map_error(provider(), 401,
-                       R"({"error":{"message":"Incorrect API key provided: sk-secret-123","type":"invalid_request_error","code":"invalid_api_key"}})",
-                       "");
+    auto e = map_error(
+        provider(), 401,
+        R"({"error":{"message":"Incorrect API key provided: sk-secret-123","type":"invalid_request_error","code":"invalid_api_key"}})",
+        "");
     EXPECT_EQ(http_status(e), 502);
     EXPECT_EQ(error_code_name(e), "upstream_auth_failed");
     EXPECT_EQ(e.message.find("sk-secret-123"), std::string::npos);
@@ -74,8 +76,8 @@ TEST(MapError, UpstreamAuthFailureIs502AndScrubsTheKey) {
 }
 
 TEST(MapError, ScrubsTheKeyAndExtraHeaderValuesFromMessages) {
-    auto e = map_error(provider(), 400,
-                       R"({"error":{"message":"bad key sk-secret-123 for demo"}})", "");
+    auto e =
+        map_error(provider(), 400, R"({"error":{"message":"bad key sk-secret-123 for demo"}})", "");
     EXPECT_EQ(e.message, "bad key [redacted] for [redacted]");
 }
 
@@ -90,6 +92,42 @@ TEST(MapError, StringErrorAndDetailShapes) {
     EXPECT_EQ(map_error(provider(), 400, R"({"error":"bad thing"})", "").message, "bad thing");
     EXPECT_EQ(map_error(provider(), 422, R"({"detail":"invalid"})", "").message, "invalid");
     EXPECT_EQ(map_error(provider(), 400, R"({"message":"m"})", "").message, "m");
+}
+
+}  // namespace
+}  // namespace sb::providers::openai
+
+namespace sb::providers::openai {
+namespace {
+
+TEST(MapError, AzureContentFilterIsOurContentFilterError) {
+    config::Provider p = provider();
+    p.type = config::ProviderType::Azure;
+    // Azure OpenAI's prompt-filter rejection (message shortened).
+    const Error e = map_error(p, 400, R"({"error":{
+        "message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "type":null,"param":"prompt","code":"content_filter","status":400,
+        "innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{
+          "hate":{"filtered":true,"severity":"high"},
+          "self_harm":{"filtered":false,"severity":"safe"},
+          "violence":{"filtered":true,"severity":"medium"}}}}})",
+                              "");
+    EXPECT_EQ(e.code, ErrorCode::ContentFiltered);
+    EXPECT_EQ(http_status(e), 400);
+    EXPECT_EQ(error_type(e), "invalid_request_error");
+    EXPECT_EQ(error_code_name(e), "content_filter");
+    EXPECT_EQ(e.param, "prompt");
+    EXPECT_NE(e.message.find("content management policy"), std::string::npos);
+    EXPECT_NE(e.message.find("(filtered categories: hate, violence)"), std::string::npos)
+        << e.message;
+}
+
+TEST(MapError, OtherBadRequestsStayUpstreamErrors) {
+    const Error e = map_error(
+        provider(), 400,
+        R"({"error":{"message":"bad","type":"invalid_request_error","param":"x","code":null}})",
+        "");
+    EXPECT_EQ(e.code, ErrorCode::UpstreamError);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mock_provider/internal.h"
 
@@ -559,6 +560,119 @@ void append_padding(std::string& out, std::size_t index) {
     out += '"';
 }
 
+// InvokeModel for the embeddings models the mock knows: Amazon Titan Text Embeddings
+// ({"inputText", "dimensions" 256|512|1024 (v2), "normalize"} -> {"embedding",
+// "inputTextTokenCount", "embeddingsByType"}) and Cohere Embed ({"texts", "input_type",
+// "embedding_types"} ->
+// {"id", "embeddings", "texts", "response_type"}). Other models: ValidationException.
+void invoke_embeddings(Context& context, std::string_view model, const object& root) {
+    std::string headers;
+    append_request_id_header(headers, context.number);
+    std::string& body = context.response.body;
+    std::vector<float> values;
+    const bool titan_v2 = model.find("amazon.titan-embed-text-v2") != std::string_view::npos;
+    const bool titan = titan_v2 ||
+                       model.find("amazon.titan-embed-text-v1") != std::string_view::npos ||
+                       model.find("amazon.titan-embed-g1-text") != std::string_view::npos;
+    if (titan) {
+        std::string_view text;
+        if (root["inputText"].get_string().get(text) != simdjson::SUCCESS) {
+            respond_validation(context,
+                               "Malformed input request: #: required key [inputText] not found, "
+                               "please reformat your input and try again.");
+            return;
+        }
+        for (const auto field : root) {
+            const std::string_view key = field.key;
+            if (key != "inputText" && !(titan_v2 && (key == "dimensions" || key == "normalize" ||
+                                                     key == "embeddingTypes"))) {
+                std::string message = "Malformed input request: #: extraneous key [";
+                message += key;
+                message += "] is not permitted, please reformat your input and try again.";
+                respond_validation(context, message);
+                return;
+            }
+        }
+        std::int64_t dimensions = titan_v2 ? 1024 : 1536;
+        element value;
+        if (root["dimensions"].get(value) == simdjson::SUCCESS &&
+            (value.get_int64().get(dimensions) != simdjson::SUCCESS ||
+             (dimensions != 256 && dimensions != 512 && dimensions != 1024))) {
+            respond_validation(context,
+                               "Malformed input request: #/dimensions: is not a valid enum value, "
+                               "please reformat your input and try again.");
+            return;
+        }
+        values.resize(static_cast<std::size_t>(dimensions));
+        text_embedding(text, values);
+        body.clear();
+        body += "{\"embedding\":";
+        append_float_array(body, values);
+        body += ",\"inputTextTokenCount\":";
+        append_int(body, text_tokens(text));
+        if (titan_v2) {
+            body += ",\"embeddingsByType\":{\"float\":";
+            append_float_array(body, values);
+            body += '}';
+        }
+        body += '}';
+        write_head(context, 200, kJson, false, headers);
+        return;
+    }
+    if (model.find("cohere.embed-") != std::string_view::npos) {
+        array texts;
+        std::string_view input_type;
+        if (root["texts"].get_array().get(texts) != simdjson::SUCCESS || texts.size() == 0 ||
+            texts.size() > 96) {
+            respond_validation(context,
+                               "Malformed input request: #/texts: expected 1 to 96 strings, "
+                               "please reformat your input and try again.");
+            return;
+        }
+        if (root["input_type"].get_string().get(input_type) != simdjson::SUCCESS) {
+            respond_validation(context,
+                               "Malformed input request: #: required key [input_type] not found, "
+                               "please reformat your input and try again.");
+            return;
+        }
+        const bool by_type = root["embedding_types"].error() == simdjson::SUCCESS;
+        values.resize(1024);
+        body.clear();
+        body += "{\"id\":\"";
+        append_mock_id(body, "", next_sequence());
+        body += by_type ? "\",\"embeddings\":{\"float\":[" : "\",\"embeddings\":[";
+        std::string echo;
+        std::size_t i = 0;
+        for (const element item : texts) {
+            std::string_view text;
+            if (item.get_string().get(text) != simdjson::SUCCESS) {
+                respond_validation(context,
+                                   "Malformed input request: #/texts: expected type: String, "
+                                   "please reformat your input and try again.");
+                return;
+            }
+            text_embedding(text, values);
+            if (i++ > 0) {
+                body += ',';
+                echo += ',';
+            }
+            append_float_array(body, values);
+            append_quoted(echo, text);
+        }
+        body += by_type ? "]}" : "]";
+        body += ",\"texts\":[";
+        body += echo;
+        body += by_type ? "],\"response_type\":\"embeddings_by_type\"}"
+                        : "],\"response_type\":\"embeddings_floats\"}";
+        write_head(context, 200, kJson, false, headers);
+        return;
+    }
+    std::string message = "The provided model identifier is invalid for InvokeModel in the mock ";
+    message += "(embeddings models: amazon.titan-embed-*, cohere.embed-*): ";
+    message += model;
+    respond_validation(context, message);
+}
+
 }  // namespace
 
 bool is_bedrock_path(std::string_view path) {
@@ -573,14 +687,17 @@ void bedrock_endpoint(Context& context, std::string_view api_key) {
     const std::string_view raw_id = rest.substr(0, slash);
     const std::string_view operation =
         slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (raw_id.empty() || (operation != "converse" && operation != "converse-stream") ||
+    if (raw_id.empty() ||
+        (operation != "converse" && operation != "converse-stream" && operation != "invoke") ||
         request.method != "POST") {
         context.faults = false;
         std::string message = "The mock provider has no operation for ";
         message += request.method;
         message += ' ';
         message += request.path;
-        message += " (Bedrock Converse: POST /model/{modelId}/converse or /converse-stream).";
+        message +=
+            " (Bedrock: POST /model/{modelId}/converse, /converse-stream or /invoke for "
+            "embeddings).";
         respond_aws_error(context, 404, "UnknownOperationException", message, kCoralNamespace);
         return;
     }
@@ -591,7 +708,7 @@ void bedrock_endpoint(Context& context, std::string_view api_key) {
     // The model id comes percent-encoded (':' as %3A), controls and all; Converse does not
     // echo it.
     const std::string decoded = percent_decode(raw_id);
-    apply_model_controls(decoded, context.controls);
+    const std::string_view model = apply_model_controls(decoded, context.controls);
     if (respond_status_control(context)) {
         return;
     }
@@ -602,6 +719,10 @@ void bedrock_endpoint(Context& context, std::string_view api_key) {
         root.get_object().get(root_object) != simdjson::SUCCESS) {
         respond_validation(context,
                            "Malformed input request, please reformat your input and try again.");
+        return;
+    }
+    if (operation == "invoke") {
+        invoke_embeddings(context, model, root_object);
         return;
     }
     Ask ask;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mock_provider/internal.h"
 
@@ -236,14 +237,21 @@ int status_code_of(std::string_view status) {
 // ---------------------------------------------------------------------------------------------
 // Routing
 
+enum class Action : std::uint8_t { Generate, StreamGenerate, BatchEmbed, Predict };
+
 struct Route {
     std::string_view version;   // "v1beta"
     std::string_view resource;  // "models/gemini-2.0-flash" (still percent-encoded)
     std::string_view id;        // "gemini-2.0-flash" (still percent-encoded)
     bool stream = false;
+    Action action = Action::Generate;
+    // Vertex AI: /v1/projects/{project}/locations/{location}/publishers/google/models/{model}
+    bool vertex = false;
 };
 
-// "/v1beta/models/{model}:generateContent" -> its parts; false for any other path.
+// "/v1beta/models/{model}:generateContent" (or :streamGenerateContent, :batchEmbedContents),
+// "/v1/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent" (or
+// :streamGenerateContent, :predict) -> its parts; false for any other path.
 bool parse_route(std::string_view path, Route& route) {
     if (!path.starts_with('/')) {
         return false;
@@ -260,13 +268,32 @@ bool parse_route(std::string_view path, Route& route) {
         return false;
     }
     route.resource = rest.substr(0, colon);
+    route.vertex = route.resource.starts_with("projects/");
     const std::string_view action = rest.substr(colon + 1);
     if (action == "generateContent") {
-        route.stream = false;
+        route.action = Action::Generate;
     } else if (action == "streamGenerateContent") {
-        route.stream = true;
+        route.action = Action::StreamGenerate;
+    } else if (action == "batchEmbedContents" && !route.vertex) {
+        route.action = Action::BatchEmbed;
+    } else if (action == "predict" && route.vertex) {
+        route.action = Action::Predict;
     } else {
         return false;
+    }
+    route.stream = route.action == Action::StreamGenerate;
+    if (route.vertex) {
+        // projects/{p}/locations/{l}/publishers/google/models/{model}
+        constexpr std::string_view kPublisher = "/publishers/google/models/";
+        const std::size_t locations = route.resource.find("/locations/");
+        const std::size_t publisher = route.resource.find(kPublisher);
+        if (locations == std::string_view::npos || publisher == std::string_view::npos ||
+            publisher < locations || locations <= 9 ||
+            publisher == locations + std::string_view("/locations/").size()) {
+            return false;
+        }
+        route.id = route.resource.substr(publisher + kPublisher.size());
+        return !route.id.empty() && route.id.find('/') == std::string_view::npos;
     }
     for (const std::string_view collection : {"models/", "tunedModels/"}) {
         if (route.resource.starts_with(collection)) {
@@ -696,11 +723,159 @@ bool check_auth(Context& context, const Route& route, std::string_view api_key) 
     return false;
 }
 
+// Vertex AI: `Authorization: Bearer <token>` with a token the mock's /token endpoint issued
+// (--google-public-key). Anything else is Google's 401 UNAUTHENTICATED.
+bool check_vertex_auth(Context& context) {
+    const Header* header = find_header(context.request, "authorization");
+    std::string_view value = header == nullptr ? std::string_view{} : trim(header->value);
+    if (value.size() > 7 && iequals(value.substr(0, 7), "bearer ") &&
+        google_token_valid(trim(value.substr(7)))) {
+        return true;
+    }
+    const GoogleError error = google_error_for(401);
+    respond_google_error(context, 401, error.status, error.message,
+                         "{\"@type\": \"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\": "
+                         "\"ACCESS_TOKEN_TYPE_UNSUPPORTED\",\"domain\": \"googleapis.com\","
+                         "\"metadata\": {\"service\": \"aiplatform.googleapis.com\"}}");
+    return false;
+}
+
+// The embedding size asked for (outputDimensionality), 8 when absent; false (after answering
+// 400) when it is not a positive integer up to 4096.
+bool embedding_size(Context& context, const element& value_holder, std::string_view key,
+                    std::size_t& size) {
+    size = 8;
+    element value;
+    if (value_holder[key].get(value) != simdjson::SUCCESS) {
+        return true;
+    }
+    std::int64_t n = 0;
+    if (value.get_int64().get(n) != simdjson::SUCCESS || n < 1 || n > 4096) {
+        respond_google_error(context, 400, "INVALID_ARGUMENT",
+                             "Invalid value at 'outputDimensionality': must be from 1 to 4096.");
+        return false;
+    }
+    size = static_cast<std::size_t>(n);
+    return true;
+}
+
+// POST models/{model}:batchEmbedContents: {"requests":[{"model":"models/{model}","content":
+// {"parts":[{"text":...}]},"taskType":...,"outputDimensionality":N}]} ->
+// {"embeddings":[{"values":[...]}]}.
+void batch_embed(Context& context, const Route& route, const object& root) {
+    array requests;
+    if (root["requests"].get_array().get(requests) != simdjson::SUCCESS || requests.size() == 0) {
+        respond_google_error(context, 400, "INVALID_ARGUMENT",
+                             "* BatchEmbedContentsRequest.requests: must not be empty\n");
+        return;
+    }
+    std::string expected_model(route.resource);
+    std::string compact = "{\"embeddings\": [";
+    std::vector<float> values;
+    std::size_t i = 0;
+    for (const element item : requests) {
+        std::string_view model;
+        std::string_view text;
+        array parts;
+        element first;
+        std::size_t size = 8;
+        if (item["model"].get_string().get(model) != simdjson::SUCCESS ||
+            percent_decode(model) != percent_decode(expected_model)) {
+            std::string message =
+                "Model names should start with `models/`, and the model in "
+                "each request must match the batch's: requests[";
+            append_uint(message, i);
+            message += "].model";
+            respond_google_error(context, 400, "INVALID_ARGUMENT", message);
+            return;
+        }
+        if (item["content"]["parts"].get_array().get(parts) != simdjson::SUCCESS ||
+            parts.at(0).get(first) != simdjson::SUCCESS ||
+            first["text"].get_string().get(text) != simdjson::SUCCESS) {
+            respond_google_error(context, 400, "INVALID_ARGUMENT",
+                                 "* BatchEmbedContentsRequest.requests[].content: contents must "
+                                 "have text parts\n");
+            return;
+        }
+        if (!embedding_size(context, item, "outputDimensionality", size)) {
+            return;
+        }
+        values.resize(size);
+        text_embedding(text, values);
+        if (i++ > 0) {
+            compact += ',';
+        }
+        compact += "{\"values\": ";
+        append_float_array(compact, values);
+        compact += '}';
+    }
+    compact += "]}";
+    std::string& body = context.response.body;
+    body.clear();
+    append_pretty(body, compact);
+    body += '\n';
+    write_head(context, 200, kGeminiJson, false);
+}
+
+// Vertex AI text embeddings, POST .../models/{model}:predict: {"instances":[{"content":...,
+// "task_type":...}],"parameters":{"outputDimensionality":N}} -> {"predictions":[{"embeddings":
+// {"statistics":{"truncated":false,"token_count":N},"values":[...]}}],"metadata":
+// {"billableCharacterCount":N}}.
+void predict_embeddings(Context& context, const object& root) {
+    array instances;
+    if (root["instances"].get_array().get(instances) != simdjson::SUCCESS ||
+        instances.size() == 0) {
+        respond_google_error(context, 400, "INVALID_ARGUMENT", "instances must not be empty.");
+        return;
+    }
+    std::size_t size = 8;
+    element parameters;
+    if (root["parameters"].get(parameters) == simdjson::SUCCESS &&
+        !embedding_size(context, parameters, "outputDimensionality", size)) {
+        return;
+    }
+    std::string compact = "{\"predictions\": [";
+    std::vector<float> values(size);
+    long characters = 0;
+    std::size_t i = 0;
+    for (const element instance : instances) {
+        std::string_view text;
+        if (instance["content"].get_string().get(text) != simdjson::SUCCESS) {
+            respond_google_error(context, 400, "INVALID_ARGUMENT",
+                                 "Each instance must have a string 'content'.");
+            return;
+        }
+        characters += static_cast<long>(text.size());
+        text_embedding(text, values);
+        if (i++ > 0) {
+            compact += ',';
+        }
+        compact += "{\"embeddings\": {\"statistics\": {\"truncated\": false,\"token_count\": ";
+        append_int(compact, text_tokens(text));
+        compact += "},\"values\": ";
+        append_float_array(compact, values);
+        compact += "}}";
+    }
+    compact += "],\"metadata\": {\"billableCharacterCount\": ";
+    append_int(compact, characters);
+    compact += "}}";
+    std::string& body = context.response.body;
+    body.clear();
+    append_pretty(body, compact);
+    body += '\n';
+    write_head(context, 200, kGeminiJson, false);
+}
+
 }  // namespace
 
 bool is_gemini_path(const Request& request) {
     const std::string_view path = request.path;
     if (path.starts_with("/v1beta/") || path.starts_with("/v1alpha/")) {
+        return true;
+    }
+    // Vertex AI's publisher models (same wire format, OAuth instead of a key).
+    if (request.method == "POST" &&
+        (path.starts_with("/v1/projects/") || path.starts_with("/v1beta1/projects/"))) {
         return true;
     }
     // Gemini's v1: only the generate methods, so GET /v1/models/{id} stays OpenAI's.
@@ -711,6 +886,7 @@ bool is_gemini_path(const Request& request) {
 
 bool gemini_auth_present(const Request& request) {
     return find_header(request, "x-goog-api-key") != nullptr ||
+           find_header(request, "authorization") != nullptr ||
            !query_param(request.query, "key").empty();
 }
 
@@ -727,7 +903,8 @@ void gemini_endpoint(Context& context, std::string_view api_key) {
         respond_google_error(context, 404, "NOT_FOUND", message);
         return;
     }
-    if (!api_key.empty() && !check_auth(context, route, api_key)) {
+    if (route.vertex ? !check_vertex_auth(context)
+                     : (!api_key.empty() && !check_auth(context, route, api_key))) {
         context.faults = false;
         return;
     }
@@ -759,6 +936,14 @@ void gemini_endpoint(Context& context, std::string_view api_key) {
         append_bad_request(details, {}, kMessage);
         details += "]}";
         respond_google_error(context, 400, "INVALID_ARGUMENT", kMessage, details, error_type);
+        return;
+    }
+    if (route.action == Action::BatchEmbed) {
+        batch_embed(context, route, root_object);
+        return;
+    }
+    if (route.action == Action::Predict) {
+        predict_embeddings(context, root_object);
         return;
     }
     Ask ask;

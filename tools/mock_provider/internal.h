@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mock_provider/protocol.h"
 
@@ -53,6 +54,11 @@ std::string percent_decode(std::string_view s);
 std::string_view query_param(std::string_view query, std::string_view name);
 
 std::uint64_t next_sequence();
+
+// The mock's embedding of a text (a unit vector of values.size() floats, a function of the text
+// only: the OpenAI endpoint gives the same text the same vector), and a JSON array of floats.
+void text_embedding(std::string_view text, std::vector<float>& values);
+void append_float_array(std::string& out, const std::vector<float>& values);
 simdjson::dom::parser& json_parser();
 
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +76,7 @@ enum ControlBit : std::uint32_t {
     kToolCall = 1u << 8,
     kBytesPerChunk = 1u << 9,
     kStreamError = 1u << 10,
+    kContentFilter = 1u << 11,
 };
 
 struct Controls {
@@ -84,6 +91,9 @@ struct Controls {
     std::string_view error_body;
     std::string_view retry_after;
     std::string_view stream_error;  // as given (trimmed); each protocol reads its own values
+    // Azure OpenAI's content filter on chat completions: "prompt" (400 content_filter) or
+    // "completion" (finish_reason content_filter with the filter results).
+    std::string_view content_filter;
     std::uint32_t set = 0;  // ControlBits given so far (headers first: they take precedence)
 
     // The `status` control asks for an error answer.
@@ -129,5 +139,15 @@ void gemini_endpoint(Context& context, std::string_view api_key);
 // POST /model/{modelId}/converse and /converse-stream.
 bool is_bedrock_path(std::string_view path);
 void bedrock_endpoint(Context& context, std::string_view api_key);
+
+// Google OAuth for service accounts (google.cc). configure_google_auth loads the PEM public key
+// that assertions must be signed with and the lifetime of issued tokens; process-wide.
+bool configure_google_auth(const std::string& public_key_file, long token_ttl, std::string& error);
+// POST /token: the JWT-bearer grant.
+bool is_google_token_path(std::string_view path);
+void google_token_endpoint(Context& context);
+// Whether `token` was issued by google_token_endpoint and has not expired.
+bool google_token_valid(std::string_view token);
+std::uint64_t google_tokens_issued();
 
 }  // namespace sb::mock::detail

@@ -2,6 +2,7 @@
 // benchmarks.
 //
 //   mock-provider --listen 127.0.0.1:0 [--threads N] [--api-key KEY]
+//                 [--google-public-key PEM [--google-token-ttl SECONDS]]
 //
 // Prints `mock-provider listening on HOST:PORT` once every listener is bound, then serves until
 // SIGTERM or SIGINT.
@@ -25,7 +26,11 @@ constexpr std::string_view kUsage =
     "  --threads N         worker threads, each with a SO_REUSEPORT listener (default 1)\n"
     "  --api-key KEY       require KEY on provider requests (OpenAI: Authorization: Bearer;\n"
     "                      Anthropic: x-api-key; Gemini: x-goog-api-key; Bedrock: Bearer,\n"
-    "                      besides SigV4)\n";
+    "                      besides SigV4)\n"
+    "  --google-public-key PEM  issue OAuth access tokens on POST /token for JWT-bearer\n"
+    "                      assertions signed with this key's private key; Vertex AI paths\n"
+    "                      then require one as Authorization: Bearer\n"
+    "  --google-token-ttl SECONDS  expires_in of issued tokens (default 3599)\n";
 
 bool parse_int(std::string_view text, long min, long max, long& value) {
     const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -65,7 +70,8 @@ int main(int argc, char** argv) {
         if (arg.starts_with("--") && equals != std::string_view::npos) {
             value = arg.substr(equals + 1);
             arg = arg.substr(0, equals);
-        } else if (arg == "--listen" || arg == "--threads" || arg == "--api-key") {
+        } else if (arg == "--listen" || arg == "--threads" || arg == "--api-key" ||
+                   arg == "--google-public-key" || arg == "--google-token-ttl") {
             if (i + 1 >= argc) {
                 return usage_error("missing value for", arg);
             }
@@ -87,6 +93,12 @@ int main(int argc, char** argv) {
             options.threads = static_cast<int>(threads);
         } else if (arg == "--api-key") {
             options.api_key = std::string(value);
+        } else if (arg == "--google-public-key") {
+            options.google_public_key = std::string(value);
+        } else if (arg == "--google-token-ttl") {
+            if (!parse_int(value, 1, 86400, options.google_token_ttl)) {
+                return usage_error("bad --google-token-ttl value", value);
+            }
         } else {
             return usage_error("unknown argument", arg);
         }

@@ -16,6 +16,11 @@ struct Options {
     // Non-empty: provider requests need this key (OpenAI `Authorization: Bearer`, Anthropic
     // `x-api-key`, Gemini `x-goog-api-key`; Bedrock also takes it as `Authorization: Bearer`).
     std::string api_key;
+    // Non-empty: a PEM public key file; POST /token then issues access tokens for JWT-bearer
+    // assertions signed with its private key (Google service accounts), and the Vertex AI
+    // paths demand one as `Authorization: Bearer`. Process-wide.
+    std::string google_public_key;
+    long google_token_ttl = 3599;  // expires_in of issued access tokens, seconds
 };
 
 // A fast HTTP/1.1 server speaking the OpenAI API, Anthropic Messages, Google Gemini

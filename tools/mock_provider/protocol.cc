@@ -493,6 +493,12 @@ void apply_control(Controls& controls, std::string_view name, std::string_view v
             controls.retry_after = trim(value);
             controls.set |= kRetryAfter;
         }
+    } else if (control_name_is(name, "content_filter")) {
+        const std::string_view kind = trim(value);
+        if ((controls.set & kContentFilter) == 0 && (kind == "prompt" || kind == "completion")) {
+            controls.content_filter = kind;
+            controls.set |= kContentFilter;
+        }
     } else if (control_name_is(name, "stream_error")) {
         // Kept as given: each protocol knows its own values (messages_stream_error() etc.).
         const std::string_view kind = trim(value);
@@ -792,6 +798,23 @@ void chat_completions(Context& context) {
     const long prompt = chat_prompt_tokens(messages);
     const bool stream = read_bool(object["stream"]);
     const bool include_usage = read_bool(object["stream_options"]["include_usage"]);
+    if (context.controls.content_filter == "prompt") {
+        // Azure OpenAI's prompt filter: 400 with code content_filter and the category results.
+        context.response.body =
+            "{\"error\":{\"message\":\"The response was filtered due to the prompt triggering "
+            "Azure OpenAI's content management policy. Please modify your prompt and retry.\","
+            "\"type\":null,\"param\":\"prompt\",\"code\":\"content_filter\",\"status\":400,"
+            "\"innererror\":{\"code\":\"ResponsibleAIPolicyViolation\","
+            "\"content_filter_result\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"self_harm\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"sexual\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":true,\"severity\":\"medium\"}}}}}";
+        respond_json(context, 400);
+        return;
+    }
+    // Azure OpenAI's completion filter: the answer is cut, its finish_reason is content_filter
+    // and the filter results ride along (streams: see StreamRenderer).
+    const bool filtered = !stream && context.controls.content_filter == "completion";
 
     std::string_view tool_name;
     simdjson::dom::array tools;
@@ -825,6 +848,7 @@ void chat_completions(Context& context) {
         setup.bytes_per_chunk = bytes_per_chunk;
         setup.include_usage = include_usage;
         setup.prompt_tokens = prompt;
+        setup.content_filter = context.controls.content_filter == "completion";
         response.renderer.reset(setup);
         response.stream = true;
         write_head(context, 200, kEventStream, true);
@@ -855,6 +879,18 @@ void chat_completions(Context& context) {
         body +=
             "\"}}],\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
             "\"usage\":";
+    } else if (filtered) {
+        completion = 1;
+        body +=
+            ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
+            "\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
+        body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
+        append_word(body, 0, bytes_per_chunk);
+        body +=
+            "\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"content_filter\","
+            "\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},"
+            "\"violence\":{\"filtered\":true,\"severity\":\"high\"}}}],\"usage\":";
     } else {
         body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
         for (long i = 0; i < chunks; ++i) {
@@ -1755,6 +1791,7 @@ void StreamRenderer::reset(const Setup& setup) {
     include_usage_ = setup.include_usage;
     json_array_ = setup.json_array;
     latency_ms_ = setup.latency_ms;
+    content_filter_ = setup.content_filter && setup.kind == Kind::ChatText;
     tool_name_.assign(setup.tool_name);
     model_.assign(setup.model);
     error_type_.assign(setup.error_type);
@@ -1902,7 +1939,12 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
     } else {
         switch (kind_) {
             case Kind::ChatText:
-                out += "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}";
+                out += content_filter_
+                           ? "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                             "\"content_filter\",\"content_filter_results\":{\"violence\":{"
+                             "\"filtered\":true,\"severity\":\"high\"}}}"
+                           : "{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+                             "\"stop\"}";
                 break;
             case Kind::ChatToolCall:
                 out +=
@@ -1922,6 +1964,11 @@ void StreamRenderer::append_payload(std::size_t index, std::string& out) const {
         }
     }
     out += ']';
+    if (content_filter_ && index < begin) {
+        out +=
+            ",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{"
+            "\"hate\":{\"filtered\":false,\"severity\":\"safe\"}}}]";
+    }
     if (include_usage_) {
         out += ",\"usage\":null";
     }
@@ -2007,6 +2054,12 @@ void Response::clear() {
 void Handler::handle(const Request& request, Response& response) {
     response.clear();
     Context context{request, response};
+    if (is_google_token_path(request.path)) {
+        // Google's OAuth token endpoint: not a provider request (not counted or recorded).
+        context.number = counters().requests.load(std::memory_order_relaxed);
+        google_token_endpoint(context);
+        return;
+    }
     const Api api = classify(request);
     // Each API has its own credential: OpenAI a bearer token, Anthropic `x-api-key`, Gemini
     // `x-goog-api-key` (or ?key=), Bedrock a SigV4 or bearer `Authorization`.
@@ -2093,6 +2146,23 @@ void Handler::framing_error(int status, Response& response) {
             respond_error(context, status, "The request is not valid HTTP/1.1.",
                           "invalid_request_error");
     }
+}
+
+void text_embedding(std::string_view text, std::vector<float>& values) {
+    make_embedding(fnv1a(kFnvOffset, text.data(), text.size()), values);
+}
+
+void append_float_array(std::string& out, const std::vector<float>& values) {
+    out += '[';
+    char buf[32];
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        if (j > 0) {
+            out += ", ";
+        }
+        const auto result = std::to_chars(buf, buf + sizeof(buf), values[j]);
+        out.append(buf, result.ptr);
+    }
+    out += ']';
 }
 
 }  // namespace sb::mock::detail

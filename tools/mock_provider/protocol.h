@@ -106,6 +106,9 @@ class StreamRenderer {
         std::string_view error_type;
         bool json_array = false;  // Gemini without alt=sse: a JSON array, not SSE
         long latency_ms = 0;      // Bedrock metadata.metrics.latencyMs
+        // Chat text: Azure's content filter cut the answer (prompt_filter_results on the first
+        // chunk, finish_reason content_filter with content_filter_results on the last).
+        bool content_filter = false;
     };
     void reset(const Setup& setup);
 
@@ -175,6 +178,7 @@ class StreamRenderer {
     long prompt_tokens_ = 0;
     bool json_array_ = false;
     long latency_ms_ = 0;
+    bool content_filter_ = false;
 };
 
 // What the socket layer must do for one request. Reused across the requests of a connection.

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "mock_provider/internal.h"
 #include "mock_provider/mock_provider.h"
 #include "mock_provider/protocol.h"
 
@@ -825,6 +826,13 @@ Result<std::uint16_t> Server::start() {
         return fail(ErrorCode::Internal, "mock provider already started");
     }
     impl.started = true;
+    if (!impl.options.google_public_key.empty()) {
+        std::string why;
+        if (!detail::configure_google_auth(impl.options.google_public_key,
+                                           impl.options.google_token_ttl, why)) {
+            return fail(ErrorCode::Internal, why);
+        }
+    }
     error_code ec;
     std::string host = impl.options.host;
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

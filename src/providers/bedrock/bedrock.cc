@@ -144,6 +144,13 @@ std::string model_path(std::string_view model_id, bool stream) {
     return path;
 }
 
+std::string invoke_path(std::string_view model_id) {
+    std::string path = "/model/";
+    path += sigv4::uri_encode(model_id, /*keep_slash=*/false);
+    path += "/invoke";
+    return path;
+}
+
 std::string exception_name(std::string_view type) {
     const std::size_t colon = type.find(':');
     if (colon != std::string_view::npos) {
@@ -261,6 +268,13 @@ Result<http::UpstreamRequest> BedrockAdapter::build_chat(const config::Provider&
     if (ctx.upstream_model.empty()) {
         return fail(ErrorCode::Internal, "The Bedrock route has no upstream model id.");
     }
+    return signed_request(provider, detail::model_path(ctx.upstream_model, ctx.stream),
+                          std::move(body));
+}
+
+Result<http::UpstreamRequest> BedrockAdapter::signed_request(const config::Provider& provider,
+                                                             std::string_view model_path,
+                                                             std::string body) const {
     Endpoint endpoint;
     if (provider.base_url.empty()) {
         if (credentials_.region.empty()) {
@@ -272,8 +286,8 @@ Result<http::UpstreamRequest> BedrockAdapter::build_chat(const config::Provider&
     } else {
         endpoint = parse_base_url(provider.base_url);
     }
-    const std::string path =
-        endpoint.path_prefix + detail::model_path(ctx.upstream_model, ctx.stream);
+    std::string path = endpoint.path_prefix;
+    path += model_path;
 
     http::UpstreamRequest req;
     req.url.reserve(endpoint.origin.size() + path.size());
@@ -291,12 +305,12 @@ Result<http::UpstreamRequest> BedrockAdapter::build_chat(const config::Provider&
         to_sign.path = path;
         to_sign.headers.emplace_back("content-type", "application/json");
         to_sign.payload = body;
-        const sigv4::Signed signed_request = sigv4::sign(
+        const sigv4::Signed signature = sigv4::sign(
             to_sign,
             {credentials_.access_key_id, credentials_.secret_access_key,
              credentials_.session_token},
             {credentials_.region, kSigningName, /*content_sha256_header=*/true}, clock_());
-        for (const std::string& header : signed_request.headers) {
+        for (const std::string& header : signature.headers) {
             req.headers.push_back(header);
         }
     } else if (!provider.api_key.empty()) {
@@ -315,6 +329,12 @@ Result<http::UpstreamRequest> BedrockAdapter::build_chat(const config::Provider&
 
 Error BedrockAdapter::map_error(const config::Provider& provider, int status, std::string_view body,
                                 std::string_view retry_after) const {
+    return map_error(provider, status, body, retry_after, {});
+}
+
+Error BedrockAdapter::map_error(const config::Provider& provider, int status, std::string_view body,
+                                std::string_view retry_after,
+                                std::string_view error_type_header) const {
     std::string_view message;
     std::string_view type;
     simdjson::padded_string padded(body);
@@ -331,6 +351,11 @@ Error BedrockAdapter::map_error(const config::Provider& provider, int status, st
                 type = detail::string_member(root, key);
             }
         }
+    }
+    if (type.empty()) {
+        // Bedrock's rest-json errors carry the type only in `x-amzn-ErrorType`
+        // ("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/").
+        type = error_type_header;
     }
     const std::string name = detail::exception_name(type);
     std::string text = scrubbed_message(status, message, credentials_, provider);

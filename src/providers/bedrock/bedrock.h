@@ -61,13 +61,29 @@ class BedrockAdapter final : public Adapter {
     Result<std::string> translate_chat_response(std::string_view upstream_body,
                                                 const ChatContext& ctx) const override;
     std::unique_ptr<StreamDecoder> make_chat_stream_decoder(const ChatContext& ctx) const override;
-    // Bedrock errors are `{"message": ...}` with the type in the X-Amzn-Errortype header, which
-    // this interface does not pass; a type inside the body (`__type`, `XAmznErrorType`, `code`,
-    // as SDK mocks and some proxies send it) is used when present.
+    // Bedrock errors are `{"message": ...}` with the type in the `x-amzn-ErrorType` header; a
+    // type inside the body (`__type`, `XAmznErrorType`, `code`, as SDK mocks and some proxies
+    // send it) wins, the header is used when the body has none.
     Error map_error(const config::Provider& provider, int status, std::string_view body,
                     std::string_view retry_after) const override;
+    Error map_error(const config::Provider& provider, int status, std::string_view body,
+                    std::string_view retry_after,
+                    std::string_view error_type_header) const override;
+    // Embeddings through InvokeModel (`/model/{id}/invoke`): Amazon Titan Text Embeddings (one
+    // input per call: an `input` array of more than one string is a 400 naming `input`) and
+    // Cohere Embed (`texts`, up to 96 inputs). Other model families are a 400 naming `model`.
+    Result<http::UpstreamRequest> build_embeddings(const config::Provider& provider,
+                                                   std::string_view openai_body,
+                                                   EmbeddingsContext& ctx) const override;
+    Result<std::string> translate_embeddings_response(std::string_view upstream_body,
+                                                      const EmbeddingsContext& ctx) const override;
 
   private:
+    // POST {endpoint}{model_path} with `body`, signed (SigV4) or with the Bedrock API key.
+    Result<http::UpstreamRequest> signed_request(const config::Provider& provider,
+                                                 std::string_view model_path,
+                                                 std::string body) const;
+
     BedrockCredentials credentials_;
     UnixClock clock_;
 };
@@ -82,6 +98,24 @@ Result<std::string> translate_request(std::string_view openai_body, const ChatCo
 // The path for a model: "/model/" + model id URI-encoded as one segment (':' -> %3A, '/' ->
 // %2F, as the AWS SDKs encode the modelId label) + "/converse" or "/converse-stream".
 std::string model_path(std::string_view model_id, bool stream);
+// "/model/" + model id URI-encoded as one segment + "/invoke" (InvokeModel).
+std::string invoke_path(std::string_view model_id);
+
+// The embeddings model families Bedrock serves through InvokeModel that we translate to.
+enum class EmbeddingsFamily : std::uint8_t { None, TitanV1, TitanV2, Cohere };
+// By model id (also inside an ARN or an inference profile id): "amazon.titan-embed-text-v2"
+// -> TitanV2, "amazon.titan-embed-text-v1" / "amazon.titan-embed-g1-text" -> TitanV1,
+// "cohere.embed-" -> Cohere.
+EmbeddingsFamily embeddings_family(std::string_view model_id);
+
+// The InvokeModel body for an OpenAI embeddings body (fills ctx.inputs and ctx.base64).
+Result<std::string> translate_embeddings_request(std::string_view openai_body,
+                                                 EmbeddingsContext& ctx);
+// OpenAI's embeddings list for an InvokeModel answer: Titan `{"embedding":[...],
+// "inputTextTokenCount":N}`, Cohere `{"embeddings":[[...]]}` or `{"embeddings":{"float":
+// [[...]]}}`.
+Result<std::string> translate_embeddings_response(std::string_view body,
+                                                  const EmbeddingsContext& ctx);
 
 // The HTTP status AWS gives an error type (service model httpStatusCode), for errors that arrive
 // inside a 200 stream; 0 for a name it does not know. Matches "ThrottlingException" and the

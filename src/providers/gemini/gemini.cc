@@ -161,11 +161,10 @@ Error upstream_error(simdjson::dom::element error, int http_status, std::string_
     return e;
 }
 
-std::string request_url(const config::Provider& provider, std::string_view upstream_model,
-                        bool stream) {
-    const std::string_view base = common::base_url(provider, kDefaultBaseUrl);
+std::string model_url(std::string_view base, std::string_view upstream_model,
+                      std::string_view method) {
     std::string url;
-    url.reserve(base.size() + upstream_model.size() + 40);
+    url.reserve(base.size() + upstream_model.size() + method.size() + 16);
     url = base;
     url += '/';
     if (upstream_model.find('/') == std::string_view::npos) {
@@ -182,8 +181,14 @@ std::string request_url(const config::Provider& provider, std::string_view upstr
             url += kHex[byte & 0xF];
         }
     }
-    url += stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+    url += method;
     return url;
+}
+
+std::string request_url(const config::Provider& provider, std::string_view upstream_model,
+                        bool stream) {
+    return model_url(common::base_url(provider, kDefaultBaseUrl), upstream_model,
+                     stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
 }
 
 std::vector<std::string> request_headers(const config::Provider& provider) {

@@ -36,6 +36,12 @@ class GeminiAdapter final : public Adapter {
     std::unique_ptr<StreamDecoder> make_chat_stream_decoder(const ChatContext& ctx) const override;
     Error map_error(const config::Provider& provider, int status, std::string_view body,
                     std::string_view retry_after) const override;
+    // Embeddings: `models/{model}:batchEmbedContents`, one request per input.
+    Result<http::UpstreamRequest> build_embeddings(const config::Provider& provider,
+                                                   std::string_view openai_body,
+                                                   EmbeddingsContext& ctx) const override;
+    Result<std::string> translate_embeddings_response(std::string_view upstream_body,
+                                                      const EmbeddingsContext& ctx) const override;
 };
 
 // The pieces behind the adapter, exposed for tests and benchmarks.
@@ -50,6 +56,22 @@ Result<std::string> translate_request(std::string_view openai_body, const ChatCo
 // path as it is.
 std::string request_url(const config::Provider& provider, std::string_view upstream_model,
                         bool stream);
+
+// `{base_url}/{model resource path}{method}`, e.g. method ":batchEmbedContents".
+std::string model_url(std::string_view base_url, std::string_view upstream_model,
+                      std::string_view method);
+
+// The batchEmbedContents body for an OpenAI embeddings body: one request per input, each with
+// the model's resource name, `taskType` from the `task_type` extension and
+// `outputDimensionality` from `dimensions`. Fills ctx.inputs and ctx.base64.
+Result<std::string> translate_embeddings_request(std::string_view openai_body,
+                                                 EmbeddingsContext& ctx);
+
+// OpenAI's embeddings list for a batchEmbedContents answer (`{"embeddings":[{"values":[...]}]}`);
+// exactly ctx.inputs embeddings are expected. Gemini reports no token counts for embeddings
+// unless the answer carries usageMetadata.promptTokenCount, so usage is 0 otherwise.
+Result<std::string> translate_embeddings_response(std::string_view body,
+                                                  const EmbeddingsContext& ctx);
 
 // Content type, the key in `x-goog-api-key` (never in the URL, which ends up in logs), and the
 // configured extra headers.
