@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "telemetry/metrics.h"
+#include "telemetry/otlp/exporter.h"
 
 namespace sb::server {
 
@@ -29,6 +30,8 @@ class Gateway {
     std::uint16_t port() const { return port_; }
     std::uint16_t tls_port() const { return tls_port_; }
     int workers() const { return static_cast<int>(workers_.size()); }
+    // The OTLP exporter (telemetry.otlp), or nullptr when export is off.
+    const telemetry::otlp::Exporter* exporter() const { return exporter_.get(); }
 
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
     // the remaining streams with an error event and closes. Returns at once; wait() joins.
@@ -41,6 +44,9 @@ class Gateway {
   private:
     std::shared_ptr<const config::Snapshot> snapshot_;
     telemetry::Registry registry_;  // outlives the workers, which record into it
+    // Declared before workers_ so that it outlives them: a worker's destruction ends its
+    // sessions, whose recorders may still submit traces.
+    std::unique_ptr<telemetry::otlp::Exporter> exporter_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;

@@ -24,6 +24,7 @@
 #include "providers/openai.h"
 #include "providers/provider.h"
 #include "server/adapters.h"
+#include "telemetry/otlp/exporter.h"
 
 namespace sb::server {
 
@@ -143,6 +144,7 @@ struct Exchange {
     std::string provider;
     std::string target;
     int attempts = 0;
+    std::string traceparent;  // the request's W3C traceparent, kept when OTLP export is on
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -355,7 +357,50 @@ struct Recorder {
         if (ex.first_byte_at != Clock::time_point{}) {
             sample.first_byte_seconds = seconds(ex.first_byte_at - ex.started);
         }
+        if (!ex.provider.empty() && ex.attempts > 0) {
+            // TODO(gateway): one sample per attempt once proxy() records them (#6).
+            std::string_view result = ex.error_code.empty() ? "ok" : ex.error_code;
+            sample.attempts.push_back({ex.provider, ex.target, result});
+        }
         worker.metrics().record(sample);
+        if (telemetry::otlp::Exporter* exporter = worker.exporter();
+            exporter != nullptr && !ex.model.empty()) {
+            exporter->submit(request_trace(*exporter, now));
+        }
+    }
+
+    // The request's span and its attempt's (times of the attempt approximate: the Exchange
+    // holds only the upstream's duration).
+    telemetry::otlp::RequestTrace request_trace(const telemetry::otlp::Exporter& exporter,
+                                                Clock::time_point now) const {
+        namespace otlp = telemetry::otlp;
+        otlp::RequestTrace t;
+        t.request_id = ex.request_id;
+        t.request_model = ex.model;
+        t.provider = ex.provider;
+        if (const config::Provider* p = worker.snapshot()->config().find_provider(ex.provider)) {
+            t.provider_system = otlp::genai_provider_name(config::to_string(p->type));
+        }
+        t.status = ex.status;
+        t.error_code = ex.error_code;
+        t.stream = ex.first_byte_at != Clock::time_point{};
+        t.start_unix_nano = exporter.unix_nanos(ex.started);
+        t.end_unix_nano = exporter.unix_nanos(now);
+        t.parent = otlp::parse_traceparent(ex.traceparent);
+        if (!ex.provider.empty() && ex.attempts > 0) {
+            otlp::Attempt& a = t.attempts.emplace_back();
+            a.provider = ex.provider;
+            a.provider_system = t.provider_system;
+            a.target = ex.target;
+            a.status = ex.error_code.empty() ? ex.status : 0;
+            a.error_code = ex.error_code;
+            a.start_unix_nano = t.start_unix_nano;
+            // A stream's upstream runs until the stream ends; otherwise upstream_time is the
+            // whole upstream exchange.
+            a.end_unix_nano =
+                t.stream ? t.end_unix_nano : exporter.unix_nanos(ex.started + ex.upstream_time);
+        }
+        return t;
     }
 };
 
@@ -875,6 +920,9 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
             co_return;
         }
         auto& req = parser.get();
+        if (w.exporter() != nullptr) {
+            ex.traceparent = std::string(req["traceparent"]);
+        }
         ex.keep_alive = req.keep_alive() && !w.draining();
         ex.http10 = req.version() < 11;
         ex.head_only = req.method() == bhttp::verb::head;
