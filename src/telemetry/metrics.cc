@@ -233,9 +233,15 @@ TargetHealth& Registry::target_health(std::string_view provider, std::string_vie
     return *slot;
 }
 
-void Registry::add_collector(std::function<void(std::string&)> collector) {
+std::uint64_t Registry::add_collector(std::function<void(std::string&)> collector) {
     std::lock_guard lock(mu_);
-    collectors_.push_back(std::move(collector));
+    collectors_.emplace_back(next_collector_, std::move(collector));
+    return next_collector_++;
+}
+
+void Registry::remove_collector(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    std::erase_if(collectors_, [id](const auto& c) { return c.first == id; });
 }
 
 MetricsSnapshot Registry::snapshot() const {
@@ -452,8 +458,8 @@ std::string Registry::render() const {
     std::string out;
     render_prometheus(snapshot(), out);
     std::lock_guard lock(mu_);
-    for (const auto& c : collectors_) {
-        c(out);
+    for (const auto& [id, collect] : collectors_) {
+        collect(out);
     }
     return out;
 }

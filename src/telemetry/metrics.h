@@ -143,8 +143,10 @@ class Registry {
 
     // Appends a subsystem's own metric families to every scrape (Prometheus text: complete
     // `# HELP`/`# TYPE` blocks, each line ending in '\n'). The function runs on the scraping
-    // thread and must not block for long. Thread-safe.
-    void add_collector(std::function<void(std::string&)> collector);
+    // thread and must not block for long. Thread-safe. Returns an id for remove_collector(),
+    // which the owner of what the function refers to calls before that goes away.
+    std::uint64_t add_collector(std::function<void(std::string&)> collector);
+    void remove_collector(std::uint64_t id);
 
     MetricsSnapshot snapshot() const;
     // Prometheus text exposition format (version 0.0.4): snapshot() then the collectors.
@@ -154,7 +156,8 @@ class Registry {
     std::vector<std::unique_ptr<WorkerMetrics>> workers_;
     mutable std::mutex mu_;  // guards targets_ and collectors_
     std::unordered_map<std::string, std::unique_ptr<TargetHealth>> targets_;  // provider\0target
-    std::vector<std::function<void(std::string&)>> collectors_;
+    std::vector<std::pair<std::uint64_t, std::function<void(std::string&)>>> collectors_;
+    std::uint64_t next_collector_ = 1;
 };
 
 // Writes a snapshot as Prometheus text (exposed for tests and for collectors that build a

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <random>
 #include <set>
 #include <string>
 
@@ -17,6 +18,11 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
+
+bool is_lower_hex_id(const std::string& s, std::size_t len) {
+    return s.size() == len && s.find_first_not_of("0123456789abcdef") == std::string::npos &&
+           s.find_first_not_of('0') != std::string::npos;
+}
 
 // --- traceparent --------------------------------------------------------------------------
 
@@ -64,6 +70,55 @@ TEST(Traceparent, RejectsMalformedHeaders) {
     for (const char* v : bad) {
         EXPECT_FALSE(parse_traceparent(v)) << "accepted: " << v;
     }
+}
+
+TEST(Traceparent, AcceptedValuesAreExactlyTheWellFormedOnes) {
+    // Mutations of a valid header: each accepted one must keep the canonical shape, and the
+    // parsed fields must be its own.
+    const std::string valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const std::string alphabet = "0123456789abcdefABF-xz \t";
+    std::mt19937 rng(7);
+    int accepted = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string v = valid;
+        int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+            std::size_t at = rng() % (v.size() + 1);
+            char c = alphabet[rng() % alphabet.size()];
+            switch (rng() % 3) {
+                case 0:
+                    if (at < v.size()) {
+                        v[at] = c;
+                    }
+                    break;
+                case 1:
+                    v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), c);
+                    break;
+                default:
+                    if (at < v.size()) {
+                        v.erase(at, 1);
+                    }
+            }
+        }
+        auto tc = parse_traceparent(v);
+        if (!tc) {
+            continue;
+        }
+        ++accepted;
+        std::string trimmed = v;
+        while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t')) {
+            trimmed.erase(0, 1);
+        }
+        ASSERT_GE(trimmed.size(), 55u) << v;
+        EXPECT_EQ(trimmed.substr(3, 32), tc->trace_id) << v;
+        EXPECT_EQ(trimmed.substr(36, 16), tc->span_id) << v;
+        EXPECT_TRUE(is_lower_hex_id(tc->trace_id, 32)) << v;
+        EXPECT_TRUE(is_lower_hex_id(tc->span_id, 16)) << v;
+        if (trimmed.starts_with("00")) {
+            EXPECT_EQ(trimmed.find_last_not_of(" \t") + 1, 55u) << v;
+        }
+    }
+    EXPECT_GT(accepted, 100);  // the mutations do reach the accepting paths
 }
 
 // --- ids ----------------------------------------------------------------------------------
@@ -428,6 +483,8 @@ TEST(OtlpExporter, FullQueueDropsAndCountsWithoutBlocking) {
                   static_cast<double>(s.dropped));
         // Destruction interrupts the backoff (the test would hang for 10 s per retry otherwise).
     }
+    // The exporter took its families out of the scrape when it went away.
+    EXPECT_EQ(registry.render().find("switchboard_otlp_"), std::string::npos);
 }
 
 TEST(OtlpExporter, SamplingFollowsTheParentAndTheRatio) {

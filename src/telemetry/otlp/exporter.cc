@@ -74,12 +74,16 @@ Exporter::Exporter(ExporterOptions options, Registry* metrics)
     start_unix_nano_ = static_cast<std::uint64_t>(sys_ns);
     curl_ = curl_easy_init();
     if (metrics_ != nullptr) {
-        metrics_->add_collector([this](std::string& out) { render_own_metrics(out); });
+        collector_id_ =
+            metrics_->add_collector([this](std::string& out) { render_own_metrics(out); });
     }
     thread_ = std::thread([this] { run(); });
 }
 
 Exporter::~Exporter() {
+    if (metrics_ != nullptr) {
+        metrics_->remove_collector(collector_id_);
+    }
     {
         std::lock_guard lock(mu_);
         stopping_ = true;

@@ -54,7 +54,8 @@ struct ExporterStats {
 class Exporter {
   public:
     // `metrics` (may be null) is snapshotted every metrics_interval; it must outlive the
-    // exporter. The exporter adds its own counters to the registry's scrape.
+    // exporter. The exporter adds its own counters to the registry's scrape (and removes them
+    // when destroyed).
     Exporter(ExporterOptions options, Registry* metrics);
     ~Exporter();  // stops the thread after one last, non-retried flush of what is queued
     Exporter(const Exporter&) = delete;
@@ -83,6 +84,7 @@ class Exporter {
 
     ExporterOptions options_;
     Registry* metrics_;
+    std::uint64_t collector_id_ = 0;
     std::int64_t steady_to_unix_ns_ = 0;  // unix ns = steady ns + this
     std::uint64_t start_unix_nano_ = 0;
 
