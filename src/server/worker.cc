@@ -144,7 +144,9 @@ struct Exchange {
     std::string provider;
     std::string target;
     int attempts = 0;
-    std::string traceparent;  // the request's W3C traceparent, kept when OTLP export is on
+    // Kept when OTLP export is on: the request's W3C traceparent, and gen_ai.operation.name.
+    std::string traceparent;
+    std::string_view operation;  // a literal from otlp::operation_for_path()
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -376,6 +378,9 @@ struct Recorder {
         namespace otlp = telemetry::otlp;
         otlp::RequestTrace t;
         t.request_id = ex.request_id;
+        if (!ex.operation.empty()) {
+            t.operation = ex.operation;
+        }
         t.request_model = ex.model;
         t.provider = ex.provider;
         if (const config::Provider* p = worker.snapshot()->config().find_provider(ex.provider)) {
@@ -922,6 +927,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         auto& req = parser.get();
         if (w.exporter() != nullptr) {
             ex.traceparent = std::string(req["traceparent"]);
+            ex.operation = telemetry::otlp::operation_for_path(req.target());
         }
         ex.keep_alive = req.keep_alive() && !w.draining();
         ex.http10 = req.version() < 11;

@@ -92,6 +92,8 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
     auto failed = post("/v1/chat/completions", R"({"model":"broken","messages":[]})",
                        auth + "traceparent: not-a-valid-header\r\n");
     ASSERT_GE(failed.status, 500);
+    auto embedded = post("/v1/embeddings", R"({"model":"mock-embed","input":"hello"})", auth);
+    ASSERT_EQ(embedded.status, 200) << embedded.body;
     ASSERT_EQ(http_request(port(), "GET", "/healthz").status, 200);  // no span: not a model call
 
     ASSERT_TRUE(rx.wait_for(
@@ -100,13 +102,13 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
             for (const auto& r : reqs) {
                 metrics = metrics || r.path == "/v1/metrics";
             }
-            return metrics && count_kind(spans_in(reqs), 2) >= 3;
+            return metrics && count_kind(spans_in(reqs), 2) >= 4;
         },
         20s));
     auto reqs = rx.requests();
     std::vector<Span> spans = spans_in(reqs);
-    ASSERT_EQ(count_kind(spans, 2), 3u);  // one SERVER span per model request, none for /healthz
-    ASSERT_EQ(count_kind(spans, 3), 3u);  // one CLIENT span per upstream attempt
+    ASSERT_EQ(count_kind(spans, 2), 4u);  // one SERVER span per model request, none for /healthz
+    ASSERT_EQ(count_kind(spans, 3), 4u);  // one CLIENT span per upstream attempt
 
     std::map<std::string, const Span*> by_id;
     for (const auto& s : spans) {
@@ -138,6 +140,9 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
     EXPECT_EQ(broken.obj.at("status").at("code").as_int64(), 2);
     const Span& stream = *server_by_request.at(streamed.header("x-request-id"));
     EXPECT_EQ(stream.attr("switchboard.stream"), R"({"boolValue":true})");
+    const Span& embedding = *server_by_request.at(embedded.header("x-request-id"));
+    EXPECT_EQ(embedding.field("name"), "embeddings mock-embed");
+    EXPECT_EQ(embedding.attr("gen_ai.operation.name"), "embeddings");
 
     // Every attempt is a child of its request's span, in the same trace, and names the target.
     std::set<std::string> parents;
@@ -149,7 +154,8 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
         ASSERT_NE(server, nullptr);
         EXPECT_EQ(server->kind(), 2);
         EXPECT_EQ(s.field("traceId"), server->field("traceId"));
-        EXPECT_TRUE(s.attr("gen_ai.request.model").starts_with("gpt-4o-mini"))
+        const std::string target = s.attr("gen_ai.request.model");
+        EXPECT_TRUE(target.starts_with("gpt-4o-mini") || target == "text-embedding-3-small")
             << json::serialize(s.obj);
         EXPECT_EQ(s.attr("switchboard.provider"), "mock");
         EXPECT_GE(std::stoull(s.field("startTimeUnixNano")),
@@ -158,7 +164,7 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
                   std::stoull(server->field("endTimeUnixNano")));
         parents.insert(s.field("parentSpanId"));
     }
-    EXPECT_EQ(parents.size(), 3u);
+    EXPECT_EQ(parents.size(), 4u);
 
     // Metrics: the registry's counters, as OTLP sums.
     bool saw_requests = false;

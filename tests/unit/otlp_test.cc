@@ -121,6 +121,16 @@ TEST(Traceparent, AcceptedValuesAreExactlyTheWellFormedOnes) {
     EXPECT_GT(accepted, 100);  // the mutations do reach the accepting paths
 }
 
+TEST(OtlpOperation, FollowsTheEndpoint) {
+    EXPECT_EQ(operation_for_path("/v1/chat/completions"), "chat");
+    EXPECT_EQ(operation_for_path("/v1/chat/completions?x=1"), "chat");
+    EXPECT_EQ(operation_for_path("/v1/messages"), "chat");
+    EXPECT_EQ(operation_for_path("/v1/completions"), "text_completion");
+    EXPECT_EQ(operation_for_path("/v1/embeddings"), "embeddings");
+    EXPECT_EQ(operation_for_path("/v1/models"), "");
+    EXPECT_EQ(operation_for_path("/v1/embeddings/x"), "");
+}
+
 // --- ids ----------------------------------------------------------------------------------
 
 bool is_lower_hex(const std::string& s, std::size_t len) {

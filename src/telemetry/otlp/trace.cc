@@ -74,4 +74,18 @@ std::string_view genai_provider_name(std::string_view config_type) {
     return "";
 }
 
+std::string_view operation_for_path(std::string_view target) {
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/v1/chat/completions" || path == "/v1/messages") {
+        return "chat";
+    }
+    if (path == "/v1/completions") {
+        return "text_completion";
+    }
+    if (path == "/v1/embeddings") {
+        return "embeddings";
+    }
+    return "";
+}
+
 }  // namespace sb::telemetry::otlp

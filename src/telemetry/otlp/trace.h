@@ -63,4 +63,9 @@ struct RequestTrace {
 // "openai-compatible"); "" when the conventions have no value for it.
 std::string_view genai_provider_name(std::string_view config_type);
 
+// gen_ai.operation.name for a request target (path, optionally with a query): "chat" for
+// /v1/chat/completions and /v1/messages, "text_completion" for /v1/completions, "embeddings"
+// for /v1/embeddings; "" for any other path.
+std::string_view operation_for_path(std::string_view target);
+
 }  // namespace sb::telemetry::otlp
