@@ -1,6 +1,7 @@
 // Integration: a real gateway in front of the mock provider exports its traces and metrics over
 // OTLP/HTTP (JSON) to a small collector running in the test (tests/support/otlp_receiver.h).
 #include <boost/json.hpp>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -214,6 +215,13 @@ TEST_F(OtlpExportTest, RequestSpansAttemptSpansAndMetricsReachTheCollector) {
               2);
     EXPECT_EQ(scrape.body.find(kClientCanary), std::string::npos);
     EXPECT_EQ(scrape.body.find(kProviderCanary), std::string::npos);
+#ifdef SB_PROMTOOL
+    // Prometheus' own checker agrees (Debian `prometheus`).
+    FILE* p = popen(SB_PROMTOOL " check metrics 2>&1", "w");
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(fwrite(scrape.body.data(), 1, scrape.body.size(), p), scrape.body.size());
+    EXPECT_EQ(pclose(p), 0) << scrape.body;
+#endif
 }
 
 TEST_F(OtlpExportTest, CollectorDownLeavesRequestsUnaffectedAndCountsDrops) {
