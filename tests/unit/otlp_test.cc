@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -495,6 +498,37 @@ TEST(OtlpExporter, FullQueueDropsAndCountsWithoutBlocking) {
     }
     // The exporter took its families out of the scrape when it went away.
     EXPECT_EQ(registry.render().find("switchboard_otlp_"), std::string::npos);
+}
+
+TEST(OtlpExporter, ShutdownWithAHungCollectorTakesOneTimeout) {
+    // A listener that never accepts: connections complete in the kernel's backlog, and no
+    // answer ever comes.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(fd, 128), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ExporterOptions o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    o.timeout = 500ms;
+    o.batch_size = 1;
+    o.queue_capacity = 64;
+    o.interval = 1h;
+    o.metrics_interval = 0ms;
+    auto started = std::chrono::steady_clock::now();
+    {
+        Exporter exporter(o, nullptr);
+        for (int i = 0; i < 10; ++i) {
+            exporter.submit(sample_trace());
+        }
+    }
+    // One POST may be in flight (500 ms), then the last flush gets 500 ms in all, where ten
+    // batches one after the other would take 5 s.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+    ::close(fd);
 }
 
 TEST(OtlpExporter, SamplingFollowsTheParentAndTheRatio) {

@@ -206,6 +206,11 @@ void Exporter::run() {
                 next_batch = Clock::now() + options_.interval;
             }
         }
+        if (stopping) {
+            // The whole last flush gets one `timeout`, so a hung collector cannot hold up the
+            // process's exit for longer than that.
+            final_deadline_ = Clock::now() + options_.timeout;
+        }
         if (!batch.empty()) {
             export_traces(batch, stopping);
             batch.clear();
@@ -263,8 +268,17 @@ bool Exporter::post_with_retries(const std::string& path, const std::string& bod
     const std::string url = options_.endpoint + path;
     auto backoff = options_.retry_backoff;
     for (int attempt = 0;; ++attempt) {
+        auto timeout = options_.timeout;
+        if (final) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                final_deadline_ - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                return false;  // the last flush is out of time
+            }
+            timeout = std::min(timeout, left);
+        }
         std::chrono::milliseconds retry_after{-1};
-        const Outcome outcome = post(url, body, retry_after);
+        const Outcome outcome = post(url, body, timeout, retry_after);
         if (outcome == Outcome::Ok) {
             if (failing_) {
                 spdlog::info("otlp: export to {} works again", url);
@@ -285,6 +299,7 @@ bool Exporter::post_with_retries(const std::string& path, const std::string& bod
 }
 
 Exporter::Outcome Exporter::post(const std::string& url, const std::string& body,
+                                 std::chrono::milliseconds timeout,
                                  std::chrono::milliseconds& retry_after) {
     auto* h = static_cast<CURL*>(curl_);
     if (h == nullptr) {
@@ -302,8 +317,8 @@ Exporter::Outcome Exporter::post(const std::string& url, const std::string& body
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);

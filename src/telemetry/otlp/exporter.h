@@ -57,7 +57,9 @@ class Exporter {
     // exporter. The exporter adds its own counters to the registry's scrape (and removes them
     // when destroyed).
     Exporter(ExporterOptions options, Registry* metrics);
-    ~Exporter();  // stops the thread after one last, non-retried flush of what is queued
+    // Stops the thread after one last, non-retried flush of what is queued, which gets one
+    // `timeout` in all (what is left then is counted as failed).
+    ~Exporter();
     Exporter(const Exporter&) = delete;
     Exporter& operator=(const Exporter&) = delete;
 
@@ -77,7 +79,7 @@ class Exporter {
     void export_metrics(bool final);
     // POSTs with retries; false when it finally failed.
     bool post_with_retries(const std::string& path, const std::string& body, bool final);
-    Outcome post(const std::string& url, const std::string& body,
+    Outcome post(const std::string& url, const std::string& body, std::chrono::milliseconds timeout,
                  std::chrono::milliseconds& retry_after);
     bool keep(const RequestTrace& trace);
     void render_own_metrics(std::string& out) const;
@@ -105,6 +107,7 @@ class Exporter {
     void* curl_ = nullptr;  // CURL*, used only on the exporter thread
     IdGenerator ids_;
     bool failing_ = false;  // the last export failed (logs once per failure streak)
+    std::chrono::steady_clock::time_point final_deadline_{};  // end of the last flush
     std::thread thread_;
 };
 
