@@ -24,7 +24,7 @@ struct HttpResponse {
 // control of the bytes (malformed heads, slow senders, early disconnects). Every wait is
 // bounded by a timeout.
 class RawConnection {
-  public:
+public:
     // `small_receive_buffer`: a 4 KiB receive buffer, set before connecting (so the TCP window
     // is negotiated for it), so that a client which does not read backs up quickly.
     explicit RawConnection(std::uint16_t port, bool small_receive_buffer = false);
@@ -43,7 +43,7 @@ class RawConnection {
     bool wait_closed(std::chrono::milliseconds timeout);
     void close();
 
-  private:
+private:
     bool fill(std::chrono::steady_clock::time_point deadline);
     // Parses as much of buf_ as possible into `r`; returns true when complete.
     bool parse(HttpResponse& r);

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "providers/openai.h"
+
+#include <gtest/gtest.h>
 
 namespace sb::providers::openai {
 namespace {
@@ -53,10 +53,9 @@ TEST(BuildRequest, AzureAddressesTheDeploymentWithApiVersion) {
 }
 
 TEST(MapError, KeepsUpstreamStatusMessageTypeCode) {
-    auto e = map_error(
-        provider(), 429,
-        R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
-        "20");
+    auto e = map_error(provider(), 429,
+                       R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
+                       "20");
     EXPECT_EQ(http_status(e), 429);
     EXPECT_EQ(e.message, "Rate limit reached");
     EXPECT_EQ(error_type(e), "requests");
@@ -65,10 +64,9 @@ TEST(MapError, KeepsUpstreamStatusMessageTypeCode) {
 }
 
 TEST(MapError, UpstreamAuthFailureIs502AndScrubsTheKey) {
-    auto e = map_error(
-        provider(), 401,
-        R"({"error":{"message":"Incorrect API key provided: sk-secret-123","type":"invalid_request_error","code":"invalid_api_key"}})",
-        "");
+    auto e = map_error(provider(), 401,
+                       R"({"error":{"message":"Incorrect API key provided: sk-secret-123","type":"invalid_request_error","code":"invalid_api_key"}})",
+                       "");
     EXPECT_EQ(http_status(e), 502);
     EXPECT_EQ(error_code_name(e), "upstream_auth_failed");
     EXPECT_EQ(e.message.find("sk-secret-123"), std::string::npos);
@@ -76,8 +74,8 @@ TEST(MapError, UpstreamAuthFailureIs502AndScrubsTheKey) {
 }
 
 TEST(MapError, ScrubsTheKeyAndExtraHeaderValuesFromMessages) {
-    auto e =
-        map_error(provider(), 400, R"({"error":{"message":"bad key sk-secret-123 for demo"}})", "");
+    auto e = map_error(provider(), 400,
+                       R"({"error":{"message":"bad key sk-secret-123 for demo"}})", "");
     EXPECT_EQ(e.message, "bad key [redacted] for [redacted]");
 }
 

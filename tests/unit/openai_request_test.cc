@@ -11,9 +11,8 @@ Result<InboundRequest> inspect(Endpoint e, std::string body) {
 }
 
 TEST(InspectRequest, ReadsModelStreamAndIncludeUsage) {
-    auto r = inspect(
-        Endpoint::ChatCompletions,
-        R"({"model":"m1","messages":[],"stream":true,"stream_options":{"include_usage":true}})");
+    auto r = inspect(Endpoint::ChatCompletions,
+                     R"({"model":"m1","messages":[],"stream":true,"stream_options":{"include_usage":true}})");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->model, "m1");
     EXPECT_TRUE(r->stream);
@@ -32,9 +31,9 @@ TEST(InspectRequest, RejectsMalformedJson) {
     for (const char* bad : {"", "{", R"({"model":"m",})", "[1,2]", "{\"model\":\"\xff\"}"}) {
         auto r = inspect(Endpoint::ChatCompletions, bad);
         ASSERT_FALSE(r) << bad;
-        EXPECT_EQ(
-            r.error().code == ErrorCode::InvalidJson || r.error().code == ErrorCode::InvalidRequest,
-            true);
+        EXPECT_EQ(r.error().code == ErrorCode::InvalidJson ||
+                      r.error().code == ErrorCode::InvalidRequest,
+                  true);
     }
 }
 
