@@ -295,6 +295,22 @@ TEST(OtlpTraces, ContinuesTheCallersTrace) {
     EXPECT_NE(spans[0].at("spanId").as_string(), "00f067aa0ba902b7");
 }
 
+TEST(OtlpTraces, KeepsIdsTheRequestPathChose) {
+    RequestTrace t = sample_trace();
+    t.trace_id = "0123456789abcdef0123456789abcdef";
+    t.span_id = "1111111111111111";
+    t.attempts[1].span_id = "2222222222222222";
+    IdGenerator ids;
+    json::array spans = spans_of(encode_traces({t}, {}, ids));
+    ASSERT_EQ(spans.size(), 3u);
+    EXPECT_EQ(spans[0].at("traceId").as_string(), t.trace_id);
+    EXPECT_EQ(spans[0].at("spanId").as_string(), "1111111111111111");
+    EXPECT_EQ(spans[1].at("parentSpanId").as_string(), "1111111111111111");
+    EXPECT_TRUE(is_lower_hex(std::string(spans[1].at("spanId").as_string()), 16));
+    EXPECT_EQ(spans[2].at("spanId").as_string(), "2222222222222222");
+    EXPECT_EQ(spans[2].at("traceId").as_string(), t.trace_id);
+}
+
 TEST(OtlpTraces, ServerErrorsMarkTheSpanAndClientErrorsDoNot) {
     RequestTrace t = sample_trace();
     t.attempts.clear();

@@ -216,11 +216,15 @@ std::string encode_traces(const std::vector<RequestTrace>& traces, const Resourc
                           IdGenerator& ids) {
     json::array spans;
     for (const RequestTrace& t : traces) {
-        std::string trace_id = t.parent ? t.parent->trace_id : ids.trace_id();
-        std::string span_id = ids.span_id();
+        std::string trace_id = t.parent             ? t.parent->trace_id
+                               : t.trace_id.empty() ? ids.trace_id()
+                                                    : t.trace_id;
+        std::string span_id = t.span_id.empty() ? ids.span_id() : t.span_id;
         spans.push_back(server_span(t, trace_id, span_id));
         for (std::size_t i = 0; i < t.attempts.size(); ++i) {
-            spans.push_back(client_span(t, t.attempts[i], i, trace_id, span_id, ids.span_id()));
+            const Attempt& a = t.attempts[i];
+            spans.push_back(client_span(t, a, i, trace_id, span_id,
+                                        a.span_id.empty() ? ids.span_id() : a.span_id));
         }
     }
     json::object scope_spans{{"scope", scope_json(resource)}, {"spans", std::move(spans)}};

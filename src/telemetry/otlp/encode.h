@@ -11,7 +11,8 @@
 
 namespace sb::telemetry::otlp {
 
-// Random trace and span ids (lower-case hex, never all zero). One per exporter thread.
+// Random trace and span ids (lower-case hex, never all zero). Not thread-safe: one per thread
+// (the exporter has its own; a worker that assigns ids on the request path keeps another).
 class IdGenerator {
   public:
     IdGenerator();

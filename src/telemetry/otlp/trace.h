@@ -34,6 +34,9 @@ struct Attempt {
     std::uint64_t end_unix_nano = 0;
     std::int64_t input_tokens = -1;  // < 0: unknown
     std::int64_t output_tokens = -1;
+    // The span's id when the request path already chose it (to send the upstream a
+    // `traceparent` naming this attempt); "" to have the exporter pick one.
+    std::string span_id;
 };
 
 // What the gateway knows about one finished request: a SERVER span, with one CLIENT child span
@@ -55,6 +58,10 @@ struct RequestTrace {
     std::uint64_t start_unix_nano = 0;
     std::uint64_t end_unix_nano = 0;
     std::optional<TraceContext> parent;  // from the request's `traceparent`
+    // Ids the request path already chose (see Attempt::span_id); "" to have the exporter pick
+    // them off the request path. trace_id is ignored when there is a parent.
+    std::string trace_id;
+    std::string span_id;
     std::vector<Attempt> attempts;
 };
 
