@@ -15,6 +15,7 @@ packages=(
     libcli11-dev libzstd-dev libexpected-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     nginx-light wrk nghttp2-client curl openssl ca-certificates clang-format
+    prometheus  # promtool: checks the /metrics exposition in the unit tests
 )
 # Node 20 and npm are normally preinstalled (nodesource `nodejs` bundles npm); only fall back to
 # Debian's packages when there is no node at all, so a newer node is never replaced.

@@ -578,8 +578,12 @@ bool is_reserved_header(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The parser
 
-constexpr std::array<std::string_view, 5> kRootKeys{"server", "providers", "models", "routing",
-                                                    "admin"};
+constexpr std::array<std::string_view, 6> kRootKeys{"server",  "providers", "models",
+                                                    "routing", "admin",     "telemetry"};
+constexpr std::array<std::string_view, 1> kTelemetryKeys{"otlp"};
+constexpr std::array<std::string_view, 10> kOtlpKeys{
+    "endpoint", "headers",          "timeout",    "batch_size",   "interval",
+    "metrics",  "metrics_interval", "queue_size", "service_name", "sample_ratio"};
 constexpr std::array<std::string_view, 8> kServerKeys{
     "listen",         "workers",      "max_body_bytes", "max_header_bytes",
     "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
@@ -649,6 +653,7 @@ class Parser {
         std::optional<YAML::Node> models;
         std::optional<YAML::Node> routing;
         std::optional<YAML::Node> admin;
+        std::optional<YAML::Node> telemetry;
         // Top-level keys are paths of their own: `server`, not `config.server`.
         auto status = for_each_entry(
             root, root_path,
@@ -663,6 +668,8 @@ class Parser {
                     routing.emplace(value);
                 } else if (key == "admin") {
                     admin.emplace(value);
+                } else if (key == "telemetry") {
+                    telemetry.emplace(value);
                 } else {
                     return unknown_key(key, kRootKeys);
                 }
@@ -689,6 +696,11 @@ class Parser {
                 config.admin.port == config.server.port &&
                 config.admin.host == config.server.host) {
                 return fail_at("admin.listen", "must differ from server.listen");
+            }
+        }
+        if (telemetry) {
+            if (auto s = parse_telemetry(*telemetry, "telemetry", config.telemetry); !s) {
+                return fail(std::move(s).error());
             }
         }
         std::vector<ProviderDraft> drafts;
@@ -962,6 +974,160 @@ class Parser {
             return fail_at(child(path, "key_file"), "is required (path to a PEM private key)");
         }
         out = std::move(tls);
+        return {};
+    }
+
+    // -- telemetry -----------------------------------------------------------------------------
+
+    Status parse_telemetry(const YAML::Node& node, const std::string& path, Telemetry& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "otlp") {
+                    return parse_otlp(value, kp, out.otlp);
+                }
+                return unknown_key(kp, kTelemetryKeys);
+            });
+    }
+
+    Status parse_otlp(const YAML::Node& node, const std::string& path,
+                      std::optional<OtlpExport>& out) {
+        // `otlp:` with nothing under it means no export.
+        if (node.IsNull()) {
+            out.reset();
+            return {};
+        }
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        OtlpExport otlp;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "endpoint") {
+                    std::string text;
+                    if (auto s = read_string(value, kp, text); !s) {
+                        return s;
+                    }
+                    auto url = normalize_base_url(text);
+                    if (!url) {
+                        return fail_at(kp, url.error());
+                    }
+                    otlp.endpoint = std::move(*url);
+                    return {};
+                }
+                if (key == "headers") {
+                    return parse_otlp_headers(value, kp, otlp.headers);
+                }
+                if (key == "timeout") {
+                    return read_duration(value, kp, otlp.timeout);
+                }
+                if (key == "batch_size") {
+                    return read_int(value, kp, 1, 65'536, otlp.batch_size);
+                }
+                if (key == "interval") {
+                    return read_duration(value, kp, otlp.interval);
+                }
+                if (key == "metrics") {
+                    return read_bool(value, kp, otlp.metrics);
+                }
+                if (key == "metrics_interval") {
+                    return read_duration(value, kp, otlp.metrics_interval);
+                }
+                if (key == "queue_size") {
+                    return read_int(value, kp, 1, 1'000'000, otlp.queue_size);
+                }
+                if (key == "service_name") {
+                    if (auto s = read_string(value, kp, otlp.service_name); !s) {
+                        return s;
+                    }
+                    if (otlp.service_name.empty() || has_space_or_control(otlp.service_name)) {
+                        return fail_at(kp,
+                                       "must be a non-empty name without spaces or control "
+                                       "characters" +
+                                           got(otlp.service_name));
+                    }
+                    return {};
+                }
+                if (key == "sample_ratio") {
+                    return read_ratio(value, kp, otlp.sample_ratio);
+                }
+                return unknown_key(kp, kOtlpKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (otlp.endpoint.empty()) {
+            return fail_at(child(path, "endpoint"),
+                           "is required (the collector's OTLP/HTTP base URL, e.g. "
+                           "http://127.0.0.1:4318)");
+        }
+        if (otlp.queue_size < otlp.batch_size) {
+            return fail_at(child(path, "queue_size"),
+                           fmt::format("must be at least batch_size ({})", otlp.batch_size));
+        }
+        out = std::move(otlp);
+        return {};
+    }
+
+    // Collector headers (e.g. an API key for a hosted backend): values may be secrets, so they
+    // are never echoed in a message.
+    Status parse_otlp_headers(const YAML::Node& node, const std::string& path,
+                              std::vector<std::pair<std::string, std::string>>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
+                if (!is_token(name)) {
+                    return fail_at(kp,
+                                   "must be a valid HTTP header name (letters, digits and "
+                                   "!#$%&'*+-.^_`|~)");
+                }
+                if (is_reserved_header(name) || iequals(name, "content-type")) {
+                    return fail_at(kp, "is set by the exporter itself");
+                }
+                for (const auto& [existing, unused] : out) {
+                    if (iequals(existing, name)) {
+                        return fail_at(kp, fmt::format("duplicate header (same as {}; header "
+                                                       "names are case-insensitive)",
+                                                       quoted(existing)));
+                    }
+                }
+                std::string text;
+                if (auto s = read_string(value, kp, text); !s) {
+                    return s;
+                }
+                if (!is_header_value(text)) {
+                    return fail_at(kp, "must not contain CR, LF or other control characters");
+                }
+                out.emplace_back(name, std::move(text));
+                return {};
+            });
+    }
+
+    // A number from 0 to 1 (e.g. 0.25).
+    Status read_ratio(const YAML::Node& node, const std::string& path, double& out) {
+        constexpr std::string_view kExpected = "must be a number from 0 to 1, e.g. 0.25";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        const std::string& t = **text;
+        double value = 0;
+        auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+        if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size() || !(value >= 0) ||
+            value > 1) {
+            return fail_at(path, std::string(kExpected) + got(t));
+        }
+        out = value;
         return {};
     }
 

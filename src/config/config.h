@@ -166,8 +166,27 @@ struct Admin {
     bool enabled = false;
 };
 
+// `telemetry.otlp`: OTLP/HTTP (JSON) export of request traces and metrics to a collector.
+struct OtlpExport {
+    std::string endpoint;  // collector base URL; /v1/traces and /v1/metrics are appended
+    std::vector<std::pair<std::string, std::string>> headers;  // sent with every export
+    Millis timeout{10'000};                                    // per export request
+    int batch_size = 512;                                      // request traces per POST
+    Millis interval{5'000};           // longest a trace waits before its batch is sent
+    bool metrics = true;              // also export metrics
+    Millis metrics_interval{60'000};  // between metric exports
+    int queue_size = 8192;            // traces waiting for export; beyond, dropped and counted
+    std::string service_name = "switchboard";
+    double sample_ratio = 1.0;  // share of new traces exported (a traceparent's flag decides)
+};
+
+struct Telemetry {
+    std::optional<OtlpExport> otlp;  // absent: no OTLP export
+};
+
 struct Config {
     Server server;
+    Telemetry telemetry;
     std::vector<Provider> providers;  // in file order
     std::vector<Model> models;        // in file order; targets only of enabled providers
     Routing routing;

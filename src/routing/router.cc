@@ -374,6 +374,27 @@ Router::Router(std::shared_ptr<const config::Snapshot> snapshot)
     budget_milli_.store(budget_cap_milli_);
 }
 
+void Router::attach_metrics(telemetry::Registry& registry) {
+    gauges_.assign(snapshot_->target_count(), nullptr);
+    for (const config::Model& m : snapshot_->config().models) {
+        for (const config::Target& t : m.targets) {
+            gauges_[t.index] = &registry.target_health(snapshot_->provider_of(t).name, t.name);
+        }
+    }
+}
+
+void Router::publish(const config::Target& t, Clock::time_point now) const {
+    if (gauges_.empty()) {
+        return;
+    }
+    const State& s = state(t);
+    const std::int64_t n = ticks(now);
+    gauges_[t.index]->set_healthy(s.ejected_until.load(std::memory_order_relaxed) <= n &&
+                                  s.cooling_until.load(std::memory_order_relaxed) <= n);
+    gauges_[t.index]->in_flight.store(s.in_flight.load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+}
+
 void Router::on_request() {
     std::int64_t cur = budget_milli_.load(std::memory_order_relaxed);
     for (;;) {
@@ -462,6 +483,7 @@ Plan Router::plan(const config::Model& model, const RequestFacts& facts, std::mt
     std::vector<const config::Target*> ejected_targets;
     std::int64_t soonest_cool = std::numeric_limits<std::int64_t>::max();
     for (const config::Target* t : candidates) {
+        publish(*t, now);
         const State& s = state(*t);
         const std::int64_t cool = s.cooling_until.load(std::memory_order_relaxed);
         if (cool > now_ticks) {
@@ -578,6 +600,7 @@ bool Router::try_start(const config::Target& t, Clock::time_point now) {
         } while (!s.in_flight.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
     }
     s.attempts.fetch_add(1, std::memory_order_relaxed);
+    publish(t, now);
     return true;
 }
 
@@ -585,11 +608,18 @@ void Router::release(const config::Target& t) {
     State& s = state(t);
     s.in_flight.fetch_sub(1, std::memory_order_relaxed);
     s.attempts.fetch_sub(1, std::memory_order_relaxed);
+    publish(t, Clock::now());
 }
 
 void Router::finish(const config::Target& t, const Outcome& o, Clock::time_point now) {
     State& s = state(t);
     s.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    struct Publish {
+        const Router& r;
+        const config::Target& t;
+        Clock::time_point now;
+        ~Publish() { r.publish(t, now); }
+    } publish_on_return{*this, t, now};
     if (o.failure == Failure::None) {
         s.consecutive_failures.store(0, std::memory_order_relaxed);
         // A success after an ejection slowly forgives it: the next ejection is shorter.

@@ -14,6 +14,7 @@
 #include "api/usage.h"
 #include "config/config.h"
 #include "core/error.h"
+#include "telemetry/metrics.h"
 
 // Routing and resilience (DESIGN.md section 2, steps 5-7): which targets a request may use, in
 // which order, whether a failed attempt may be retried, and each target's health. One Router
@@ -92,6 +93,10 @@ class Router {
 
     const config::Snapshot& snapshot() const { return *snapshot_; }
 
+    // Publishes each target's health and requests in flight as metrics (gauges that live as
+    // long as the registry, which must outlive the router).
+    void attach_metrics(telemetry::Registry& registry);
+
     Plan plan(const config::Model& model, const RequestFacts& facts, std::mt19937_64& rng,
               Clock::time_point now) const;
 
@@ -136,9 +141,12 @@ class Router {
     State& state(const config::Target& t) const { return states_[t.index]; }
     double latency_score(const config::Target& t, const RequestFacts& facts) const;
 
+    void publish(const config::Target& t, Clock::time_point now) const;
+
     std::shared_ptr<const config::Snapshot> snapshot_;
     std::unique_ptr<State[]> states_;
-    std::atomic<std::int64_t> budget_milli_;  // retry tokens * 1000
+    std::vector<telemetry::TargetHealth*> gauges_;  // by target index; empty when not attached
+    std::atomic<std::int64_t> budget_milli_;        // retry tokens * 1000
     std::int64_t budget_cap_milli_;
     std::int64_t budget_deposit_milli_;
     std::atomic<std::uint64_t> retries_{0};

@@ -8,13 +8,21 @@
 #include "server/worker.h"
 
 namespace sb::server {
+namespace {
+
+// Reported as service.version in telemetry (matches `switchboard --version`).
+constexpr std::string_view kVersion = "0.1.0";
+
+}  // namespace
 
 struct Gateway::Tls {
     boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_server};
 };
 
 Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
-    : snapshot_(std::move(snapshot)), router_(std::make_unique<routing::Router>(snapshot_)) {}
+    : snapshot_(std::move(snapshot)), router_(std::make_unique<routing::Router>(snapshot_)) {
+    router_->attach_metrics(registry_);
+}
 
 Gateway::~Gateway() {
     stop();
@@ -50,10 +58,26 @@ Status Gateway::start() {
     if (auto started = start_credentials(snapshot_->config(), std::chrono::seconds(10)); !started) {
         return started;
     }
+    if (const auto& otlp = snapshot_->config().telemetry.otlp; otlp && !exporter_) {
+        telemetry::otlp::ExporterOptions opts;
+        opts.endpoint = otlp->endpoint;
+        opts.headers = otlp->headers;
+        opts.timeout = otlp->timeout;
+        opts.batch_size = static_cast<std::size_t>(otlp->batch_size);
+        opts.interval = otlp->interval;
+        opts.metrics_interval =
+            otlp->metrics ? otlp->metrics_interval : std::chrono::milliseconds(0);
+        opts.queue_capacity = static_cast<std::size_t>(otlp->queue_size);
+        opts.sample_ratio = otlp->sample_ratio;
+        opts.resource.service_name = otlp->service_name;
+        opts.resource.service_version = kVersion;
+        exporter_ = std::make_unique<telemetry::otlp::Exporter>(std::move(opts), &registry_);
+    }
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<Worker>(i, snapshot_, *router_, registry_);
+        w->set_exporter(exporter_.get());
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
             return fail(bound.error());

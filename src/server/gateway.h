@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "routing/router.h"
 #include "telemetry/metrics.h"
+#include "telemetry/otlp/exporter.h"
 
 namespace sb::server {
 
@@ -31,6 +32,8 @@ class Gateway {
     std::uint16_t tls_port() const { return tls_port_; }
     std::uint16_t admin_port() const { return admin_port_; }  // 0 when there is no admin listener
     int workers() const { return static_cast<int>(workers_.size()); }
+    // The OTLP exporter (telemetry.otlp), or nullptr when export is off.
+    const telemetry::otlp::Exporter* exporter() const { return exporter_.get(); }
 
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
     // the remaining streams with an error event and closes. Returns at once; wait() joins.
@@ -44,6 +47,9 @@ class Gateway {
     std::shared_ptr<const config::Snapshot> snapshot_;
     telemetry::Registry registry_;             // outlives the workers, which record into it
     std::unique_ptr<routing::Router> router_;  // shared by the workers; outlives them
+    // Declared before workers_ so that it outlives them: a worker's destruction ends its
+    // sessions, whose recorders may still submit traces.
+    std::unique_ptr<telemetry::otlp::Exporter> exporter_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;

@@ -89,6 +89,10 @@ int run_gateway(const std::string& config_path, const std::string& listen, int w
     }
     std::fflush(stdout);
     spdlog::info("{} workers, {} models", gateway.workers(), snapshot->config().models.size());
+    if (const auto& otlp = snapshot->config().telemetry.otlp) {
+        spdlog::info("otlp: exporting traces{} to {}", otlp->metrics ? " and metrics" : "",
+                     otlp->endpoint);
+    }
 
     int sig = 0;
     sigwait(&set, &sig);

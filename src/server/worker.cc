@@ -27,6 +27,7 @@
 #include "providers/provider.h"
 #include "routing/router.h"
 #include "server/adapters.h"
+#include "telemetry/otlp/exporter.h"
 
 namespace sb::server {
 
@@ -139,6 +140,7 @@ struct AttemptRecord {
     int status = 0;          // HTTP status the attempt ended with (the upstream's, or ours)
     std::string error_code;  // empty on success
     std::string_view failure = "none";
+    Clock::time_point started{};
     Clock::duration duration{};
     std::optional<api::Usage> usage;  // the committed attempt's, when the answer reported it
     std::optional<double> cost;       // priced from `usage` and the target's price
@@ -165,6 +167,9 @@ struct Exchange {
     std::vector<AttemptRecord> attempt_log;
     std::optional<api::Usage> usage;  // of the answer the client got, when known
     std::optional<double> cost;       // of that answer, when usage and the target's price are known
+    // Kept when OTLP export is on: the request's W3C traceparent, and gen_ai.operation.name.
+    std::string traceparent;
+    std::string_view operation;  // a literal from otlp::operation_for_path()
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -393,7 +398,70 @@ struct Recorder {
         if (ex.first_byte_at != Clock::time_point{}) {
             sample.first_byte_seconds = seconds(ex.first_byte_at - ex.started);
         }
+        for (const AttemptRecord& a : ex.attempt_log) {
+            std::string_view result = a.error_code.empty() ? std::string_view("ok") : a.error_code;
+            sample.attempts.push_back({a.provider, a.upstream_model, result});
+        }
+        if (ex.usage) {
+            sample.input_tokens = static_cast<std::int64_t>(ex.usage->prompt_tokens);
+            sample.output_tokens = static_cast<std::int64_t>(ex.usage->completion_tokens);
+        }
+        if (ex.cost) {
+            sample.cost = *ex.cost;
+        }
         worker.metrics().record(sample);
+        if (telemetry::otlp::Exporter* exporter = worker.exporter();
+            exporter != nullptr && !ex.model.empty()) {
+            exporter->submit(request_trace(*exporter, now));
+        }
+    }
+
+    // The request's span and its attempt's (times of the attempt approximate: the Exchange
+    // holds only the upstream's duration).
+    telemetry::otlp::RequestTrace request_trace(const telemetry::otlp::Exporter& exporter,
+                                                Clock::time_point now) const {
+        namespace otlp = telemetry::otlp;
+        otlp::RequestTrace t;
+        t.request_id = ex.request_id;
+        if (!ex.operation.empty()) {
+            t.operation = ex.operation;
+        }
+        t.request_model = ex.model;
+        t.provider = ex.provider;
+        if (const config::Provider* p = worker.snapshot()->config().find_provider(ex.provider)) {
+            t.provider_system = otlp::genai_provider_name(config::to_string(p->type));
+        }
+        t.status = ex.status;
+        t.error_code = ex.error_code;
+        t.stream = ex.first_byte_at != Clock::time_point{};
+        t.start_unix_nano = exporter.unix_nanos(ex.started);
+        t.end_unix_nano = exporter.unix_nanos(now);
+        t.parent = otlp::parse_traceparent(ex.traceparent);
+        if (ex.usage) {
+            t.input_tokens = static_cast<std::int64_t>(ex.usage->prompt_tokens);
+            t.output_tokens = static_cast<std::int64_t>(ex.usage->completion_tokens);
+        }
+        if (ex.cost) {
+            t.cost = *ex.cost;
+        }
+        const auto& providers = worker.snapshot()->config();
+        for (const AttemptRecord& rec : ex.attempt_log) {
+            otlp::Attempt& a = t.attempts.emplace_back();
+            a.provider = rec.provider;
+            if (const config::Provider* p = providers.find_provider(rec.provider)) {
+                a.provider_system = otlp::genai_provider_name(config::to_string(p->type));
+            }
+            a.target = rec.upstream_model;
+            a.status = rec.status;
+            a.error_code = rec.error_code;
+            a.start_unix_nano = exporter.unix_nanos(rec.started);
+            a.end_unix_nano = exporter.unix_nanos(rec.started + rec.duration);
+            if (rec.usage) {
+                a.input_tokens = static_cast<std::int64_t>(rec.usage->prompt_tokens);
+                a.output_tokens = static_cast<std::int64_t>(rec.usage->completion_tokens);
+            }
+        }
+        return t;
     }
 };
 
@@ -1014,12 +1082,14 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
                       "model"});
         }
 
+        const Clock::time_point attempt_started = Clock::now();
         AttemptResult r = co_await run_attempt(s, c, ex, p, *inspected, body);
         router.finish(*target, r.outcome, Clock::now());
         AttemptRecord rec;
         rec.target = target->name;
         rec.provider = p.provider->name;
         rec.upstream_model = std::string(p.upstream_model);
+        rec.started = attempt_started;
         rec.duration = r.outcome.duration;
         if (r.committed) {
             rec.status = ex.status;
@@ -1230,6 +1300,10 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
             co_return;
         }
         auto& req = parser.get();
+        if (w.exporter() != nullptr) {
+            ex.traceparent = std::string(req["traceparent"]);
+            ex.operation = telemetry::otlp::operation_for_path(req.target());
+        }
         ex.keep_alive = req.keep_alive() && !w.draining();
         ex.http10 = req.version() < 11;
         ex.head_only = req.method() == bhttp::verb::head;

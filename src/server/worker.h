@@ -24,6 +24,10 @@
 #include "routing/router.h"
 #include "telemetry/metrics.h"
 
+namespace sb::telemetry::otlp {
+class Exporter;
+}
+
 namespace sb::server {
 
 struct Conn;
@@ -52,6 +56,10 @@ class Worker {
     std::string next_request_id();
     telemetry::WorkerMetrics& metrics() { return metrics_; }
     const telemetry::Registry& registry() const { return registry_; }
+    // The OTLP exporter request traces go to, or nullptr when export is off. Set by the
+    // Gateway before the worker runs; the exporter outlives the worker.
+    void set_exporter(telemetry::otlp::Exporter* exporter) { exporter_ = exporter; }
+    telemetry::otlp::Exporter* exporter() const { return exporter_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
     routing::Router& router() { return router_; }
@@ -100,6 +108,7 @@ class Worker {
     std::map<const config::Provider*, std::unique_ptr<providers::Adapter>> adapters_;
     telemetry::Registry& registry_;
     telemetry::WorkerMetrics& metrics_;
+    telemetry::otlp::Exporter* exporter_ = nullptr;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };
