@@ -31,9 +31,10 @@ constexpr Row kTable[] = {
     /* UpstreamBadResponse  */ {502, "upstream_error", "upstream_bad_response"},
     /* UpstreamTimeout      */ {504, "upstream_error", "upstream_timeout"},
     /* Unavailable          */ {503, "server_error", "service_unavailable"},
+    /* InsufficientQuota    */ {429, "insufficient_quota", "insufficient_quota"},
 };
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-              static_cast<size_t>(ErrorCode::Unavailable) + 1);
+              static_cast<size_t>(ErrorCode::InsufficientQuota) + 1);
 
 const Row& row(ErrorCode c) {
     return kTable[static_cast<size_t>(c)];

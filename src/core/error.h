@@ -29,6 +29,7 @@ enum class ErrorCode : std::uint8_t {
     UpstreamBadResponse,   // 502: unparseable or truncated upstream answer
     UpstreamTimeout,       // 504: first-byte, idle or total timeout
     Unavailable,           // 503: draining, provider disabled
+    InsufficientQuota,     // 429: a budget (currency per day/week/month) is spent
 };
 
 // An error as a value. For upstream failures `upstream_status` and the upstream's own
