@@ -116,6 +116,14 @@ int validate(const std::string& path) {
             fmt::print("  provider {} disabled: {}\n", p.name, p.disabled_reason);
         }
     }
+    if (cfg->auth.enabled) {
+        const auto& a = cfg->auth;
+        fmt::print(
+            "  auth: {} key store{}, {} keys, {} JWT issuers, {} teams, {} users, {} roles\n",
+            a.key_store == sb::config::KeyStoreType::Sqlite ? "sqlite" : "yaml",
+            a.required ? "" : " (credentials optional)", a.keys.size(), a.jwt_issuers.size(),
+            a.teams.size(), a.users.size(), a.roles.size());
+    }
     return 0;
 }
 
