@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cmath>
 
 namespace sb::governance {
@@ -48,8 +49,72 @@ tl::unexpected<Error> unauthorized(std::string msg) {
     return fail(ErrorCode::Unauthorized, std::move(msg));
 }
 
-// Parses a JSON object strictly: the whole text, an object, no duplicate keys.
+// A validating-only handler for json::basic_parser: refuses a member name that appears twice
+// in one object. Boost.JSON's value parser keeps the last duplicate silently, and two parsers
+// reading `{"alg":"RS256","alg":"none"}` differently is how verification bypasses happen.
+struct DuplicateKeyCheck {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+    using ec_t = boost::system::error_code;
+
+    std::vector<std::vector<std::string>> objects;
+    std::string key;
+
+    bool on_document_begin(ec_t&) { return true; }
+    bool on_document_end(ec_t&) { return true; }
+    bool on_object_begin(ec_t&) {
+        objects.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t, ec_t&) {
+        objects.pop_back();
+        return true;
+    }
+    bool on_array_begin(ec_t&) { return true; }
+    bool on_array_end(std::size_t, ec_t&) { return true; }
+    bool on_key_part(json::string_view s, std::size_t, ec_t&) {
+        key.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, ec_t& ec) {
+        key.append(s.data(), s.size());
+        auto& seen = objects.back();
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            ec = json::error::syntax;
+            return false;
+        }
+        seen.push_back(std::move(key));
+        key.clear();
+        return true;
+    }
+    bool on_string_part(json::string_view, std::size_t, ec_t&) { return true; }
+    bool on_string(json::string_view, std::size_t, ec_t&) { return true; }
+    bool on_number_part(json::string_view, ec_t&) { return true; }
+    bool on_int64(std::int64_t, json::string_view, ec_t&) { return true; }
+    bool on_uint64(std::uint64_t, json::string_view, ec_t&) { return true; }
+    bool on_double(double, json::string_view, ec_t&) { return true; }
+    bool on_bool(bool, ec_t&) { return true; }
+    bool on_null(ec_t&) { return true; }
+    bool on_comment_part(json::string_view, ec_t&) { return false; }
+    bool on_comment(json::string_view, ec_t&) { return false; }
+};
+
+bool has_duplicate_keys(std::string_view text) {
+    json::parse_options opts;
+    opts.max_depth = 32;
+    json::basic_parser<DuplicateKeyCheck> p(opts);
+    boost::system::error_code ec;
+    const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+    return ec || n != text.size();
+}
+
+// Parses a JSON object strictly: the whole text, an object, no duplicate member names.
 std::optional<json::object> parse_object(std::string_view text) {
+    if (has_duplicate_keys(text)) {
+        return std::nullopt;
+    }
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 32;

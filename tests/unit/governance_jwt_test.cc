@@ -392,6 +392,25 @@ TEST_F(StaticRsa, RefusesMalformedTokens) {
     expect_refused(f.auth(make_jwt(header("RS256"), c, key)), 401, "invalid_api_key");
 }
 
+TEST_F(StaticRsa, RefusesDuplicateMemberNames) {
+    // Signed correctly, but the header names alg twice: parsers could disagree on which wins.
+    auto sign = [&](const std::string& header_json, const std::string& payload_json) {
+        const std::string input = b64url(header_json) + "." + b64url(payload_json);
+        return input + "." + b64url(sign_raw(key, input));
+    };
+    const std::string payload = json::serialize(claims());
+    EXPECT_TRUE(f.auth(sign(R"({"alg":"RS256","typ":"JWT"})", payload)));
+    expect_refused(f.auth(sign(R"({"alg":"RS256","alg":"none"})", payload)), 401,
+                   "invalid_api_key");
+    std::string dup_sub = payload;
+    dup_sub.insert(1, R"("sub":"mallory",)");
+    expect_refused(f.auth(sign(R"({"alg":"RS256"})", dup_sub)), 401, "invalid_api_key");
+    // Same name in different objects is fine.
+    std::string nested = payload;
+    nested.insert(1, R"("x":{"sub":1},)");
+    EXPECT_TRUE(f.auth(sign(R"({"alg":"RS256"})", nested)));
+}
+
 TEST(StaticEs256, AcceptsValidAndRefusesRsaSignedToken) {
     const PKey key = ec_key();
     Fixture f;
