@@ -167,6 +167,14 @@ std::optional<std::int64_t> parse_expiry(const std::string& text, std::int64_t n
     return cfg->auth.keys.front().expires_at;
 }
 
+// A YAML double-quoted scalar (YAML accepts JSON's escapes).
+std::string yaml_quoted(std::string_view s) {
+    std::string out = "\"";
+    sb::append_json_escaped(out, s);
+    out += '"';
+    return out;
+}
+
 int keys_create(const KeyCreateArgs& a) {
     sb::config::Config cfg;
     if (!a.config_path.empty()) {
@@ -250,15 +258,15 @@ int keys_create(const KeyCreateArgs& a) {
     fmt::print("# add under auth.keys in the config:\n");
     fmt::print("    {}:\n      hash: \"{}\"\n", key.id, key.hash);
     if (!entry.owner.empty()) {
-        fmt::print("      owner: \"{}\"\n", entry.owner);
+        fmt::print("      owner: {}\n", yaml_quoted(entry.owner));
     }
     if (!entry.team.empty()) {
-        fmt::print("      team: \"{}\"\n", entry.team);
+        fmt::print("      team: {}\n", yaml_quoted(entry.team));
     }
     if (!entry.models.empty()) {
         fmt::print("      models: [");
         for (std::size_t i = 0; i < entry.models.size(); ++i) {
-            fmt::print("{}\"{}\"", i == 0 ? "" : ", ", entry.models[i]);
+            fmt::print("{}{}", i == 0 ? "" : ", ", yaml_quoted(entry.models[i]));
         }
         fmt::print("]\n");
     }
@@ -278,7 +286,7 @@ int keys_create(const KeyCreateArgs& a) {
     if (!entry.metadata.empty()) {
         fmt::print("      metadata:\n");
         for (const auto& [k, v] : entry.metadata) {
-            fmt::print("        \"{}\": \"{}\"\n", k, v);
+            fmt::print("        {}: {}\n", yaml_quoted(k), yaml_quoted(v));
         }
     }
     return 0;

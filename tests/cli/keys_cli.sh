@@ -9,7 +9,7 @@ trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. Without a config: the key, its id and the YAML entry to paste.
-out="$("$bin" keys create --owner alice --team eng --models gpt-4o --rpm 10)"
+out="$("$bin" keys create --owner alice --team eng --models gpt-4o --rpm 10 --metadata 'note=a "quoted" \\ value')"
 key="$(sed -n 's/^key: //p' <<<"$out")"
 hash="$(sed -n 's/^hash: //p' <<<"$out")"
 id="$(sed -n 's/^id: //p' <<<"$out")"
