@@ -206,7 +206,9 @@ Result<std::shared_ptr<Governance>> Governance::create(const config::Config& con
     g->jwks_ = std::make_unique<JwksFetcher>(g->jwt_, g->options_.now_ms);
     // The first fetch happens here, at startup; a failure leaves that issuer's tokens at 503
     // until a later refresh succeeds.
-    g->jwks_->fetch_all();
+    if (g->options_.fetch_jwks) {
+        g->jwks_->fetch_all();
+    }
     if (threads) {
         g->jwks_->start(g->options_.on_jwks_refreshed);
         if (g->store_) {

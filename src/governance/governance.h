@@ -131,6 +131,7 @@ struct Options {
     // Counters to continue from (e.g. the previous Governance on a config reload); new if null.
     std::shared_ptr<CounterTable> counters;
     bool start_threads = true;  // JWKS refresh and spend/key-store threads
+    bool fetch_jwks = true;     // fetch every JWKS once in create() (off for CLI tools)
     // Called on the JWKS thread after each background refresh round (tests wait on it).
     std::function<void()> on_jwks_refreshed;
 };

@@ -222,6 +222,7 @@ int keys_create(const KeyCreateArgs& a) {
     // The key may not exceed what its owner and team are granted.
     sb::governance::Options opts;
     opts.start_threads = false;
+    opts.fetch_jwks = false;  // no network: only the grant check is needed here
     auto gov = sb::governance::Governance::create(cfg, opts);
     if (!gov) {
         fmt::print(stderr, "switchboard: {}\n", gov.error().message);
