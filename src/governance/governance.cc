@@ -544,12 +544,12 @@ Result<Admission> Governance::admit(const Principal& p, std::string_view model, 
                       fmt::format("Budget exceeded for {} this {}: this request could cost up to "
                                   "{:.6f} and would go over the limit of {:.2f}.",
                                   c.name.substr(0, c.name.rfind(':')), to_string(c.window),
-                                  from_nanos(money), from_nanos(c.limit))};
+                                  from_nanos(money), from_nanos(r.refused_limit))};
         } else {
             e = Error{ErrorCode::RateLimited,
                       fmt::format("Rate limit reached for {} on {} per {}: limit {}{}.",
                                   c.name.substr(0, c.name.rfind(':')), unit_text(c.unit),
-                                  to_string(c.window), c.limit,
+                                  to_string(c.window), r.refused_limit,
                                   c.unit == Unit::Tokens
                                       ? fmt::format(", this request reserves {}", tokens)
                                       : std::string())};

@@ -145,7 +145,7 @@ Counter& CounterTable::get(const std::string& name, Window window, Unit unit, st
         }
     } else {
         std::lock_guard lock(c->mu);
-        c->limit = limit;  // a new config may have changed it
+        c->limit = limit;  // a config reload sharing this table may have changed it
     }
     return *c;
 }
@@ -202,6 +202,7 @@ TakeResult take_all(std::vector<Charge>& charges, std::int64_t now_ms) {
         if (c->limit > 0 && c->used + want > c->limit) {
             if (r.ok) {
                 r.refused_by = c;
+                r.refused_limit = c->limit;
             }
             r.ok = false;
             r.retry_after_ms =

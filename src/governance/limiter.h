@@ -30,6 +30,8 @@ struct Counter {
     Unit unit = Unit::Requests;
     bool persist = false;  // money counters: written to the store
 
+    // name, window, unit and persist are set before the counter is published and never change;
+    // everything below is guarded by `mu`.
     std::mutex mu;
     std::int64_t limit = 0;
     std::int64_t start_ms = INT64_MIN;  // current window
@@ -86,6 +88,7 @@ struct Charge {
 struct TakeResult {
     bool ok = true;
     const Counter* refused_by = nullptr;  // the first counter over its limit
+    std::int64_t refused_limit = 0;       // its limit, read under its lock
     std::int64_t retry_after_ms = 0;      // until every refusing counter's window ends
     // Snapshot for headers: the tightest request and token counters (remaining after commit).
     struct View {
