@@ -15,8 +15,11 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -520,6 +523,33 @@ TEST(JwksBackground, UnknownKidWakesTheFetcherThread) {
     EXPECT_TRUE((*g)->authenticate("Bearer " + token, ""));
     EXPECT_GE(server.hits(), 2);
 }
+
+#ifdef SB_FUZZ_CORPUS_DIR
+// Replays fuzz/corpus/jwt (the jwt_fuzz target's seeds and findings) the way the target does:
+// nothing crashes, and nothing authenticates without the private key.
+TEST(JwtFuzzCorpus, ReplaysWithoutCrashOrAcceptance) {
+    Fixture f;
+    f.make(issuer_yaml("RS256", indent_pem(public_pem(rsa_key()))) + "  keys: {k: {hash: \"" +
+           std::string(64, 'a') + "\"}}\n");
+    const std::filesystem::path dir = std::filesystem::path(SB_FUZZ_CORPUS_DIR) / "jwt";
+    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const std::string bytes = ss.str();
+        SCOPED_TRACE(entry.path().filename().string());
+        EXPECT_FALSE(f.gov->authenticate("Bearer " + bytes, ""));
+        EXPECT_FALSE(f.gov->authenticate("", bytes));
+        (void)parse_jwks(bytes, config::JwtAlgorithm::RS256);
+        (void)parse_jwks(bytes, config::JwtAlgorithm::ES256);
+        (void)base64url_decode(bytes);
+        ++files;
+    }
+    EXPECT_GE(files, 9);
+}
+#endif
 
 }  // namespace
 }  // namespace sb::governance
