@@ -283,6 +283,9 @@ void Governance::store_loop() {
         }
         lock.unlock();
         (void)sync_store_now();  // a failure is retried on the next round; spend stays dirty
+        if (options_.on_store_synced) {
+            options_.on_store_synced();
+        }
         lock.lock();
     }
 }

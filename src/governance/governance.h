@@ -134,6 +134,8 @@ struct Options {
     bool fetch_jwks = true;     // fetch every JWKS once in create() (off for CLI tools)
     // Called on the JWKS thread after each background refresh round (tests wait on it).
     std::function<void()> on_jwks_refreshed;
+    // Called on the store thread after each background sync round (spend written, keys reloaded).
+    std::function<void()> on_store_synced;
 };
 
 // The governance engine for one config. Thread-safe: every const method and admit() may be

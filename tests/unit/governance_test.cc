@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <latch>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -790,6 +792,66 @@ TEST(SqliteStore, KeysAreStoredAsHashesAndRevocationIsPickedUp) {
     }
     ASSERT_TRUE(gov->sync_store_now());
     expect_error(gov->authenticate("Bearer " + nk.secret, ""), 401, "invalid_api_key");
+}
+
+TEST(SqliteStore, TheStoreThreadWritesSpendAndPicksUpRevocationsWhileRunning) {
+    TempDir dir;
+    const std::string db = dir.file("live.db");
+    const NewKey nk = generate_key();
+    {
+        auto store = SqliteStore::open(db);
+        ASSERT_TRUE(store);
+        config::ApiKeyEntry e;
+        e.id = nk.id;
+        e.hash = nk.hash;
+        e.budget.daily = 10;
+        ASSERT_TRUE((*store)->insert_key(e, 1));
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    int rounds = 0;
+    Options o;
+    o.on_store_synced = [&] {
+        std::lock_guard lock(mu);
+        ++rounds;
+        cv.notify_all();
+    };
+    auto wait_rounds = [&](int n) {
+        std::unique_lock lock(mu);
+        return cv.wait_for(lock, std::chrono::seconds(20), [&] { return rounds >= n; });
+    };
+    auto g = Governance::create(parse_config("auth:\n  key_store: {type: sqlite, path: " + db +
+                                             ", refresh: 10ms, spend_flush: 10ms}\n"),
+                                o);
+    ASSERT_TRUE(g) << g.error().message;
+    Governance& gov = **g;
+    auto p = gov.authenticate("Bearer " + nk.secret, "");
+    ASSERT_TRUE(p) << p.error().message;
+    auto a = gov.admit(*p, "m", Estimate{});
+    ASSERT_TRUE(a);
+    a->settle(Usage{}, 0.25);
+    int seen = 0;
+    {
+        std::lock_guard lock(mu);
+        seen = rounds;
+    }
+    ASSERT_TRUE(wait_rounds(seen + 2));  // a full round after the settle
+    {
+        auto store = SqliteStore::open(db);
+        ASSERT_TRUE(store);
+        auto rows = (*store)->load_spend();
+        ASSERT_TRUE(rows);
+        ASSERT_EQ(rows->size(), 1u);
+        EXPECT_EQ(rows->at(0).name, "key:" + nk.id + ":spend/day");
+        EXPECT_EQ(rows->at(0).used, 250'000'000);
+        ASSERT_TRUE(*(*store)->revoke(nk.id));
+    }
+    {
+        std::lock_guard lock(mu);
+        seen = rounds;
+    }
+    ASSERT_TRUE(wait_rounds(seen + 2));
+    expect_error(gov.authenticate("Bearer " + nk.secret, ""), 401, "invalid_api_key");
 }
 
 TEST(SqliteStore, RefusesAFileThatIsNotADatabase) {
