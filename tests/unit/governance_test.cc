@@ -484,6 +484,47 @@ TEST(RateLimits, ThousandConcurrentAdmissionsAgainstALimitOfHundredAdmitExactlyH
     EXPECT_EQ(refused.load(), kThreads * kPerThread - 100);
 }
 
+TEST(RateLimits, ConcurrentSettlesAndDropsLeaveExactlyTheActualUsage) {
+    Env env;
+    auto gov =
+        env.make(limits_yaml(", limits: {tokens_per_day: 1000000000}, budget: {daily: 1000}"));
+    const Principal p = must_auth(*gov, 'A');
+    constexpr int kThreads = 8;
+    constexpr int kEach = 500;
+    std::atomic<std::int64_t> settled_tokens{0};
+    std::atomic<std::int64_t> settled_nanos{0};
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            for (int i = 0; i < kEach; ++i) {
+                auto a = gov->admit(p, "m", Estimate{100, 400, Price{1.0, 2.0, std::nullopt}});
+                ASSERT_TRUE(a);
+                if ((i + t) % 3 == 0) {
+                    continue;  // dropped: reservation released
+                }
+                const Usage u{static_cast<std::uint64_t>(i % 50), static_cast<std::uint64_t>(t), 0};
+                const double c = 0.000001 * static_cast<double>(i % 7);
+                a->settle(u, c);
+                settled_tokens += static_cast<std::int64_t>(u.total());
+                settled_nanos += to_nanos(c);
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    Counter& tokens =
+        gov->counters()->get("key:k1:tokens/day", Window::Day, Unit::Tokens, 1'000'000'000);
+    Counter& money =
+        gov->counters()->get("key:k1:spend/day", Window::Day, Unit::Money, 1'000'000'000'000);
+    std::lock_guard lt(tokens.mu);
+    std::lock_guard lm(money.mu);
+    EXPECT_EQ(tokens.used, settled_tokens.load());
+    EXPECT_EQ(money.used, settled_nanos.load());
+}
+
 TEST(RateLimits, TokensReserveAtAdmissionAndSettleToActualUsage) {
     Env env;
     auto gov = env.make(limits_yaml(", limits: {tokens_per_minute: 1000}"));
