@@ -161,8 +161,10 @@ class Governance {
     Status authorize(const Principal& principal, std::string_view model) const;
 
     // Reserves one request, the estimated tokens and the worst-case cost against every limit and
-    // budget that applies. 429 rate_limit_exceeded or insufficient_quota with retry_after set;
-    // `info`, when given, is filled for the x-ratelimit-* headers either way.
+    // budget that applies. Call it with served model names only (after the 404 model check):
+    // per-model counters are created on first use and never freed. 429 rate_limit_exceeded or
+    // insufficient_quota with retry_after set; `info`, when given, is filled for the x-ratelimit-*
+    // headers either way.
     Result<Admission> admit(const Principal& principal, std::string_view model,
                             const Estimate& estimate, RateLimitInfo* info = nullptr);
 
