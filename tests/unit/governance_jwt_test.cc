@@ -480,6 +480,25 @@ TEST_F(Jwks, ServerErrorKeepsLastGoodKeys) {
     EXPECT_TRUE(f.auth(make_jwt(header("RS256", "k1"), claims(), k1)));
 }
 
+TEST(JwksEs256, ImportsEcKeysAndSkipsRsaOnes) {
+    JwksServer server;
+    const PKey ec1 = ec_key();
+    const PKey rsa = rsa_key();
+    server.set_body(jwks({{ec1, "e1"}, {rsa, "r1"}}));
+    Fixture f;
+    f.make(issuer_yaml("ES256", "        jwks_url: " + server.url() + "\n"));
+    auto p = f.auth(make_jwt(header("ES256", "e1"), claims(), ec1));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->user, "alice");
+    // The RSA key in the set is not usable for an ES256 issuer.
+    expect_refused(f.auth(make_jwt(header("RS256", "r1"), claims(), rsa)), 401, "invalid_api_key");
+    expect_refused(f.auth(make_jwt(header("ES256", "r1"), claims(), ec_key())), 401,
+                   "invalid_api_key");
+    // Another EC key under the known kid: bad signature.
+    expect_refused(f.auth(make_jwt(header("ES256", "e1"), claims(), ec_key())), 401,
+                   "invalid_api_key");
+}
+
 TEST(JwksDown, WithoutCachedKeysTokensGet503) {
     JwksServer server;
     const std::string url = server.url();
