@@ -190,6 +190,11 @@ Result<std::shared_ptr<Governance>> Governance::create(const config::Config& con
     }
     if (!auth.sqlite_path.empty()) {
         SB_TRY(store, SqliteStore::open(auth.sqlite_path));
+        // Spend rows of windows that ended long ago are of no use (the longest window is a month).
+        constexpr std::int64_t kKeepSpendMs = 62LL * 24 * 3600 * 1000;
+        if (auto s = store->prune_spend(g->now_ms() - kKeepSpendMs); !s) {
+            return fail(std::move(s).error());
+        }
         SB_TRY(spend, store->load_spend());
         g->counters_->preload(std::move(spend));
         g->store_ = std::move(store);
@@ -402,6 +407,8 @@ Result<Principal> Governance::authenticate_key(std::string_view key) const {
     p.key = it->second;
     p.expires_at = rec.entry.expires_at;
     fill_identity(p);
+    // A key never carries its owner's admin role: what a key may grant is bounded by the key.
+    p.admin = false;
     return p;
 }
 

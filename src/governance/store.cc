@@ -264,6 +264,15 @@ Result<std::vector<SpendRow>> SqliteStore::load_spend() {
     return out;
 }
 
+Status SqliteStore::prune_spend(std::int64_t before_ms) {
+    SB_TRY(stmt, prepare(db_, "DELETE FROM spend WHERE window_start_ms < ?1"));
+    sqlite3_bind_int64(stmt.get(), 1, before_ms);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+        return db_error(db_, "prune spend");
+    }
+    return {};
+}
+
 Status SqliteStore::save_spend(const std::vector<SpendRow>& rows) {
     if (rows.empty()) {
         return {};

@@ -33,6 +33,8 @@ class SqliteStore {
 
     Result<std::vector<SpendRow>> load_spend();
     Status save_spend(const std::vector<SpendRow>& rows);
+    // Deletes spend rows of windows that started before `before_ms`.
+    Status prune_spend(std::int64_t before_ms);
 
   private:
     explicit SqliteStore(sqlite3* db) : db_(db) {}

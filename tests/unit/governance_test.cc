@@ -333,6 +333,8 @@ auth:
            k('F') + R"("}
     k_key_wider_than_team: {hash: ")" +
            k('G') + R"(", team: eng, models: ["*"]}
+    k_root: {hash: ")" +
+           k('I') + R"(", owner: root}
 )";
 }
 
@@ -366,6 +368,19 @@ TEST(RbacMatrix, AllowListsOfKeyTeamUserAndRoles) {
             EXPECT_EQ(s.error().param, "model");
         }
     }
+}
+
+TEST(RbacMatrix, AKeyDoesNotInheritItsOwnersAdminRole) {
+    Env env;
+    auto gov = env.make(rbac_yaml());
+    auto p = gov->authenticate("Bearer " + test_key('I'), "");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->user, "root");
+    EXPECT_FALSE(p->admin);
+    config::ApiKeyEntry wide;
+    expect_error(gov->check_grant(gov->principal_for("alice", "eng"), wide), 403,
+                 "permission_denied");
+    EXPECT_TRUE(gov->principal_for("root", "").admin);
 }
 
 TEST(RbacMatrix, UnconfiguredTeamIsDenied) {
@@ -772,11 +787,21 @@ TEST(SqliteStore, SpendSurvivesARestart) {
         EXPECT_TRUE(gov->sync_store_now());
     }
     {
+        // Rows of long-gone windows are pruned at start.
+        auto store = SqliteStore::open(dir.file("state.db"));
+        ASSERT_TRUE(store);
+        ASSERT_TRUE((*store)->save_spend({SpendRow{"key:k1:spend/day", 0, 5}}));
+        ASSERT_EQ((*store)->load_spend()->size(), 2u);
+    }
+    {
         // The next day the budget is fresh.
         Env env;
         env.now += 86'400'000;
         auto gov = env.make(yaml);
         EXPECT_TRUE(gov->admit(must_auth(*gov, 'A'), "m", est));
+        auto store = SqliteStore::open(dir.file("state.db"));
+        ASSERT_TRUE(store);
+        EXPECT_EQ((*store)->load_spend()->size(), 1u);
     }
 }
 
