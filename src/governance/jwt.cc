@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cmath>
+#include <unordered_set>
 
 namespace sb::governance {
 namespace {
@@ -59,7 +60,7 @@ struct DuplicateKeyCheck {
     static constexpr std::size_t max_string_size = std::size_t(-1);
     using ec_t = boost::system::error_code;
 
-    std::vector<std::vector<std::string>> objects;
+    std::vector<std::unordered_set<std::string>> objects;  // names seen, per open object
     std::string key;
 
     bool on_document_begin(ec_t&) { return true; }
@@ -80,12 +81,10 @@ struct DuplicateKeyCheck {
     }
     bool on_key(json::string_view s, std::size_t, ec_t& ec) {
         key.append(s.data(), s.size());
-        auto& seen = objects.back();
-        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        if (!objects.back().insert(std::move(key)).second) {
             ec = json::error::syntax;
             return false;
         }
-        seen.push_back(std::move(key));
         key.clear();
         return true;
     }
@@ -509,7 +508,8 @@ Result<JwtIdentity> JwtVerifier::verify(std::string_view token, std::int64_t now
     }
     JwtIdentity id;
     id.issuer_name = cfg.name;
-    id.expires_at = static_cast<std::int64_t>(**exp);
+    // Clamped: converting an out-of-range double to an integer is undefined behaviour.
+    id.expires_at = static_cast<std::int64_t>(std::min(**exp, 1e15));
     const auto user = get_string(*payload, cfg.user_claim);
     if (!user || user->empty()) {
         return unauthorized(

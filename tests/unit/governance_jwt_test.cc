@@ -350,6 +350,17 @@ TEST_F(StaticRsa, RefusesExpiredTokenBeyondLeeway) {
     expect_refused(f.auth(make_jwt(header("RS256"), no_exp, key)), 401, "invalid_api_key");
 }
 
+TEST_F(StaticRsa, AcceptsFarFutureAndFractionalTimes) {
+    auto c = claims();
+    c["exp"] = 1e300;
+    c["nbf"] = 1.5;
+    auto p = f.auth(make_jwt(header("RS256"), c, key));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->expires_at, 1'000'000'000'000'000);
+    c["exp"] = static_cast<double>(kNow) / 1000.0 - 30.5;  // just past the 30 s leeway
+    expect_refused(f.auth(make_jwt(header("RS256"), c, key)), 401, "invalid_api_key");
+}
+
 TEST_F(StaticRsa, RefusesFutureNotBefore) {
     auto c = claims();
     c["nbf"] = kNow / 1000 + 120;
