@@ -177,6 +177,15 @@ Governance::Governance(Private, const config::Config& config, Options options)
         };
     }
     counters_ = options_.counters ? options_.counters : std::make_shared<CounterTable>();
+    for (const auto& t : auth_.teams) {
+        teams_.emplace(t.name, &t);
+    }
+    for (const auto& u : auth_.users) {
+        users_.emplace(u.name, &u);
+    }
+    for (const auto& r : auth_.roles) {
+        roles_.emplace(r.name, &r);
+    }
     keys_.store(std::make_shared<const KeyTable>());
 }
 
@@ -260,7 +269,9 @@ Status Governance::sync_store_now() {
     if (!store_) {
         return {};
     }
-    if (auto s = store_->save_spend(counters_->take_dirty()); !s) {
+    auto dirty = counters_->take_dirty();
+    if (auto s = store_->save_spend(dirty); !s) {
+        counters_->mark_dirty(dirty);  // written on a later round
         return s;
     }
     if (auth_.key_store != config::KeyStoreType::Sqlite) {
@@ -299,31 +310,29 @@ int Governance::refresh_jwks_now() {
     return jwks_ ? jwks_->fetch_all() : 0;
 }
 
-const config::Team* Governance::team(std::string_view name) const {
-    for (const auto& t : auth_.teams) {
-        if (t.name == name) {
-            return &t;
-        }
+namespace {
+
+template <typename T>
+const T* find_named(const std::unordered_map<std::string, const T*>& index, std::string_view name) {
+    if (name.empty()) {
+        return nullptr;
     }
-    return nullptr;
+    const auto it = index.find(std::string(name));
+    return it == index.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+const config::Team* Governance::team(std::string_view name) const {
+    return find_named(teams_, name);
 }
 
 const config::User* Governance::user(std::string_view name) const {
-    for (const auto& u : auth_.users) {
-        if (u.name == name) {
-            return &u;
-        }
-    }
-    return nullptr;
+    return find_named(users_, name);
 }
 
 const config::Role* Governance::role(std::string_view name) const {
-    for (const auto& r : auth_.roles) {
-        if (r.name == name) {
-            return &r;
-        }
-    }
-    return nullptr;
+    return find_named(roles_, name);
 }
 
 void Governance::fill_identity(Principal& p) const {

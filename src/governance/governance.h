@@ -208,6 +208,9 @@ class Governance {
     const config::Role* role(std::string_view name) const;
 
     config::Auth auth_;
+    std::unordered_map<std::string, const config::Team*> teams_;  // into auth_
+    std::unordered_map<std::string, const config::User*> users_;
+    std::unordered_map<std::string, const config::Role*> roles_;
     Options options_;
     std::shared_ptr<CounterTable> counters_;
     std::atomic<std::shared_ptr<const KeyTable>> keys_;

@@ -175,6 +175,25 @@ std::vector<SpendRow> CounterTable::take_dirty() {
     return out;
 }
 
+void CounterTable::mark_dirty(const std::vector<SpendRow>& rows) {
+    for (const SpendRow& r : rows) {
+        Stripe& stripe = stripes_[std::hash<std::string>{}(r.name) % stripes_.size()];
+        Counter* c = nullptr;
+        {
+            std::lock_guard lock(stripe.mu);
+            auto it = stripe.map.find(r.name);
+            if (it == stripe.map.end()) {
+                continue;
+            }
+            c = it->second.get();
+        }
+        std::lock_guard lock(c->mu);
+        if (c->start_ms == r.window_start_ms) {
+            c->dirty = true;
+        }
+    }
+}
+
 TakeResult take_all(std::vector<Charge>& charges, std::int64_t now_ms) {
     // Lock in address order: no deadlock between admissions touching overlapping counters.
     std::vector<Counter*> order;

@@ -65,6 +65,8 @@ class CounterTable {
     void preload(std::vector<SpendRow> rows);
     // Persisted counters changed since the last call (their `dirty` flag is cleared).
     std::vector<SpendRow> take_dirty();
+    // Marks these counters dirty again (their write failed), unless they moved on meanwhile.
+    void mark_dirty(const std::vector<SpendRow>& rows);
 
   private:
     struct Stripe {

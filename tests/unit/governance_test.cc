@@ -752,6 +752,26 @@ auth:
     expect_error(gov->admit(must_auth(*gov, 'B'), "m", est), 429, "insufficient_quota");
 }
 
+TEST(CounterTable, SpendWhoseWriteFailedIsWrittenAgain) {
+    CounterTable table;
+    Counter& c = table.get("key:k:spend/day", Window::Day, Unit::Money, 100);
+    std::vector<Charge> charges{Charge{&c, 7, 0}};
+    ASSERT_TRUE(take_all(charges, kNow).ok);
+    auto dirty = table.take_dirty();
+    ASSERT_EQ(dirty.size(), 1u);
+    EXPECT_EQ(dirty[0].used, 7);
+    EXPECT_TRUE(table.take_dirty().empty());
+    table.mark_dirty(dirty);  // the write failed
+    auto again = table.take_dirty();
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].used, 7);
+    // Request and token counters are never persisted.
+    Counter& r = table.get("key:k:requests/minute", Window::Minute, Unit::Requests, 5);
+    std::vector<Charge> req{Charge{&r, 1, 0}};
+    ASSERT_TRUE(take_all(req, kNow).ok);
+    EXPECT_TRUE(table.take_dirty().empty());
+}
+
 TEST(Windows, WeeksStartOnMondayAndMonthsOnTheFirst) {
     // 2027-01-06 (Wednesday) -> Monday 2027-01-04; month 2027-01-01; next month 2027-02-01.
     EXPECT_EQ(window_start(Window::Week, kNow), 1'799'020'800'000);
