@@ -33,6 +33,23 @@ Nanos cost_nanos(const Price& price, const Usage& usage) {
     return to_nanos(nanos / kNanosPerUnit);
 }
 
+std::string format_cost(Nanos n) {
+    const bool negative = n < 0;
+    const auto v = negative ? -static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+    std::string frac = std::to_string(v % 1'000'000'000);
+    frac.insert(0, 9 - frac.size(), '0');
+    while (!frac.empty() && frac.back() == '0') {
+        frac.pop_back();
+    }
+    std::string out = negative ? "-" : "";
+    out += std::to_string(v / 1'000'000'000);
+    if (!frac.empty()) {
+        out += '.';
+        out += frac;
+    }
+    return out;
+}
+
 double cost(const Price& price, const Usage& usage) {
     return from_nanos(cost_nanos(price, usage));
 }

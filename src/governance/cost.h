@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace sb::governance {
 
@@ -32,5 +33,8 @@ Nanos cost_nanos(const Price& price, const Usage& usage);
 double cost(const Price& price, const Usage& usage);
 Nanos to_nanos(double amount);
 double from_nanos(Nanos n);
+// Exact decimal text of an amount, without trailing zeros: 7'250'000 -> "0.00725", 0 -> "0".
+// For the cost response header and the access record.
+std::string format_cost(Nanos n);
 
 }  // namespace sb::governance

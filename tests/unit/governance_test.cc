@@ -677,6 +677,10 @@ TEST(Cost, PricesPerMillionWithCachedInput) {
     EXPECT_EQ(cost_nanos(price, Usage{1000, 500, 200}), 7'250'000);
     EXPECT_DOUBLE_EQ(cost(Price{2.5, 10.0, std::nullopt}, Usage{1000, 0, 200}), 0.0025);
     EXPECT_EQ(cost_nanos(Price{}, Usage{1000, 1000, 0}), 0);
+    EXPECT_EQ(format_cost(7'250'000), "0.00725");
+    EXPECT_EQ(format_cost(0), "0");
+    EXPECT_EQ(format_cost(12'000'000'001), "12.000000001");
+    EXPECT_EQ(format_cost(3'000'000'000), "3");
     EXPECT_EQ(estimate_prompt_tokens(0), 16u);
     EXPECT_EQ(estimate_prompt_tokens(401), 101u + 16u);
 }
