@@ -15,6 +15,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "governance/keys.h"
+
 namespace sb::governance {
 namespace {
 
@@ -399,6 +401,44 @@ Result<JwtIdentity> JwtVerifier::verify(std::string_view token, std::int64_t now
     if (token.size() > kMaxTokenBytes) {
         return unauthorized("The bearer token is too long.");
     }
+    const Digest digest = sha256(token);
+    const std::string cache_key(reinterpret_cast<const char*>(digest.data()), digest.size());
+    CacheStripe& stripe = cache_[digest[0] % kCacheStripes];
+    const double now_s = static_cast<double>(now_ms) / 1000.0;
+    {
+        std::lock_guard lock(stripe.mu);
+        if (auto it = stripe.map.find(cache_key); it != stripe.map.end()) {
+            const CacheEntry& e = it->second;
+            const Issuer& is = issuers_[e.issuer_index];
+            const double leeway_s = static_cast<double>(is.config.leeway.count()) / 1000.0;
+            const bool same_keys = is.keys->get() == e.keys;
+            const bool fresh =
+                is.is_static || now_ms - e.keys->fetched_at_ms <= is.config.jwks_ttl.count();
+            if (same_keys && fresh && now_s < e.exp_s + leeway_s) {
+                return e.identity;
+            }
+            stripe.map.erase(it);  // stale: verify again from scratch
+        }
+    }
+    std::size_t issuer_index = 0;
+    std::shared_ptr<const IssuerKeys::Snapshot> used;
+    auto id = verify_uncached(token, now_ms, unknown_kid, issuer_index, used);
+    if (id && used) {
+        std::lock_guard lock(stripe.mu);
+        if (stripe.map.size() >= kCachePerStripe) {
+            stripe.map.clear();
+        }
+        stripe.map.emplace(cache_key, CacheEntry{*id, issuer_index, std::move(used), id->exp_s});
+    }
+    return id;
+}
+
+Result<JwtIdentity> JwtVerifier::verify_uncached(
+    std::string_view token, std::int64_t now_ms, bool* unknown_kid, std::size_t& issuer_index,
+    std::shared_ptr<const IssuerKeys::Snapshot>& used) const {
+    if (token.size() > kMaxTokenBytes) {
+        return unauthorized("The bearer token is too long.");
+    }
     const std::size_t dot1 = token.find('.');
     const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
@@ -425,6 +465,7 @@ Result<JwtIdentity> JwtVerifier::verify(std::string_view token, std::int64_t now
         return unauthorized("The JWT's issuer is not trusted.");
     }
     const config::JwtIssuer& cfg = issuer->config;
+    issuer_index = static_cast<std::size_t>(issuer - issuers_.begin());
     // The algorithm is pinned per issuer: `none`, HS256 (which would verify an HMAC keyed with
     // the public key) and anything else is refused before any key is looked at.
     const auto alg = get_string(*header, "alg");
@@ -468,6 +509,7 @@ Result<JwtIdentity> JwtVerifier::verify(std::string_view token, std::int64_t now
     if (!verify_signature(*key, token.substr(0, dot2), *sig)) {
         return unauthorized("The JWT signature is not valid.");
     }
+    used = snap;
 
     // Claims (RFC 7519 §4.1), with bounded leeway for clock skew.
     const double now_s = static_cast<double>(now_ms) / 1000.0;
@@ -510,6 +552,7 @@ Result<JwtIdentity> JwtVerifier::verify(std::string_view token, std::int64_t now
     id.issuer_name = cfg.name;
     // Clamped: converting an out-of-range double to an integer is undefined behaviour.
     id.expires_at = static_cast<std::int64_t>(std::min(**exp, 1e15));
+    id.exp_s = **exp;
     const auto user = get_string(*payload, cfg.user_claim);
     if (!user || user->empty()) {
         return unauthorized(

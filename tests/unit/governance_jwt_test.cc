@@ -361,6 +361,16 @@ TEST_F(StaticRsa, AcceptsFarFutureAndFractionalTimes) {
     expect_refused(f.auth(make_jwt(header("RS256"), c, key)), 401, "invalid_api_key");
 }
 
+TEST_F(StaticRsa, AVerifiedTokenStopsWorkingWhenItExpires) {
+    const std::string token = make_jwt(header("RS256"), claims(kNow / 1000 + 60), key);
+    EXPECT_TRUE(f.auth(token));
+    EXPECT_TRUE(f.auth(token));  // from the verified-token cache
+    f.now += 89'000;             // exp + 29 s: inside the leeway
+    EXPECT_TRUE(f.auth(token));
+    f.now += 2'000;
+    expect_refused(f.auth(token), 401, "invalid_api_key");
+}
+
 TEST_F(StaticRsa, RefusesFutureNotBefore) {
     auto c = claims();
     c["nbf"] = kNow / 1000 + 120;
@@ -475,14 +485,28 @@ TEST_F(Jwks, RefusesUnknownKidThenAcceptsItAfterRotation) {
     EXPECT_TRUE(f.auth(make_jwt(header("RS256", "k1"), claims(), k1)));
 }
 
+TEST_F(Jwks, AVerifiedTokenIsRefusedOnceItsKeyIsRotatedOut) {
+    const std::string token = make_jwt(header("RS256", "k1"), claims(), k1);
+    EXPECT_TRUE(f.auth(token));
+    EXPECT_TRUE(f.auth(token));  // cached
+    const PKey k2 = rsa_key();
+    server.set_body(jwks({{k2, "k2"}}));
+    EXPECT_EQ(f.gov->refresh_jwks_now(), 0);
+    expect_refused(f.auth(token), 401, "invalid_api_key");
+    EXPECT_TRUE(f.auth(make_jwt(header("RS256", "k2"), claims(), k2)));
+}
+
 TEST_F(Jwks, KeepsCachedKeysWhileEndpointIsDownUntilTtl) {
     const std::string token = make_jwt(header("RS256", "k1"), claims(kNow / 1000 + 7200), k1);
     server.stop();
     f.now += 30 * 60 * 1000;  // 30 min later the refresh fails...
     EXPECT_EQ(f.gov->refresh_jwks_now(), 1);
     EXPECT_TRUE(f.auth(token));  // ...but the cached keys still verify
+    const std::string other = make_jwt(header("RS256", "k1"), claims(kNow / 1000 + 7000), k1);
+    EXPECT_TRUE(f.auth(other));  // also a token never seen before
     f.now += 31 * 60 * 1000;     // past jwks_ttl (1h) since the last good fetch
     expect_refused(f.auth(token), 503, "service_unavailable");
+    expect_refused(f.auth(other), 503, "service_unavailable");
 }
 
 TEST_F(Jwks, ServerErrorKeepsLastGoodKeys) {
