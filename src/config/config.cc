@@ -578,8 +578,8 @@ bool is_reserved_header(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The parser
 
-constexpr std::array<std::string_view, 6> kRootKeys{"server",  "providers", "models",
-                                                    "routing", "admin",     "telemetry"};
+constexpr std::array<std::string_view, 7> kRootKeys{"server", "providers", "models", "routing",
+                                                    "admin",  "telemetry", "auth"};
 constexpr std::array<std::string_view, 1> kTelemetryKeys{"otlp"};
 constexpr std::array<std::string_view, 10> kOtlpKeys{
     "endpoint", "headers",          "timeout",    "batch_size",   "interval",
@@ -617,6 +617,23 @@ constexpr std::array<std::string_view, 4> kHealthKeys{"consecutive_failures", "b
                                                       "max_ejection", "max_ejected_percent"};
 constexpr std::array<std::string_view, 1> kAdminKeys{"listen"};
 constexpr std::size_t kDisabledProvider = static_cast<std::size_t>(-1);
+constexpr std::array<std::string_view, 9> kAuthKeys{"required", "key_store", "default_max_tokens",
+                                                    "keys",     "jwt",       "teams",
+                                                    "users",    "roles",     "model_limits"};
+constexpr std::array<std::string_view, 4> kKeyStoreKeys{"type", "path", "refresh", "spend_flush"};
+constexpr std::array<std::string_view, 4> kLimitKeys{"requests_per_minute", "requests_per_day",
+                                                     "tokens_per_minute", "tokens_per_day"};
+constexpr std::array<std::string_view, 3> kBudgetKeys{"daily", "weekly", "monthly"};
+constexpr std::array<std::string_view, 10> kApiKeyKeys{
+    "hash",         "owner",  "team",       "models",  "limits",
+    "model_limits", "budget", "expires_at", "revoked", "metadata"};
+constexpr std::array<std::string_view, 10> kIssuerKeys{
+    "issuer",   "audience",     "algorithm", "public_key", "public_key_file",
+    "jwks_url", "jwks_refresh", "jwks_ttl",  "leeway",     "claims"};
+constexpr std::array<std::string_view, 3> kClaimKeys{"user", "team", "roles"};
+constexpr std::array<std::string_view, 3> kTeamKeys{"models", "limits", "budget"};
+constexpr std::array<std::string_view, 5> kUserKeys{"team", "roles", "models", "limits", "budget"};
+constexpr std::array<std::string_view, 2> kRoleKeys{"models", "admin"};
 
 // A provider while it is parsed: fields holding an unset variable keep their defaults, and the
 // first such field decides whether the provider is disabled or the config rejected.
@@ -654,6 +671,7 @@ class Parser {
         std::optional<YAML::Node> routing;
         std::optional<YAML::Node> admin;
         std::optional<YAML::Node> telemetry;
+        std::optional<YAML::Node> auth;
         // Top-level keys are paths of their own: `server`, not `config.server`.
         auto status = for_each_entry(
             root, root_path,
@@ -670,6 +688,8 @@ class Parser {
                     admin.emplace(value);
                 } else if (key == "telemetry") {
                     telemetry.emplace(value);
+                } else if (key == "auth") {
+                    auth.emplace(value);
                 } else {
                     return unknown_key(key, kRootKeys);
                 }
@@ -711,6 +731,11 @@ class Parser {
         }
         if (models) {
             if (auto s = parse_models(*models, "models", drafts, config.models); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        if (auth) {
+            if (auto s = parse_auth(*auth, "auth", config.auth); !s) {
                 return fail(std::move(s).error());
             }
         }
@@ -1832,14 +1857,14 @@ class Parser {
             node, path,
             [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
                 if (key == "input") {
-                    return read_money(value, kp, out.input);
+                    return read_price(value, kp, out.input);
                 }
                 if (key == "output") {
-                    return read_money(value, kp, out.output);
+                    return read_price(value, kp, out.output);
                 }
                 if (key == "cached_input") {
                     cached_set = true;
-                    return read_money(value, kp, out.cached_input);
+                    return read_price(value, kp, out.cached_input);
                 }
                 return unknown_key(kp, kPriceKeys);
             });
@@ -1849,7 +1874,7 @@ class Parser {
         return status;
     }
 
-    Status read_money(const YAML::Node& node, const std::string& path, double& out) {
+    Status read_price(const YAML::Node& node, const std::string& path, double& out) {
         return read_number(node, path, 0.0, 1e6,
                            "must be a price per million tokens, a number from 0 to 1000000", out);
     }
@@ -2124,6 +2149,662 @@ class Parser {
                 }
                 return unknown_key(kp, kAdminKeys);
             });
+    }
+
+    // -- auth ----------------------------------------------------------------------------------
+
+    Status read_u64(const YAML::Node& node, const std::string& path, std::uint64_t& out) {
+        constexpr std::string_view kExpected = "must be a non-negative integer (0 = unlimited)";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        const auto value = parse_unsigned(**text);
+        if (!value || *value > (std::uint64_t{1} << 53)) {
+            return fail_at(path, std::string(kExpected) + got(**text));
+        }
+        out = *value;
+        return {};
+    }
+
+    Status read_money(const YAML::Node& node, const std::string& path, double& out) {
+        constexpr std::string_view kExpected =
+            "must be an amount of currency >= 0 and at most 1e9, e.g. 25 or 12.50";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        const std::string& t = **text;
+        double v = 0;
+        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (t.empty() || ec != std::errc() || end != t.data() + t.size() || !(v >= 0) || v > 1e9) {
+            return fail_at(path, std::string(kExpected) + got(t));
+        }
+        out = v;
+        return {};
+    }
+
+    // A list of model names or globs (`*` any run of characters, `?` one character).
+    Status read_globs(const YAML::Node& node, const std::string& path,
+                      std::vector<std::string>& out) {
+        if (!node.IsSequence()) {
+            return fail_at(path, fmt::format("must be a list of model names or globs, e.g. "
+                                             "[\"gpt-4o*\"] (got {})",
+                                             node_kind(node)));
+        }
+        out.clear();
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const std::string ip = fmt::format("{}[{}]", path, i);
+            std::string text;
+            if (auto s = read_string(node[i], ip, text); !s) {
+                return s;
+            }
+            if (text.empty() || text.size() > kMaxModelNameLength || has_space_or_control(text)) {
+                return fail_at(ip, fmt::format("must be a model name or glob (1 to {} characters, "
+                                               "no spaces or control characters){}",
+                                               kMaxModelNameLength, got(text)));
+            }
+            out.push_back(std::move(text));
+        }
+        return {};
+    }
+
+    Status read_names(const YAML::Node& node, const std::string& path,
+                      std::vector<std::string>& out) {
+        if (!node.IsSequence()) {
+            return fail_at(path, fmt::format("must be a list of names (got {})", node_kind(node)));
+        }
+        out.clear();
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            std::string text;
+            if (auto s = read_string(node[i], fmt::format("{}[{}]", path, i), text); !s) {
+                return s;
+            }
+            out.push_back(std::move(text));
+        }
+        return {};
+    }
+
+    // RFC 3339 UTC ("2027-01-31T00:00:00Z") or an integer number of unix seconds.
+    Status read_time(const YAML::Node& node, const std::string& path, std::int64_t& out) {
+        constexpr std::string_view kExpected =
+            "must be a UTC time like 2027-01-31T00:00:00Z or unix seconds";
+        auto text = scalar(node, path, kExpected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        const std::string& t = **text;
+        if (is_all_digits(t)) {
+            const auto v = parse_unsigned(t);
+            if (!v || *v > (std::uint64_t{1} << 40)) {
+                return fail_at(path, std::string(kExpected) + got(t));
+            }
+            out = static_cast<std::int64_t>(*v);
+            return {};
+        }
+        auto num = [&](std::size_t pos, std::size_t len) -> std::optional<std::uint64_t> {
+            return parse_unsigned(std::string_view(t).substr(pos, len));
+        };
+        if (t.size() != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
+            t[16] != ':' || t[19] != 'Z') {
+            return fail_at(path, std::string(kExpected) + got(t));
+        }
+        const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+                   se = num(17, 2);
+        if (!y || !mo || !d || !h || !mi || !se || *y < 1970 || *mo < 1 || *mo > 12 || *d < 1 ||
+            *d > 31 || *h > 23 || *mi > 59 || *se > 59) {
+            return fail_at(path, std::string(kExpected) + got(t));
+        }
+        // Days from civil (Howard Hinnant's algorithm, public domain description).
+        const std::int64_t yy = static_cast<std::int64_t>(*y) - (*mo <= 2 ? 1 : 0);
+        const std::int64_t era = yy / 400;
+        const std::int64_t yoe = yy - era * 400;
+        const std::int64_t m = static_cast<std::int64_t>(*mo);
+        const std::int64_t doy =
+            (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<std::int64_t>(*d) - 1;
+        const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        const std::int64_t days = era * 146097 + doe - 719468;
+        out = days * 86400 + static_cast<std::int64_t>(*h) * 3600 +
+              static_cast<std::int64_t>(*mi) * 60 + static_cast<std::int64_t>(*se);
+        return {};
+    }
+
+    Status parse_limits(const YAML::Node& node, const std::string& path, RateLimits& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "requests_per_minute") {
+                    return read_u64(value, kp, out.requests_per_minute);
+                }
+                if (key == "requests_per_day") {
+                    return read_u64(value, kp, out.requests_per_day);
+                }
+                if (key == "tokens_per_minute") {
+                    return read_u64(value, kp, out.tokens_per_minute);
+                }
+                if (key == "tokens_per_day") {
+                    return read_u64(value, kp, out.tokens_per_day);
+                }
+                return unknown_key(kp, kLimitKeys);
+            });
+    }
+
+    Status parse_budget(const YAML::Node& node, const std::string& path, Budget& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "daily") {
+                    return read_money(value, kp, out.daily);
+                }
+                if (key == "weekly") {
+                    return read_money(value, kp, out.weekly);
+                }
+                if (key == "monthly") {
+                    return read_money(value, kp, out.monthly);
+                }
+                return unknown_key(kp, kBudgetKeys);
+            });
+    }
+
+    Status parse_model_limits(const YAML::Node& node, const std::string& path,
+                              std::vector<std::pair<std::string, RateLimits>>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(node, path,
+                              [&](const std::string& model, const YAML::Node& value,
+                                  const std::string& kp) -> Status {
+                                  if (model.empty() || has_space_or_control(model)) {
+                                      return fail_at(kp, "must be a model name or glob");
+                                  }
+                                  RateLimits limits;
+                                  if (auto s = parse_limits(value, kp, limits); !s) {
+                                      return s;
+                                  }
+                                  out.emplace_back(model, limits);
+                                  return {};
+                              });
+    }
+
+    Status parse_key_store(const YAML::Node& node, const std::string& path, Auth& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        bool type_set = false;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "type") {
+                    std::string t;
+                    if (auto s = read_string(value, kp, t); !s) {
+                        return s;
+                    }
+                    type_set = true;
+                    if (t == "yaml") {
+                        out.key_store = KeyStoreType::Yaml;
+                    } else if (t == "sqlite") {
+                        out.key_store = KeyStoreType::Sqlite;
+                    } else {
+                        return fail_at(kp, fmt::format("must be yaml or sqlite{}", got(t)));
+                    }
+                    return {};
+                }
+                if (key == "path") {
+                    return read_string(value, kp, out.sqlite_path);
+                }
+                if (key == "refresh") {
+                    return read_duration(value, kp, out.key_refresh);
+                }
+                if (key == "spend_flush") {
+                    return read_duration(value, kp, out.spend_flush);
+                }
+                return unknown_key(kp, kKeyStoreKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (!type_set) {
+            return fail_at(child(path, "type"), "is required (yaml or sqlite)");
+        }
+        if (out.key_store == KeyStoreType::Sqlite && out.sqlite_path.empty()) {
+            return fail_at(child(path, "path"), "is required for key_store type sqlite");
+        }
+        return {};
+    }
+
+    Status parse_key(const std::string& id, const YAML::Node& node, const std::string& path,
+                     ApiKeyEntry& k) {
+        if (!node.IsMap()) {
+            return fail_at(path, fmt::format("must be a mapping with at least `hash` (got {})",
+                                             node_kind(node)));
+        }
+        k.id = id;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "hash") {
+                    if (auto s = read_string(value, kp, k.hash); !s) {
+                        return s;
+                    }
+                    // Never echoed: a hash lets an attacker test guesses offline.
+                    if (k.hash.size() != 64 || !std::all_of(k.hash.begin(), k.hash.end(), is_hex)) {
+                        return fail_at(kp,
+                                       "must be the 64 hex digits printed by `switchboard "
+                                       "keys create`");
+                    }
+                    std::transform(k.hash.begin(), k.hash.end(), k.hash.begin(), [](char c) {
+                        return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+                    });
+                    return {};
+                }
+                if (key == "owner") {
+                    return read_string(value, kp, k.owner);
+                }
+                if (key == "team") {
+                    return read_string(value, kp, k.team);
+                }
+                if (key == "models") {
+                    return read_globs(value, kp, k.models);
+                }
+                if (key == "limits") {
+                    return parse_limits(value, kp, k.limits);
+                }
+                if (key == "model_limits") {
+                    return parse_model_limits(value, kp, k.model_limits);
+                }
+                if (key == "budget") {
+                    return parse_budget(value, kp, k.budget);
+                }
+                if (key == "expires_at") {
+                    return read_time(value, kp, k.expires_at);
+                }
+                if (key == "revoked") {
+                    return read_bool(value, kp, k.revoked);
+                }
+                if (key == "metadata") {
+                    if (auto s = expect_map(value, kp); !s) {
+                        return s;
+                    }
+                    return for_each_entry(value, kp,
+                                          [&](const std::string& mk, const YAML::Node& mv,
+                                              const std::string& mp) -> Status {
+                                              std::string text;
+                                              if (auto s = read_string(mv, mp, text); !s) {
+                                                  return s;
+                                              }
+                                              k.metadata.emplace_back(mk, std::move(text));
+                                              return {};
+                                          });
+                }
+                return unknown_key(kp, kApiKeyKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (k.hash.empty()) {
+            return fail_at(child(path, "hash"), "is required (from `switchboard keys create`)");
+        }
+        return {};
+    }
+
+    Status parse_issuer(const std::string& name, const YAML::Node& node, const std::string& path,
+                        JwtIssuer& j) {
+        if (!node.IsMap()) {
+            return fail_at(path, fmt::format("must be a mapping with issuer, algorithm and a key "
+                                             "(got {})",
+                                             node_kind(node)));
+        }
+        j.name = name;
+        std::string key_file;
+        bool alg_set = false;
+        int key_sources = 0;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "issuer") {
+                    return read_string(value, kp, j.issuer);
+                }
+                if (key == "audience") {
+                    if (value.IsScalar()) {
+                        std::string a;
+                        if (auto s = read_string(value, kp, a); !s) {
+                            return s;
+                        }
+                        j.audiences = {std::move(a)};
+                        return {};
+                    }
+                    return read_names(value, kp, j.audiences);
+                }
+                if (key == "algorithm") {
+                    std::string a;
+                    if (auto s = read_string(value, kp, a); !s) {
+                        return s;
+                    }
+                    alg_set = true;
+                    if (a == "RS256") {
+                        j.algorithm = JwtAlgorithm::RS256;
+                    } else if (a == "ES256") {
+                        j.algorithm = JwtAlgorithm::ES256;
+                    } else {
+                        return fail_at(kp, fmt::format("must be RS256 or ES256 (symmetric and "
+                                                       "`none` algorithms are refused){}",
+                                                       got(a)));
+                    }
+                    return {};
+                }
+                if (key == "public_key") {
+                    ++key_sources;
+                    return read_string(value, kp, j.public_key_pem);
+                }
+                if (key == "public_key_file") {
+                    ++key_sources;
+                    return read_string(value, kp, key_file);
+                }
+                if (key == "jwks_url") {
+                    ++key_sources;
+                    if (auto s = read_string(value, kp, j.jwks_url); !s) {
+                        return s;
+                    }
+                    if (auto url = normalize_base_url(j.jwks_url); !url) {
+                        return fail_at(kp, url.error());
+                    }
+                    return {};
+                }
+                if (key == "jwks_refresh") {
+                    return read_duration(value, kp, j.jwks_refresh);
+                }
+                if (key == "jwks_ttl") {
+                    return read_duration(value, kp, j.jwks_ttl);
+                }
+                if (key == "leeway") {
+                    if (value.IsScalar() && value.Scalar() == "0") {
+                        j.leeway = Millis(0);
+                        return {};
+                    }
+                    if (auto s = read_duration(value, kp, j.leeway); !s) {
+                        return s;
+                    }
+                    if (j.leeway > Millis(300'000)) {
+                        return fail_at(kp, "must be at most 5m");
+                    }
+                    return {};
+                }
+                if (key == "claims") {
+                    if (auto s = expect_map(value, kp); !s) {
+                        return s;
+                    }
+                    return for_each_entry(value, kp,
+                                          [&](const std::string& ck, const YAML::Node& cv,
+                                              const std::string& cp) -> Status {
+                                              std::string* target = ck == "user"    ? &j.user_claim
+                                                                    : ck == "team"  ? &j.team_claim
+                                                                    : ck == "roles" ? &j.roles_claim
+                                                                                    : nullptr;
+                                              if (target == nullptr) {
+                                                  return unknown_key(cp, kClaimKeys);
+                                              }
+                                              if (auto s = read_string(cv, cp, *target); !s) {
+                                                  return s;
+                                              }
+                                              if (target->empty()) {
+                                                  return fail_at(cp, "must be a claim name");
+                                              }
+                                              return {};
+                                          });
+                }
+                return unknown_key(kp, kIssuerKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (j.issuer.empty()) {
+            return fail_at(child(path, "issuer"), "is required (the expected `iss` claim)");
+        }
+        if (!alg_set) {
+            return fail_at(child(path, "algorithm"), "is required (RS256 or ES256)");
+        }
+        if (key_sources != 1) {
+            return fail_at(path, "needs exactly one of public_key, public_key_file, jwks_url");
+        }
+        if (!key_file.empty()) {
+            std::FILE* f = std::fopen(key_file.c_str(), "rb");
+            if (f == nullptr) {
+                const std::error_code ec(errno, std::generic_category());
+                return fail_at(child(path, "public_key_file"),
+                               fmt::format("cannot read {}: {}", quoted(key_file), ec.message()));
+            }
+            std::array<char, 4096> buffer{};
+            std::size_t n = 0;
+            while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0 &&
+                   j.public_key_pem.size() < kMiB) {
+                j.public_key_pem.append(buffer.data(), n);
+            }
+            std::fclose(f);
+        }
+        return {};
+    }
+
+    template <typename T, typename Fn>
+    Status parse_named(const YAML::Node& node, const std::string& path, std::vector<T>& out,
+                       Fn&& fn) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
+                if (!is_provider_name(name)) {
+                    return fail_at(kp, fmt::format("invalid name {} (use letters, digits, _, . "
+                                                   "and -)",
+                                                   quoted(name)));
+                }
+                T item;
+                item.name = name;
+                if (auto s = expect_map(value, kp); !s) {
+                    return s;
+                }
+                if (auto s = for_each_entry(
+                        value, kp,
+                        [&](const std::string& key, const YAML::Node& v,
+                            const std::string& p) -> Status { return fn(item, key, v, p); });
+                    !s) {
+                    return s;
+                }
+                out.push_back(std::move(item));
+                return {};
+            });
+    }
+
+    Status parse_auth(const YAML::Node& node, const std::string& path, Auth& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        out.enabled = true;
+        std::optional<YAML::Node> keys;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "required") {
+                    return read_bool(value, kp, out.required);
+                }
+                if (key == "key_store") {
+                    return parse_key_store(value, kp, out);
+                }
+                if (key == "default_max_tokens") {
+                    if (auto s = read_u64(value, kp, out.default_max_tokens); !s) {
+                        return s;
+                    }
+                    if (out.default_max_tokens == 0) {
+                        return fail_at(kp, "must be at least 1");
+                    }
+                    return {};
+                }
+                if (key == "keys") {
+                    keys.emplace(value);
+                    return {};
+                }
+                if (key == "jwt") {
+                    if (auto s = expect_map(value, kp); !s) {
+                        return s;
+                    }
+                    return for_each_entry(
+                        value, kp,
+                        [&](const std::string& jk, const YAML::Node& jv,
+                            const std::string& jp) -> Status {
+                            if (jk != "issuers") {
+                                return fail_at(jp, "unknown key (expected one of: issuers)");
+                            }
+                            if (auto s = expect_map(jv, jp); !s) {
+                                return s;
+                            }
+                            return for_each_entry(jv, jp,
+                                                  [&](const std::string& name, const YAML::Node& iv,
+                                                      const std::string& ip) -> Status {
+                                                      JwtIssuer j;
+                                                      if (auto s = parse_issuer(name, iv, ip, j);
+                                                          !s) {
+                                                          return s;
+                                                      }
+                                                      out.jwt_issuers.push_back(std::move(j));
+                                                      return {};
+                                                  });
+                        });
+                }
+                if (key == "teams") {
+                    return parse_named(value, kp, out.teams,
+                                       [&](Team& t, const std::string& k, const YAML::Node& v,
+                                           const std::string& p) -> Status {
+                                           if (k == "models") {
+                                               return read_globs(v, p, t.models);
+                                           }
+                                           if (k == "limits") {
+                                               return parse_limits(v, p, t.limits);
+                                           }
+                                           if (k == "budget") {
+                                               return parse_budget(v, p, t.budget);
+                                           }
+                                           return unknown_key(p, kTeamKeys);
+                                       });
+                }
+                if (key == "users") {
+                    return parse_named(value, kp, out.users,
+                                       [&](User& u, const std::string& k, const YAML::Node& v,
+                                           const std::string& p) -> Status {
+                                           if (k == "team") {
+                                               return read_string(v, p, u.team);
+                                           }
+                                           if (k == "roles") {
+                                               return read_names(v, p, u.roles);
+                                           }
+                                           if (k == "models") {
+                                               return read_globs(v, p, u.models);
+                                           }
+                                           if (k == "limits") {
+                                               return parse_limits(v, p, u.limits);
+                                           }
+                                           if (k == "budget") {
+                                               return parse_budget(v, p, u.budget);
+                                           }
+                                           return unknown_key(p, kUserKeys);
+                                       });
+                }
+                if (key == "roles") {
+                    return parse_named(value, kp, out.roles,
+                                       [&](Role& r, const std::string& k, const YAML::Node& v,
+                                           const std::string& p) -> Status {
+                                           if (k == "models") {
+                                               return read_globs(v, p, r.models);
+                                           }
+                                           if (k == "admin") {
+                                               return read_bool(v, p, r.admin);
+                                           }
+                                           return unknown_key(p, kRoleKeys);
+                                       });
+                }
+                if (key == "model_limits") {
+                    return parse_model_limits(value, kp, out.model_limits);
+                }
+                return unknown_key(kp, kAuthKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (keys) {
+            const std::string kp = child(path, "keys");
+            if (out.key_store != KeyStoreType::Yaml) {
+                return fail_at(kp,
+                               "is only for key_store type yaml (use `switchboard keys create "
+                               "--config` for sqlite)");
+            }
+            if (auto s = expect_map(*keys, kp); !s) {
+                return s;
+            }
+            auto s = for_each_entry(
+                *keys, kp,
+                [&](const std::string& id, const YAML::Node& value,
+                    const std::string& ip) -> Status {
+                    if (!is_provider_name(id) || id.size() > 64) {
+                        return fail_at(ip, fmt::format("invalid key id {} (1 to 64 letters, "
+                                                       "digits, _, . and -)",
+                                                       quoted(id)));
+                    }
+                    ApiKeyEntry k;
+                    if (auto ks = parse_key(id, value, ip, k); !ks) {
+                        return ks;
+                    }
+                    for (const ApiKeyEntry& other : out.keys) {
+                        if (other.hash == k.hash) {
+                            return fail_at(child(ip, "hash"),
+                                           fmt::format("same hash as key {}", quoted(other.id)));
+                        }
+                    }
+                    out.keys.push_back(std::move(k));
+                    return {};
+                });
+            if (!s) {
+                return s;
+            }
+        }
+        // Cross-references: teams and roles named anywhere must be defined.
+        auto has_team = [&](const std::string& t) {
+            return std::any_of(out.teams.begin(), out.teams.end(),
+                               [&](const Team& x) { return x.name == t; });
+        };
+        auto team_error = [&](const std::string& p, const std::string& t) {
+            std::vector<std::string_view> names;
+            for (const Team& x : out.teams) {
+                names.push_back(x.name);
+            }
+            return fail_at(
+                p, fmt::format("unknown team {} (defined in auth.teams: {})", quoted(t),
+                               names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+        };
+        for (const ApiKeyEntry& k : out.keys) {
+            if (!k.team.empty() && !has_team(k.team)) {
+                return team_error(child(child(child(path, "keys"), k.id), "team"), k.team);
+            }
+        }
+        for (const User& u : out.users) {
+            const std::string up = child(child(path, "users"), u.name);
+            if (!u.team.empty() && !has_team(u.team)) {
+                return team_error(child(up, "team"), u.team);
+            }
+            for (const std::string& r : u.roles) {
+                if (std::none_of(out.roles.begin(), out.roles.end(),
+                                 [&](const Role& x) { return x.name == r; })) {
+                    return fail_at(
+                        child(up, "roles"),
+                        fmt::format("unknown role {} (define it in auth.roles)", quoted(r)));
+                }
+            }
+        }
+        return {};
     }
 
     const EnvLookup& env_;

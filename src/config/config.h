@@ -184,9 +184,107 @@ struct Telemetry {
     std::optional<OtlpExport> otlp;  // absent: no OTLP export
 };
 
+// -- auth (governance: API keys, JWT, RBAC, limits, budgets; see docs/governance.md) --
+
+// Request and token limits; 0 = unlimited. Windows are fixed, aligned to the UTC minute/day.
+struct RateLimits {
+    std::uint64_t requests_per_minute = 0;
+    std::uint64_t requests_per_day = 0;
+    std::uint64_t tokens_per_minute = 0;
+    std::uint64_t tokens_per_day = 0;
+
+    bool empty() const {
+        return requests_per_minute == 0 && requests_per_day == 0 && tokens_per_minute == 0 &&
+               tokens_per_day == 0;
+    }
+};
+
+// Spending caps in currency units (e.g. USD); 0 = no cap. Day, ISO week (Monday) and calendar
+// month in UTC.
+struct Budget {
+    double daily = 0;
+    double weekly = 0;
+    double monthly = 0;
+
+    bool empty() const { return daily == 0 && weekly == 0 && monthly == 0; }
+};
+
+// An API key entry as stored: only the SHA-256 of the key, never the key.
+struct ApiKeyEntry {
+    std::string id;                   // short, non-secret, for logs and revocation
+    std::string hash;                 // lower-case hex SHA-256 of the whole key string
+    std::string owner;                // a user name (may match auth.users)
+    std::string team;                 // may match auth.teams
+    std::vector<std::string> models;  // allowed virtual models (globs); empty = not restricted here
+    RateLimits limits;
+    std::vector<std::pair<std::string, RateLimits>> model_limits;  // key x model (glob -> limits)
+    Budget budget;
+    std::int64_t expires_at = 0;  // unix seconds; 0 = never
+    std::vector<std::pair<std::string, std::string>> metadata;
+    bool revoked = false;
+};
+
+struct Team {
+    std::string name;
+    std::vector<std::string> models;  // empty = not restricted at team level
+    RateLimits limits;
+    Budget budget;
+};
+
+struct Role {
+    std::string name;
+    std::vector<std::string> models;
+    bool admin = false;  // may manage keys (control plane)
+};
+
+struct User {
+    std::string name;
+    std::string team;
+    std::vector<std::string> roles;
+    std::vector<std::string> models;
+    RateLimits limits;
+    Budget budget;
+};
+
+enum class JwtAlgorithm : std::uint8_t { RS256, ES256 };
+
+struct JwtIssuer {
+    std::string name;                    // the YAML key
+    std::string issuer;                  // expected `iss`
+    std::vector<std::string> audiences;  // `aud` must contain one of these (empty = not checked)
+    JwtAlgorithm algorithm = JwtAlgorithm::RS256;
+    std::string public_key_pem;  // static key (from public_key or public_key_file)
+    std::string jwks_url;        // or keys fetched from here
+    Millis jwks_refresh{300'000};
+    Millis jwks_ttl{3'600'000};  // cached JWKS keys are used this long after the last success
+    Millis leeway{30'000};       // for exp and nbf, at most 5 minutes
+    std::string user_claim = "sub";
+    std::string team_claim = "team";
+    std::string roles_claim = "roles";
+};
+
+enum class KeyStoreType : std::uint8_t { Yaml, Sqlite };
+
+struct Auth {
+    bool enabled = false;  // an `auth:` section is present
+    bool required = true;  // false: requests without credentials run as "anonymous"
+    KeyStoreType key_store = KeyStoreType::Yaml;
+    std::string sqlite_path;                  // key_store sqlite: keys and spend
+    Millis key_refresh{5'000};                // sqlite: revocations/new keys picked up this often
+    Millis spend_flush{1'000};                // sqlite: spend written at most this late
+    std::uint64_t default_max_tokens = 4096;  // reservation when a request has no max_tokens
+    std::vector<ApiKeyEntry> keys;            // key_store yaml
+    std::vector<JwtIssuer> jwt_issuers;
+    std::vector<Team> teams;
+    std::vector<User> users;
+    std::vector<Role> roles;
+    std::vector<std::pair<std::string, RateLimits>> model_limits;  // per model (glob -> limits)
+};
+
 struct Config {
     Server server;
     Telemetry telemetry;
+    Auth auth;                        // governance; see docs/governance.md
     std::vector<Provider> providers;  // in file order
     std::vector<Model> models;        // in file order; targets only of enabled providers
     Routing routing;

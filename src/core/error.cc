@@ -32,9 +32,10 @@ constexpr Row kTable[] = {
     /* UpstreamTimeout      */ {504, "upstream_error", "upstream_timeout"},
     /* Unavailable          */ {503, "server_error", "service_unavailable"},
     /* ContentFiltered      */ {400, "invalid_request_error", "content_filter"},
+    /* InsufficientQuota    */ {429, "insufficient_quota", "insufficient_quota"},
 };
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-              static_cast<size_t>(ErrorCode::ContentFiltered) + 1);
+              static_cast<size_t>(ErrorCode::InsufficientQuota) + 1);
 
 const Row& row(ErrorCode c) {
     return kTable[static_cast<size_t>(c)];

@@ -30,6 +30,7 @@ enum class ErrorCode : std::uint8_t {
     UpstreamTimeout,       // 504: first-byte, idle or total timeout
     Unavailable,           // 503: draining, provider disabled
     ContentFiltered,       // 400: the provider's content filter refused the prompt
+    InsufficientQuota,     // 429: a budget (currency per day/week/month) is spent
 };
 
 // An error as a value. For upstream failures `upstream_status` and the upstream's own
