@@ -125,6 +125,7 @@ TEST(AnthropicInboundRequest, RefusesWhatHasNoOpenAIEquivalent) {
     const std::string tool = R"({"name":"f","input_schema":{"type":"object"}})";
     const std::vector<Refusal> cases = {
         {with(R"("top_k":5)"), "top_k"},
+        {with(R"("model":"other")"), "model"},
         {with(R"("thinking":{"type":"enabled","budget_tokens":2048})"), "thinking"},
         {with(R"("thinking":{"type":"adaptive"})"), "thinking"},
         {with(R"("output_config":{"effort":"high"})"), "output_config.effort"},

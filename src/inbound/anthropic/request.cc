@@ -189,6 +189,7 @@ class Translator {
     const TargetOptions& target_;
 
     std::string_view model_;
+    bool model_seen_ = false;
     std::optional<std::int64_t> max_tokens_;
     std::string system_;  // OpenAI system message content (JSON), empty when none
     std::string messages_;
@@ -329,7 +330,12 @@ Status Translator::read_top_level(object root) {
             if (value.get_string().get(model) != simdjson::SUCCESS) {
                 return wrong_type("model", "a valid string");
             }
+            if (model_seen_) {
+                // As parse(): routing and translation must agree on the model.
+                return invalid("model", "the 'model' field appears more than once");
+            }
             model_ = model;
+            model_seen_ = true;
         } else if (key == "max_tokens") {
             std::int64_t n = 0;
             if (value.get_int64().get(n) != simdjson::SUCCESS) {
