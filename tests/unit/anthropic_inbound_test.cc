@@ -228,6 +228,12 @@ TEST(AnthropicInboundRequest, ThinkingBudgetMapsToReasoningEffortBands) {
     }
 }
 
+TEST(AnthropicInboundRequest, EmptySystemPromptIsLeftOut) {
+    auto result = to_openai_chat(with(R"("system":"")"));
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->find("\"system\""), std::string::npos) << *result;
+}
+
 TEST(AnthropicInboundRequest, ModelOverrideReplacesTheClientsModel) {
     TargetOptions target;
     target.model = "gpt-4o-mini";

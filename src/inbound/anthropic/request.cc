@@ -480,7 +480,9 @@ Status Translator::read_system(element value) {
     }
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS) {
-        append_string(system_, text);
+        if (!text.empty()) {  // an empty system prompt says nothing
+            append_string(system_, text);
+        }
         return {};
     }
     array blocks;
