@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "inbound/anthropic/messages.h"
 #include "providers/anthropic/anthropic.h"
+#include "providers/gemini/gemini.h"
 
 namespace sb::inbound::anthropic {
 namespace {
@@ -226,6 +227,48 @@ TEST(AnthropicInboundRequest, ThinkingBudgetMapsToReasoningEffortBands) {
                   std::string::npos)
             << budget << ": " << *result;
     }
+}
+
+TEST(AnthropicInboundRequest, TargetOptionsFollowWhatEachPathCarries) {
+    using config::ProviderType;
+    const TargetOptions openai = target_options_for(ProviderType::OpenAI);
+    EXPECT_FALSE(openai.top_k);
+    EXPECT_EQ(openai.thinking, Thinking::ReasoningEffort);
+    EXPECT_EQ(openai.max_tokens_field, MaxTokensField::MaxCompletionTokens);
+    EXPECT_EQ(target_options_for(ProviderType::Azure).max_tokens_field,
+              MaxTokensField::MaxCompletionTokens);
+    for (const ProviderType type : {ProviderType::Anthropic, ProviderType::Gemini}) {
+        const TargetOptions target = target_options_for(type);
+        EXPECT_TRUE(target.top_k);
+        EXPECT_EQ(target.thinking, Thinking::ReasoningEffort);
+        EXPECT_EQ(target.max_tokens_field, MaxTokensField::MaxTokens);
+    }
+    for (const ProviderType type : {ProviderType::OpenAICompatible, ProviderType::Bedrock}) {
+        const TargetOptions target = target_options_for(type);
+        EXPECT_FALSE(target.top_k);
+        EXPECT_EQ(target.thinking, Thinking::Refuse);
+        EXPECT_EQ(target.max_tokens_field, MaxTokensField::MaxTokens);
+    }
+}
+
+// What the Gemini adapter gets from a translated request with target_options_for(Gemini):
+// top_k and reasoning_effort are carried into its generationConfig, not refused.
+TEST(AnthropicInboundRequest, GeminiAdapterTakesTheTranslatedExtensions) {
+    auto openai =
+        to_openai_chat(with(R"("top_k":7,"thinking":{"type":"enabled","budget_tokens":2048})"),
+                       target_options_for(config::ProviderType::Gemini));
+    ASSERT_TRUE(openai) << openai.error().message;
+    config::Provider provider;
+    provider.name = "gemini";
+    provider.type = config::ProviderType::Gemini;
+    provider.api_key = "k";
+    providers::ChatContext ctx;
+    ctx.upstream_model = "gemini-2.5-flash";
+    const providers::gemini::GeminiAdapter adapter;
+    auto upstream = adapter.build_chat(provider, *openai, ctx);
+    ASSERT_TRUE(upstream) << upstream.error().message << "\n" << *openai;
+    EXPECT_NE(upstream->body.find(R"("topK":7)"), std::string::npos) << upstream->body;
+    EXPECT_NE(upstream->body.find("thinkingConfig"), std::string::npos) << upstream->body;
 }
 
 TEST(AnthropicInboundRequest, EmptySystemPromptIsLeftOut) {

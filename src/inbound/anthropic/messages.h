@@ -73,6 +73,14 @@ struct TargetOptions {
     MaxTokensField max_tokens_field = MaxTokensField::MaxTokens;
 };
 
+// The options for a provider type: top_k for the Anthropic and Gemini adapters (they carry
+// it); thinking as reasoning_effort where the path understands it (OpenAI and Azure pass it to
+// the model, whose own 400 speaks for a non-reasoning model; the Anthropic and Gemini adapters
+// translate it), refused for OpenAI-compatible servers (many ignore unknown fields silently) and
+// Bedrock (its adapter has no reasoning mapping); max_completion_tokens for OpenAI and Azure.
+// `model` is left empty. The gateway may override any field per route.
+TargetOptions target_options_for(config::ProviderType type);
+
 // The OpenAI chat completions body for an Anthropic Messages body. Whatever has no faithful
 // OpenAI equivalent is a 400 naming the parameter (Anthropic-style path, e.g.
 // "messages.1.content.0.source.type"); unknown fields are refused, as Anthropic refuses them.

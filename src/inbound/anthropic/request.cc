@@ -1112,6 +1112,26 @@ Result<MessagesRequest> parse(Endpoint endpoint, std::string_view body) {
     return fail(ErrorCode::Internal, "model token not found after validation");
 }
 
+TargetOptions target_options_for(config::ProviderType type) {
+    TargetOptions target;
+    switch (type) {
+        case config::ProviderType::OpenAI:
+        case config::ProviderType::Azure:
+            target.thinking = Thinking::ReasoningEffort;
+            target.max_tokens_field = MaxTokensField::MaxCompletionTokens;
+            break;
+        case config::ProviderType::Anthropic:
+        case config::ProviderType::Gemini:
+            target.top_k = true;
+            target.thinking = Thinking::ReasoningEffort;
+            break;
+        case config::ProviderType::OpenAICompatible:
+        case config::ProviderType::Bedrock:
+            break;
+    }
+    return target;
+}
+
 Result<std::string> to_openai_chat(std::string_view body, const TargetOptions& target) {
     Translator translator(target);
     return translator.run(body);
