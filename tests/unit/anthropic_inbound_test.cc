@@ -178,7 +178,7 @@ TEST(AnthropicInboundRequest, RefusesWhatHasNoOpenAIEquivalent) {
               R"("tool_use","id":"t","name":"f","input":"{}"}]},{"role":"user","content":"b"}])"),
          "messages.1.content.0.input"},
         {with("", R"([{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",)"
-                  R"("content":[{"type":"image","source":{"type":"url","url":"https://x"}}]}]}])"),
+                  R"("content":[{"type":"document","source":{"type":"text","data":"x"}}]}]}])"),
          "messages.0.content.0.content.0.type"},
         {with("", R"([{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",)"
                   R"("is_error":"yes"}]}])"),
@@ -269,6 +269,21 @@ TEST(AnthropicInboundRequest, GeminiAdapterTakesTheTranslatedExtensions) {
     ASSERT_TRUE(upstream) << upstream.error().message << "\n" << *openai;
     EXPECT_NE(upstream->body.find(R"("topK":7)"), std::string::npos) << upstream->body;
     EXPECT_NE(upstream->body.find("thinkingConfig"), std::string::npos) << upstream->body;
+}
+
+TEST(AnthropicInboundRequest, ToolResultImagesMoveToAUserMessageAfterTheToolMessages) {
+    auto result = to_openai_chat(
+        with("", R"([{"role":"user","content":"look"},{"role":"assistant","content":[{"type":)"
+                 R"("tool_use","id":"t1","name":"shot","input":{}}]},{"role":"user","content":[)"
+                 R"({"type":"tool_result","tool_use_id":"t1","content":[{"type":"image","source":)"
+                 R"({"type":"url","url":"https://x/a.png"}}]}]}])"));
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_NE(result->find(R"({"role":"tool","tool_call_id":"t1","content":"[image: attached )"
+                           R"(to the next user message]"},{"role":"user","content":[{"type":)"
+                           R"("text","text":"Images returned by tool call t1:"},{"type":)"
+                           R"("image_url","image_url":{"url":"https://x/a.png"}}]}])"),
+              std::string::npos)
+        << *result;
 }
 
 TEST(AnthropicInboundRequest, EmptySystemPromptIsLeftOut) {

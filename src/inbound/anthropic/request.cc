@@ -177,7 +177,7 @@ class Translator {
     Status read_system(element value);
     Status read_messages(array messages);
     Status read_user(element content, const std::string& base);
-    Status read_tool_result(object block, const std::string& base);
+    Status read_tool_result(object block, const std::string& base, std::string& moved_images);
     Status read_assistant(element content, const std::string& base, bool last);
     Status read_tools(array tools);
     Status read_tool_choice(element value);
@@ -573,6 +573,7 @@ Status Translator::read_user(element content, const std::string& base) {
     // Tool results become `tool` messages, which OpenAI wants right after the assistant turn
     // that called the tools; the message's other blocks follow as one user message.
     std::string parts;
+    std::string moved_images;  // images of tool results, which tool messages cannot carry
     std::vector<std::string_view> texts;
     bool only_text = true;
     std::size_t i = 0;
@@ -593,7 +594,7 @@ Status Translator::read_user(element content, const std::string& base) {
             }
             only_text = false;
         } else if (type == "tool_result") {
-            if (auto status = read_tool_result(block, block_path); !status) {
+            if (auto status = read_tool_result(block, block_path, moved_images); !status) {
                 return status;
             }
         } else if (type == "document" || type == "search_result" || type == "container_upload") {
@@ -607,7 +608,14 @@ Status Translator::read_user(element content, const std::string& base) {
             return unsupported(path(block_path, "type"), fmt::format("block type '{}'", type));
         }
     }
-    if (parts.empty()) {
+    if (!moved_images.empty()) {
+        if (!parts.empty()) {
+            moved_images += ',';
+            moved_images += parts;
+        }
+        parts = std::move(moved_images);
+        only_text = false;
+    } else if (parts.empty()) {
         if (i == 0) {
             return invalid(base, "a user message needs at least one content block");
         }
@@ -628,8 +636,11 @@ Status Translator::read_user(element content, const std::string& base) {
 
 // tool_result -> `{"role":"tool","tool_call_id","content"}`. OpenAI tool messages have no error
 // flag: an is_error result's text is prefixed with "Error: " so the model still learns the call
-// failed (documented).
-Status Translator::read_tool_result(object block, const std::string& base) {
+// failed. They carry only text: a result's images move to the user message that follows the
+// tool messages, introduced by a text part naming the call, and the tool message says so
+// (documented).
+Status Translator::read_tool_result(object block, const std::string& base,
+                                    std::string& moved_images) {
     if (auto status = only_known(block, base, {"tool_use_id", "content", "is_error"}); !status) {
         return status;
     }
@@ -641,6 +652,7 @@ Status Translator::read_tool_result(object block, const std::string& base) {
         return wrong_type(path(base, "is_error"), "a valid boolean");
     }
     std::vector<std::string_view> texts;
+    bool images_announced = false;
     element content;
     const std::string content_path = path(base, "content");
     if (block["content"].get(content) == simdjson::SUCCESS && !is_null(content)) {
@@ -660,7 +672,17 @@ Status Translator::read_tool_result(object block, const std::string& base) {
                 if (type == "text") {
                     SB_TRY(inner_text, text_block(inner, inner_path));
                     texts.push_back(inner_text);
-                } else if (type == "image" || type == "document" || type == "search_result") {
+                } else if (type == "image") {
+                    if (!images_announced) {
+                        append_text_part(moved_images,
+                                         fmt::format("Images returned by tool call {}:", id));
+                        images_announced = true;
+                    }
+                    if (auto status = append_image_part(moved_images, inner, inner_path); !status) {
+                        return status;
+                    }
+                    texts.push_back("[image: attached to the next user message]");
+                } else if (type == "document" || type == "search_result") {
                     return unsupported(path(inner_path, "type"),
                                        fmt::format("OpenAI tool messages carry only text, not "
                                                    "'{}' blocks",
