@@ -150,9 +150,15 @@ TEST(AnthropicInboundRequest, RefusesWhatHasNoOpenAIEquivalent) {
         {with("", R"([{"role":"user"}])"), "messages.0.content"},
         {with("", R"([])"), "messages"},
         {with("", R"([{"role":"user","content":[]}])"), "messages.0.content"},
-        {with("", R"([{"role":"user","content":[{"type":"document","source":{"type":"text",)"
-                  R"("media_type":"text/plain","data":"x"}}]}])"),
-         "messages.0.content.0.type"},
+        {with("", R"([{"role":"user","content":[{"type":"document","source":{"type":"file",)"
+                  R"("file_id":"f"}}]}])"),
+         "messages.0.content.0.source.type"},
+        {with("", R"([{"role":"user","content":[{"type":"document","source":{"type":)"
+                  R"("base64","media_type":"text/html","data":"x"}}]}])"),
+         "messages.0.content.0.source.media_type"},
+        {with("", R"([{"role":"user","content":[{"type":"document","source":{"type":)"
+                  R"("text","data":"x"},"title":5}]}])"),
+         "messages.0.content.0.title"},
         {with("", R"([{"role":"user","content":[{"type":"search_result"}]}])"),
          "messages.0.content.0.type"},
         {with("", R"([{"role":"user","content":[{"type":"image","source":{"type":"file",)"
@@ -613,6 +619,12 @@ TEST(AnthropicInboundCountTokens, FollowsTheDocumentedFormula) {
         R"({"model":"m","messages":[],"tools":[{"name":"abcd","input_schema":{}}]})");
     ASSERT_TRUE(with_tool);
     EXPECT_EQ(*with_tool, (4 + 2 + 3) / 4 + 300);  // "abcd" + "{}", rounded up, + tool overhead
+    auto with_documents = estimate_input_tokens(
+        R"({"model":"m","messages":[{"role":"user","content":[)"
+        R"({"type":"document","source":{"type":"base64","media_type":"application/pdf",)"
+        R"("data":"JVBERi0="}},{"type":"document","source":{"type":"text","data":"12345678"}}]}]})");
+    ASSERT_TRUE(with_documents);
+    EXPECT_EQ(*with_documents, 8 / 4 + 3 + 1500);  // the text document, one message, one PDF
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ constexpr std::int64_t kTokensPerMessage = 3;
 // Anthropic's documented cost of a ~1.15 megapixel image (width * height / 750); we cannot see
 // the dimensions without decoding, so every image counts as a large one.
 constexpr std::int64_t kTokensPerImage = 1600;
+// Anthropic's documented cost of a PDF page is 1,500 to 3,000 tokens; a PDF counts as one page.
+constexpr std::int64_t kTokensPerPdf = 1500;
 // Anthropic's documented tool-use system prompt (313-346 tokens, by model and tool_choice).
 constexpr std::int64_t kToolsOverhead = 300;
 
@@ -25,6 +27,7 @@ struct Counter {
     std::int64_t bytes = 0;
     std::int64_t messages = 0;
     std::int64_t images = 0;
+    std::int64_t pdfs = 0;
     bool tools = false;
 
     void text(std::string_view s) { bytes += static_cast<std::int64_t>(s.size()); }
@@ -45,9 +48,16 @@ struct Counter {
             content(b["content"]);
         } else if (type == "document") {
             element source;
-            if (b["source"].get(source) == simdjson::SUCCESS &&
-                string_member(source, "type") == "text") {
+            if (b["source"].get(source) != simdjson::SUCCESS) {
+                return;
+            }
+            const std::string_view source_type = string_member(source, "type");
+            if (source_type == "text") {
                 text(string_member(source, "data"));
+            } else if (source_type == "content") {
+                content(source["content"]);
+            } else {
+                ++pdfs;  // the page count is inside the PDF; one page is assumed
             }
         }
         // thinking and redacted_thinking of earlier turns: Anthropic strips them from the
@@ -72,7 +82,7 @@ struct Counter {
 
     std::int64_t total() const {
         return (bytes + kBytesPerToken - 1) / kBytesPerToken + kTokensPerMessage * messages +
-               kTokensPerImage * images + (tools ? kToolsOverhead : 0);
+               kTokensPerImage * images + kTokensPerPdf * pdfs + (tools ? kToolsOverhead : 0);
     }
 };
 

@@ -225,9 +225,10 @@ Error openai_error(simdjson::dom::element error);
 // count_tokens
 
 // An estimate of a Messages request's input tokens for targets without Anthropic's counter:
-// ceil(B / 4) + 3 * M + 1600 * I + (tools ? 300 : 0), where B is the UTF-8 bytes of the text
-// (system, text blocks, tool results, tool_use names and inputs, tool names, descriptions and
-// schemas), M the number of messages and I the number of images. See docs/anthropic-inbound.md.
+// ceil(B / 4) + 3 * M + 1600 * I + 1500 * P + (tools ? 300 : 0), where B is the UTF-8 bytes of
+// the text (system, text blocks, text documents, tool results, tool_use names and inputs, tool
+// names, descriptions and schemas), M the number of messages, I of images and P of PDF
+// documents. See docs/anthropic-inbound.md.
 Result<std::int64_t> estimate_input_tokens(std::string_view body);
 
 // `{"input_tokens":N}` for a count_tokens body (validated with parse(CountTokens)).

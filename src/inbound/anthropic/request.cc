@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <deque>
 #include <optional>
 
 #include "inbound/anthropic/internal.h"
@@ -178,6 +179,8 @@ class Translator {
     Status read_messages(array messages);
     Status read_user(element content, const std::string& base);
     Status read_tool_result(object block, const std::string& base, std::string& moved_images);
+    Status read_document(object block, const std::string& base, std::string& parts,
+                         std::vector<std::string_view>& texts, bool& only_text);
     Status read_assistant(element content, const std::string& base, bool last);
     Status read_tools(array tools);
     Status read_tool_choice(element value);
@@ -209,6 +212,7 @@ class Translator {
     std::optional<element> messages_element_;
     std::optional<element> tools_element_;
     std::optional<element> tool_choice_element_;
+    std::deque<std::string> owned_;  // texts we compose; stable addresses for string_views
 };
 
 Result<std::string> Translator::run(std::string_view body) {
@@ -597,7 +601,11 @@ Status Translator::read_user(element content, const std::string& base) {
             if (auto status = read_tool_result(block, block_path, moved_images); !status) {
                 return status;
             }
-        } else if (type == "document" || type == "search_result" || type == "container_upload") {
+        } else if (type == "document") {
+            if (auto status = read_document(block, block_path, parts, texts, only_text); !status) {
+                return status;
+            }
+        } else if (type == "search_result" || type == "container_upload") {
             return unsupported(path(block_path, "type"),
                                fmt::format("'{}' blocks have no OpenAI chat equivalent", type));
         } else if (type == "tool_use" || type == "thinking" || type == "redacted_thinking" ||
@@ -632,6 +640,135 @@ Status Translator::read_user(element content, const std::string& base) {
     }
     messages_ += '}';
     return {};
+}
+
+// document -> text parts (plain-text and content sources) or an OpenAI `file` part (base64
+// PDF). A title or context is written as a first line the model can read. URL and Files API
+// sources are refused: OpenAI file parts need the bytes.
+Status Translator::read_document(object block, const std::string& base, std::string& parts,
+                                 std::vector<std::string_view>& texts, bool& only_text) {
+    if (auto status = only_known(block, base, {"source", "title", "context", "citations"});
+        !status) {
+        return status;
+    }
+    std::string header;
+    for (const std::string_view key : {"title", "context"}) {
+        element value;
+        if (block[key].get(value) != simdjson::SUCCESS || is_null(value)) {
+            continue;
+        }
+        std::string_view text;
+        if (value.get_string().get(text) != simdjson::SUCCESS) {
+            return wrong_type(path(base, key), "a valid string");
+        }
+        header += fmt::format("Document {}: {}\n", key, text);
+    }
+    const std::string source_path = path(base, "source");
+    object source;
+    element source_value;
+    if (block["source"].get(source_value) != simdjson::SUCCESS) {
+        return missing(source_path);
+    }
+    if (source_value.get_object().get(source) != simdjson::SUCCESS) {
+        return wrong_type(source_path, "a valid dictionary");
+    }
+    SB_TRY(type, required_string(source, "type", source_path));
+    // The title/context lines go first, once, as their own text part.
+    auto flush_header = [&] {
+        if (!header.empty()) {
+            owned_.push_back(std::move(header));
+            header.clear();
+            append_text_part(parts, owned_.back());
+            texts.push_back(owned_.back());
+        }
+    };
+    auto add_text = [&](std::string_view text) {
+        flush_header();
+        append_text_part(parts, text);
+        texts.push_back(text);
+    };
+    if (type == "text") {
+        if (auto status = only_known(source, source_path, {"media_type", "data"}); !status) {
+            return status;
+        }
+        SB_TRY(data, required_string(source, "data", source_path));
+        add_text(data);
+        return {};
+    }
+    if (type == "content") {
+        if (auto status = only_known(source, source_path, {"content"}); !status) {
+            return status;
+        }
+        const std::string content_path = path(source_path, "content");
+        element content;
+        if (source["content"].get(content) != simdjson::SUCCESS) {
+            return missing(content_path);
+        }
+        std::string_view text;
+        array blocks;
+        if (content.get_string().get(text) == simdjson::SUCCESS) {
+            add_text(text);
+            return {};
+        }
+        if (content.get_array().get(blocks) != simdjson::SUCCESS) {
+            return wrong_type(content_path, "a valid string or a list of content blocks");
+        }
+        std::size_t i = 0;
+        for (const element inner_value : blocks) {
+            const std::string inner_path = path(content_path, i++);
+            object inner;
+            if (inner_value.get_object().get(inner) != simdjson::SUCCESS) {
+                return wrong_type(inner_path, "a valid dictionary");
+            }
+            SB_TRY(inner_type, required_string(inner, "type", inner_path));
+            if (inner_type == "text") {
+                SB_TRY(inner_text, text_block(inner, inner_path));
+                add_text(inner_text);
+            } else if (inner_type == "image") {
+                if (auto status = append_image_part(parts, inner, inner_path); !status) {
+                    return status;
+                }
+                only_text = false;
+            } else {
+                return invalid(path(inner_path, "type"), "Input should be 'text' or 'image'");
+            }
+        }
+        return {};
+    }
+    if (type == "base64") {
+        if (auto status = only_known(source, source_path, {"media_type", "data"}); !status) {
+            return status;
+        }
+        SB_TRY(media_type, required_string(source, "media_type", source_path));
+        SB_TRY(data, required_string(source, "data", source_path));
+        if (media_type != "application/pdf") {
+            return invalid(path(source_path, "media_type"), "Input should be 'application/pdf'");
+        }
+        flush_header();
+        element title;
+        std::string_view filename = "document.pdf";
+        std::string titled;
+        if (block["title"].get(title) == simdjson::SUCCESS && title.is_string()) {
+            titled = fmt::format("{}.pdf", title.get_string().value_unsafe());
+            filename = titled;
+        }
+        begin_item(parts);
+        parts += "{\"type\":\"file\",\"file\":{\"filename\":";
+        append_string(parts, filename);
+        parts += ",\"file_data\":";
+        append_string(parts, fmt::format("data:application/pdf;base64,{}", data));
+        parts += "}}";
+        only_text = false;
+        return {};
+    }
+    if (type == "url" || type == "file") {
+        return unsupported(path(source_path, "type"),
+                           fmt::format("'{}' document sources: OpenAI file parts need the "
+                                       "document's bytes (send it as base64)",
+                                       type));
+    }
+    return invalid(path(source_path, "type"),
+                   "Input should be 'base64', 'text', 'content', 'url' or 'file'");
 }
 
 // tool_result -> `{"role":"tool","tool_call_id","content"}`. OpenAI tool messages have no error
