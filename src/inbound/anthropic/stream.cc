@@ -217,12 +217,14 @@ Status StreamTranslator::on_tool_call(element call, std::string& out) {
     std::int64_t index = 0;
     const std::string_view id = string_member(call, "id");
     if (call["index"].get_int64().get(index) != simdjson::SUCCESS) {
-        // No index (some OpenAI-compatible servers): a call with an id is a new call, anything
-        // else continues the last one.
+        // No index (some OpenAI-compatible servers): a call with a new id is a new call; one
+        // with a known id, or none, continues that call or the last one.
         index = 0;
+        bool known_id = false;
         for (const Block& block : blocks_) {
-            if (block.kind == Kind::Tool) {
-                index = block.tool_index + (id.empty() ? 0 : 1);
+            if (block.kind == Kind::Tool && !known_id) {
+                known_id = !id.empty() && block.id == id;
+                index = block.tool_index + (id.empty() || known_id ? 0 : 1);
             }
         }
     }
