@@ -19,8 +19,12 @@
 #include "providers/anthropic/anthropic.h"
 #include "providers/common/json.h"
 #include "providers/common/sse.h"
+#include "providers/gemini/gemini.h"
 #include "support/golden.h"
 
+#ifndef SB_GOLDEN_DIR
+#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
+#endif
 #ifndef SB_FIXTURES_DIR
 #error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
 #endif
@@ -226,22 +230,14 @@ TEST(AnthropicInboundConformance, AnthropicStreamsSurviveTheRoundTripThroughOpen
     for (const fs::path& path : fixture_files("anthropic", "stream.", ".sse")) {
         SCOPED_TRACE(path.filename().string());
         const std::string recorded = test::golden::read_file(path);
-        auto decoder = adapter.make_chat_stream_decoder(chat_context(true));
-        StreamTranslator translator(context());
-        std::string openai;
+        InboundStream stream(adapter.make_chat_stream_decoder(chat_context(true)), context());
         std::string out;
-        auto status = decoder->feed(recorded, openai);
+        auto status = stream.feed(recorded, out);
         if (status) {
-            status = decoder->finish(openai);
-        }
-        auto translated = translator.feed(openai, out);
-        if (translated) {
-            translated = translator.finish(out);
+            status = stream.finish(out);
         }
         if (!status) {
-            translator.fail(status.error(), out);
-        } else if (!translated) {
-            translator.fail(translated.error(), out);
+            stream.fail(status.error(), out);
         }
         EXPECT_EQ(fuzz::check_event_sequence(out), "") << out;
         const Said original = read_stream(recorded);
@@ -263,12 +259,77 @@ TEST(AnthropicInboundConformance, AnthropicMessagesSurviveTheRoundTripThroughOpe
     for (const fs::path& path : fixture_files("anthropic", "resp.", ".json")) {
         SCOPED_TRACE(path.filename().string());
         const std::string recorded = test::golden::read_file(path);
-        auto openai = adapter.translate_chat_response(recorded, chat_context(false));
-        ASSERT_TRUE(openai) << openai.error().message;
-        auto back = to_anthropic_response(*openai, context());
+        auto back = anthropic_response(&adapter, recorded, chat_context(false), context());
         ASSERT_TRUE(back) << back.error().message;
         expect_same(read_message(recorded), read_message(*back), false);
     }
+}
+
+// Every OpenAI stream our translating adapters produce in their golden cases (Anthropic, Gemini,
+// Bedrock; tests/golden/<provider>/stream/*.expected.sse) becomes a well-formed Anthropic
+// stream: complete ones end with message_stop and complete tool inputs, failed ones
+// ("# error:" lines, no [DONE]) with an error event.
+TEST(AnthropicInboundConformance, AdapterGoldenStreamsTranslate) {
+    int complete = 0;
+    for (const std::string_view provider : {"anthropic", "gemini", "bedrock"}) {
+        for (const auto& [name, path] :
+             test::golden::inputs(fs::path(SB_GOLDEN_DIR) / provider, "stream", "sse")) {
+            const fs::path expected = path.parent_path() / (name + ".expected.sse");
+            SCOPED_TRACE(expected.string());
+            const std::string openai = test::golden::read_file(expected);
+            if (!openai.starts_with("data: ")) {
+                continue;  // an error before any chunk: nothing to translate
+            }
+            StreamTranslator translator(context());
+            std::string out;
+            auto status = translator.feed(openai, out);
+            if (status) {
+                status = translator.finish(out);
+            }
+            if (!status) {
+                translator.fail(status.error(), out);
+            }
+            EXPECT_EQ(fuzz::check_event_sequence(out), "") << out;
+            const bool done = openai.find("data: [DONE]") != std::string::npos;
+            EXPECT_EQ(out.ends_with("{\"type\":\"message_stop\"}\n\n"), done) << out;
+            if (!done) {
+                continue;
+            }
+            ++complete;
+            const Said said = read_stream(out);
+            if (said.stop_reason != "max_tokens") {
+                for (const Said::Tool& tool : said.tools) {
+                    EXPECT_EQ(minified(tool.input), tool.input) << "complete JSON";
+                    EXPECT_TRUE(tool.input.starts_with('{')) << tool.input;
+                }
+            }
+        }
+    }
+    EXPECT_GT(complete, 10);
+}
+
+// The chain for a Gemini target: its SSE through the Gemini decoder and the translator.
+TEST(AnthropicInboundConformance, GeminiStreamsTranslateThroughTheChain) {
+    const providers::gemini::GeminiAdapter adapter;
+    int complete = 0;
+    for (const auto& [name, path] :
+         test::golden::inputs(fs::path(SB_GOLDEN_DIR) / "gemini", "stream", "sse")) {
+        SCOPED_TRACE(name);
+        InboundStream stream(adapter.make_chat_stream_decoder(chat_context(true)), context());
+        std::string out;
+        auto status = stream.feed(test::golden::read_file(path), out);
+        if (status) {
+            status = stream.finish(out);
+        }
+        if (!status) {
+            EXPECT_TRUE(stream.started() || out.empty());
+            stream.fail(status.error(), out);
+        } else {
+            ++complete;
+        }
+        EXPECT_EQ(fuzz::check_event_sequence(out), "") << out;
+    }
+    EXPECT_GT(complete, 0);
 }
 
 TEST(AnthropicInboundConformance, OpenAIStreamsBecomeWellFormedAnthropicStreams) {

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,8 +120,8 @@ class StreamTranslator final : public providers::StreamDecoder {
     explicit StreamTranslator(ResponseContext ctx);
 
     Status feed(std::string_view bytes, std::string& out) override;
-    // The upstream ended: closes open blocks and writes message_delta and message_stop if
-    // [DONE] did not already. A stream that ended before its finish_reason is an Error.
+    // The upstream ended. [DONE] already wrote message_delta and message_stop; a stream that
+    // ended without it (cut, maybe before its finish_reason or usage) is an Error.
     Status finish(std::string& out) override;
 
     // Appends `event: ping` when a message is in progress (after message_start, before
@@ -200,6 +201,38 @@ class StreamTranslator final : public providers::StreamDecoder {
     bool ended_ = false;
     std::optional<Error> error_;
 };
+
+// The whole answer path for one streamed request to a non-Anthropic target: upstream bytes go
+// through the target adapter's StreamDecoder when there is one (Anthropic-format targets are
+// passthrough and never get here; Gemini and Bedrock do), then through the StreamTranslator.
+// The gateway feeds it the upstream bytes whatever the provider type. Same contract as
+// StreamTranslator (errors are returned; fail() writes the error event). One per request; not
+// thread-safe.
+class InboundStream final : public providers::StreamDecoder {
+  public:
+    // `decoder`: the adapter's decoder (made with include_usage set), or null for an
+    // OpenAI-format upstream.
+    InboundStream(std::unique_ptr<providers::StreamDecoder> decoder, ResponseContext ctx);
+
+    Status feed(std::string_view bytes, std::string& out) override;
+    Status finish(std::string& out) override;
+    void ping(std::string& out) const { translator_.ping(out); }
+    void fail(const Error& e, std::string& out) { translator_.fail(e, out); }
+    bool started() const { return translator_.started(); }
+    bool ended() const { return translator_.ended(); }
+
+  private:
+    std::unique_ptr<providers::StreamDecoder> decoder_;
+    StreamTranslator translator_;
+    std::string openai_;  // the decoder's output, handed on at once
+};
+
+// The non-stream counterpart: the adapter's translate_chat_response when there is an adapter
+// (null for an OpenAI-format upstream), then to_anthropic_response.
+Result<std::string> anthropic_response(const providers::Adapter* adapter,
+                                       std::string_view upstream_body,
+                                       const providers::ChatContext& chat,
+                                       const ResponseContext& ctx);
 
 // ---------------------------------------------------------------------------------------------
 // Errors

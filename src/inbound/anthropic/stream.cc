@@ -104,12 +104,11 @@ Status StreamTranslator::finish(std::string& out) {
     if (ended_) {
         return {};  // [DONE] was in the unterminated tail
     }
-    if (finish_reason_.empty()) {
-        return fail_with(providers::common::bad_stream(ctx_.upstream,
-                                                       "the stream ended before a finish_reason."));
-    }
-    end_message(out);
-    return {};
+    // `data: [DONE]` is an OpenAI stream's terminal event; without it the stream was cut (the
+    // usage chunk may be missing too), as the adapters' decoders treat a missing terminal event.
+    return fail_with(providers::common::bad_stream(
+        ctx_.upstream, finish_reason_.empty() ? "the stream ended before a finish_reason."
+                                              : "the stream ended before [DONE]."));
 }
 
 void StreamTranslator::ping(std::string& out) const {
