@@ -222,8 +222,11 @@ Result<std::string> Translator::run(std::string_view body) {
     if (auto status = read_top_level(root); !status) {
         return fail(std::move(status).error());
     }
-    if (model_.empty()) {
+    if (!model_seen_) {
         return missing("model");
+    }
+    if (model_.empty()) {
+        return invalid("model", "String should have at least 1 character");
     }
     if (!max_tokens_) {
         return missing("max_tokens");
