@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <string>
 #include <vector>
@@ -100,6 +101,71 @@ TEST(AnthropicInboundParse, RefusesBadBodies) {
         EXPECT_EQ(req.error().param, c.param);
         EXPECT_EQ(http_status(req.error()), 400);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// native_request (Anthropic targets)
+
+bool has_header(const http::UpstreamRequest& req, std::string_view line) {
+    return std::find(req.headers.begin(), req.headers.end(), line) != req.headers.end();
+}
+
+TEST(AnthropicInboundNative, ForwardsTheBytesWithTheModelRewrittenAndTheClientsVersionAndBetas) {
+    const std::string body =
+        R"({"model":"claude-public","max_tokens":5,"messages":[{"role":"user","content":"x"}],)"
+        R"("future_field":{"kept":true}})";
+    auto req = parse(Endpoint::Messages, body);
+    ASSERT_TRUE(req);
+    config::Provider provider;
+    provider.name = "anthropic";
+    provider.type = config::ProviderType::Anthropic;
+    provider.api_key = "sk-ant";
+    auto upstream = native_request(
+        provider, Endpoint::Messages, body, *req, "claude-sonnet-4-5",
+        {.anthropic_version = "2023-01-01", .anthropic_beta = "prompt-caching-2024-07-31"});
+    ASSERT_TRUE(upstream) << upstream.error().message;
+    EXPECT_EQ(upstream->url, "https://api.anthropic.com/v1/messages");
+    EXPECT_EQ(upstream->body,
+              R"({"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user",)"
+              R"("content":"x"}],"future_field":{"kept":true}})");
+    EXPECT_TRUE(has_header(*upstream, "x-api-key: sk-ant"));
+    EXPECT_TRUE(has_header(*upstream, "anthropic-version: 2023-01-01"));
+    EXPECT_TRUE(has_header(*upstream, "anthropic-beta: prompt-caching-2024-07-31"));
+    EXPECT_EQ(
+        std::count_if(upstream->headers.begin(), upstream->headers.end(),
+                      [](const std::string& h) { return h.starts_with("anthropic-version"); }),
+        1);
+}
+
+TEST(AnthropicInboundNative, ConfiguredHeadersWinAndCountTokensHasItsOwnPath) {
+    const std::string body = R"({"model":"m","messages":[]})";
+    auto req = parse(Endpoint::CountTokens, body);
+    ASSERT_TRUE(req);
+    config::Provider provider;
+    provider.base_url = "http://127.0.0.1:9/v1/";
+    provider.headers = {{"Anthropic-Version", "2024-10-22"}, {"anthropic-beta", "pinned"}};
+    auto upstream = native_request(provider, Endpoint::CountTokens, body, *req, "m",
+                                   {.anthropic_version = "2023-06-01", .anthropic_beta = "other"});
+    ASSERT_TRUE(upstream) << upstream.error().message;
+    EXPECT_EQ(upstream->url, "http://127.0.0.1:9/v1/messages/count_tokens");
+    EXPECT_EQ(upstream->body, body) << "same model: the bytes are moved untouched";
+    EXPECT_TRUE(has_header(*upstream, "Anthropic-Version: 2024-10-22"));
+    EXPECT_TRUE(has_header(*upstream, "anthropic-beta: pinned"));
+    EXPECT_FALSE(has_header(*upstream, "anthropic-version: 2023-06-01"));
+    EXPECT_FALSE(has_header(*upstream, "anthropic-beta: other"));
+    EXPECT_FALSE(has_header(*upstream, "x-api-key: ")) << "no key configured: no auth header";
+}
+
+TEST(AnthropicInboundNative, ControlCharactersInForwardedHeadersAreRefused) {
+    const std::string body = R"({"model":"m","max_tokens":1,"messages":[]})";
+    auto req = parse(Endpoint::Messages, body);
+    ASSERT_TRUE(req);
+    auto upstream =
+        native_request(config::Provider{}, Endpoint::Messages, body, *req, "m",
+                       {.anthropic_version = {}, .anthropic_beta = "a\r\nx-api-key: stolen"});
+    ASSERT_FALSE(upstream);
+    EXPECT_EQ(http_status(upstream.error()), 400);
+    EXPECT_EQ(upstream.error().param, "anthropic-beta");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,6 +52,23 @@ struct MessagesRequest {
 // ("max_tokens: Field required"); render them with anthropic_error_body.
 Result<MessagesRequest> parse(Endpoint endpoint, std::string_view body);
 
+// The client headers a native Anthropic target gets (no other client header is forwarded).
+struct ClientHeaders {
+    std::string_view anthropic_version;  // empty: the configured one, else kApiVersion
+    std::string_view anthropic_beta;     // empty: none (unless configured)
+};
+
+// The upstream request for an Anthropic target (native passthrough): the client's body with only
+// the `model` token replaced by `upstream_model` (api::rewrite_model), POSTed to
+// base_url + "/messages" (or "/messages/count_tokens"), with the provider's auth and configured
+// headers as the Anthropic adapter sends them, and the client's anthropic-version and
+// anthropic-beta. A header the provider configures wins over the client's. A client header
+// value with control characters is a 400.
+Result<http::UpstreamRequest> native_request(const config::Provider& provider, Endpoint endpoint,
+                                             std::string_view body, const MessagesRequest& request,
+                                             std::string_view upstream_model,
+                                             const ClientHeaders& client);
+
 // How the reasoning request (`thinking`, `output_config.effort`) is handled for a target.
 enum class Thinking : std::uint8_t {
     Refuse,           // a 400 naming `thinking` (the default: the target may have no reasoning)
