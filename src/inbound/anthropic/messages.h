@@ -131,7 +131,7 @@ Result<std::string> to_anthropic_response(std::string_view openai_body, const Re
 // each tool call; one block open at a time, indexes in order), message_delta, message_stop.
 // feed() takes any split of the bytes. An OpenAI error event (`data: {"error":{...}}`) or a
 // malformed stream is returned as an Error: the gateway answers with a plain HTTP error when
-// nothing was sent yet, else appends append_error_event(). One per request; not thread-safe.
+// nothing was sent yet, else calls fail(). One per request; not thread-safe.
 class StreamTranslator final : public providers::StreamDecoder {
   public:
     explicit StreamTranslator(ResponseContext ctx);
