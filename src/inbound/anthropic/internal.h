@@ -43,7 +43,11 @@ Result<simdjson::dom::object> parse_object(simdjson::dom::parser& parser,
 // Anthropic stop_reason for an OpenAI finish_reason: stop -> end_turn (stop_sequence when
 // `matched_stop` is set), length -> max_tokens, tool_calls / function_call -> tool_use,
 // content_filter -> refusal; a refusal message also gives refusal; anything else end_turn.
-std::string_view stop_reason(std::string_view finish_reason, bool matched_stop, bool refusal);
+// An answer with tool calls whose finish_reason is not length or content_filter is tool_use:
+// some OpenAI-compatible servers (Ollama, older vLLM) say "stop" there, and agents run the
+// tools only on tool_use.
+std::string_view stop_reason(std::string_view finish_reason, bool matched_stop, bool refusal,
+                             bool tool_calls);
 
 // The request's stop sequence equal to `reported` (an upstream's choice `stop_reason`, as vLLM
 // sends), or empty.

@@ -11,14 +11,15 @@ namespace sb::inbound::anthropic {
 
 namespace detail {
 
-std::string_view stop_reason(std::string_view finish_reason, bool matched_stop, bool refusal) {
+std::string_view stop_reason(std::string_view finish_reason, bool matched_stop, bool refusal,
+                             bool tool_calls) {
     if (refusal || finish_reason == "content_filter") {
         return "refusal";
     }
     if (finish_reason == "length") {
         return "max_tokens";
     }
-    if (finish_reason == "tool_calls" || finish_reason == "function_call") {
+    if (tool_calls || finish_reason == "tool_calls" || finish_reason == "function_call") {
         return "tool_use";
     }
     if (matched_stop) {
@@ -148,7 +149,9 @@ Result<std::string> to_anthropic_response(std::string_view openai_body,
         blocks += '}';
     }
     array calls;
+    bool has_tool_calls = false;
     if (message["tool_calls"].get_array().get(calls) == simdjson::SUCCESS) {
+        has_tool_calls = calls.size() > 0;
         simdjson::dom::parser arguments_parser;
         std::size_t n = 0;
         for (const element call : calls) {
@@ -187,7 +190,7 @@ Result<std::string> to_anthropic_response(std::string_view openai_body,
 
     // Only a natural stop can be a stop sequence.
     const std::string_view stop_sequence =
-        finish == "stop" && !refusal
+        finish == "stop" && !refusal && !has_tool_calls
             ? detail::matched_stop(string_member(choice, "stop_reason"), ctx.stop_sequences)
             : std::string_view{};
     std::int64_t prompt = 0;
@@ -213,7 +216,7 @@ Result<std::string> to_anthropic_response(std::string_view openai_body,
     out += ",\"content\":[";
     out += blocks;
     out += "],\"stop_reason\":\"";
-    out += detail::stop_reason(finish, !stop_sequence.empty(), refusal);
+    out += detail::stop_reason(finish, !stop_sequence.empty(), refusal, has_tool_calls);
     out += "\",\"stop_sequence\":";
     if (stop_sequence.empty()) {
         out += "null";

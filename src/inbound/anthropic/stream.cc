@@ -386,9 +386,14 @@ void StreamTranslator::close_all(std::string& out) {
 void StreamTranslator::end_message(std::string& out) {
     ensure_started(out);
     close_all(out);
-    const bool matched = finish_reason_ == "stop" && !refusal_ && !matched_stop_.empty();
+    bool tool_calls = false;
+    for (const Block& block : blocks_) {
+        tool_calls = tool_calls || block.kind == Kind::Tool;
+    }
+    const bool matched =
+        finish_reason_ == "stop" && !refusal_ && !tool_calls && !matched_stop_.empty();
     std::string json = R"({"type":"message_delta","delta":{"stop_reason":")";
-    json += detail::stop_reason(finish_reason_, matched, refusal_);
+    json += detail::stop_reason(finish_reason_, matched, refusal_, tool_calls);
     json += R"(","stop_sequence":)";
     if (matched) {
         append_string(json, matched_stop_);
