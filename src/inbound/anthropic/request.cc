@@ -1,5 +1,5 @@
-// Inbound Anthropic Messages request: parse() for routing, and the translation to an OpenAI chat
-// completions body. The mapping and every refusal are documented in docs/anthropic-inbound.md;
+// Inbound Anthropic Messages request -> OpenAI chat completions body (and the per-provider-type
+// target options). The mapping and every refusal are documented in docs/anthropic-inbound.md;
 // keep the two in step.
 
 #include <fmt/format.h>
