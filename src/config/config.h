@@ -83,8 +83,44 @@ struct Model {
     std::string upstream_model;  // what the upstream receives as `model`
 };
 
+// -- logging (access log, DESIGN.md section 6, docs/access-log.md) --------------------------
+
+enum class LogSpoolPolicy : std::uint8_t { Refuse, DropOldest, DropNew };
+
+struct LoggingS3 {
+    std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000"
+    std::string bucket;
+    std::string region = "us-east-1";
+    std::string prefix;  // key prefix; "" or ending in '/'
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::string session_token;
+    bool path_style = true;  // false: virtual-hosted (https://bucket.host/key)
+    Millis timeout{30'000};  // per PUT
+};
+
+struct LoggingBodies {
+    bool enabled = false;             // prompt and response bodies in the records
+    std::vector<std::string> redact;  // RE2 patterns; every match becomes "[REDACTED]"
+};
+
+struct Logging {
+    bool enabled = false;
+    std::string directory = "./access-logs";       // local Parquet destination; "" = none
+    std::string spool_dir = "./access-log-spool";  // CRC-framed on-disk spool
+    std::size_t spool_max_bytes = std::size_t{1} << 30;
+    LogSpoolPolicy spool_policy = LogSpoolPolicy::Refuse;
+    Millis fsync_interval{100};
+    std::size_t rotate_bytes = std::size_t{64} << 20;
+    Millis rotate_age{60'000};
+    int queue_capacity = 65'536;
+    std::optional<LoggingS3> s3;
+    LoggingBodies bodies;
+};
+
 struct Config {
     Server server;
+    Logging logging;
     std::vector<Provider> providers;  // in file order
     std::vector<Model> models;        // in file order; only models whose provider is enabled
 

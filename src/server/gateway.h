@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "telemetry/access/access_log.h"
 #include "telemetry/metrics.h"
 
 namespace sb::server {
@@ -33,14 +34,21 @@ class Gateway {
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
     // the remaining streams with an error event and closes. Returns at once; wait() joins.
     void drain();
-    // Joins the worker threads (returns once every worker has finished draining or stopped).
+    // Joins the worker threads (returns once every worker has finished draining or stopped),
+    // then closes the access log (its last records are spooled and delivered within its
+    // close timeout; the rest stay in the spool for the next start).
     void wait();
+
+    // The access log, or nullptr when `logging.enabled` is false.
+    telemetry::access::AccessLog* access_log() { return access_log_.get(); }
     // Immediate stop: no draining.
     void stop();
 
   private:
     std::shared_ptr<const config::Snapshot> snapshot_;
     telemetry::Registry registry_;  // outlives the workers, which record into it
+    // Opened by start() before the workers run, closed by wait() after they end.
+    std::unique_ptr<telemetry::access::AccessLog> access_log_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;

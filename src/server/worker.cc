@@ -24,6 +24,7 @@
 #include "providers/openai.h"
 #include "providers/provider.h"
 #include "server/adapters.h"
+#include "telemetry/access/access_log.h"
 
 namespace sb::server {
 
@@ -143,6 +144,7 @@ struct Exchange {
     std::string provider;
     std::string target;
     int attempts = 0;
+    std::string endpoint;  // request path, for the access log
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -356,6 +358,28 @@ struct Recorder {
             sample.first_byte_seconds = seconds(ex.first_byte_at - ex.started);
         }
         worker.metrics().record(sample);
+        if (telemetry::access::AccessLog* log = worker.access_log()) {
+            telemetry::access::AccessRecord r;
+            r.request_id = ex.request_id;
+            r.finished_at_us = log->now_micros();
+            r.started_at_us =
+                r.finished_at_us -
+                std::chrono::duration_cast<std::chrono::microseconds>(now - ex.started).count();
+            r.endpoint = ex.endpoint;
+            r.model_requested = ex.model;
+            r.target = ex.target;
+            r.provider = ex.provider;
+            r.status = ex.status;
+            r.error_code = ex.error_code;
+            r.total_ms = sample.total_seconds * 1000;
+            r.overhead_ms = sample.overhead_seconds * 1000;
+            r.stream = sample.first_byte_seconds >= 0;
+            if (r.stream) {
+                r.ttft_ms = sample.first_byte_seconds * 1000;
+            }
+            r.attempts = ex.attempts;
+            log->submit(std::move(r));
+        }
     }
 };
 
@@ -738,7 +762,14 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         }
         return std::nullopt;
     };
+    ex.endpoint = path;
     if (auto ep = post_endpoint(path)) {
+        if (const auto* log = w.access_log(); log != nullptr && !log->accepting()) {
+            co_return co_await send_error(
+                s, ex,
+                Error{ErrorCode::Unavailable,
+                      "The access log is full; new requests are refused until it drains."});
+        }
         if (method != bhttp::verb::post) {
             co_return co_await send_error(s, ex, wrong_method("POST"));
         }
@@ -767,6 +798,9 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
             co_return co_await send_error(s, ex, wrong_method("GET"));
         }
         std::string text = w.registry().render();
+        if (const auto* log = w.access_log()) {
+            log->append_prometheus(text);
+        }
         co_return co_await send_response(s, ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                                          text);
     }

@@ -21,6 +21,10 @@
 #include "providers/provider.h"
 #include "telemetry/metrics.h"
 
+namespace sb::telemetry::access {
+class AccessLog;
+}
+
 namespace sb::server {
 
 struct Conn;
@@ -48,6 +52,9 @@ class Worker {
     std::string next_request_id();
     telemetry::WorkerMetrics& metrics() { return metrics_; }
     const telemetry::Registry& registry() const { return registry_; }
+    // The access log (owned by the Gateway), or nullptr when logging is off. Set before run().
+    void set_access_log(telemetry::access::AccessLog* log) { access_log_ = log; }
+    telemetry::access::AccessLog* access_log() const { return access_log_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
     // URL, prepared headers and timeouts for a model's endpoint, built once per worker (the
@@ -90,6 +97,7 @@ class Worker {
     telemetry::WorkerMetrics& metrics_;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
+    telemetry::access::AccessLog* access_log_ = nullptr;
 };
 
 }  // namespace sb::server

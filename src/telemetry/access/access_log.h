@@ -82,6 +82,9 @@ class AccessLog {
     // Prometheus text lines (HELP/TYPE and samples) for the log's counters and gauges.
     void append_prometheus(std::string& out) const;
 
+    // The log's wall clock, Unix microseconds (for the records' timestamps).
+    std::int64_t now_micros() const;
+
     // Counters (also for tests).
     struct Stats {
         std::uint64_t queue_depth = 0;
@@ -114,7 +117,6 @@ class AccessLog {
     void enforce_cap();
     bool deliver(const Sealed& seg);
     bool put_with_retry(Destination& dest, const EncodedFile& file);
-    std::int64_t now_micros() const;
     std::uint64_t next_segment_id();
 
     Options options_;
