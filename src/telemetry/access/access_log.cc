@@ -253,24 +253,24 @@ void AccessLog::writer_loop() {
 }
 
 void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
-    if (spool_bytes_.load() >= options_.spool_max_bytes) {
-        switch (options_.policy) {
-            case SpoolPolicy::Refuse:
-                // The gateway refuses new requests; the records of requests already answered
-                // (and of the refusals) are still written: the cap is exceeded by those only.
-                over_cap_ = true;
-                break;
-            case SpoolPolicy::DropNew:
-                dropped_spool_full_ += batch.size();
-                return;
-            case SpoolPolicy::DropOldest:
-                enforce_cap();
-                break;
-        }
-    }
     std::string frames;
     std::string payload;
+    std::uint64_t written = 0;
     for (AccessRecord& r : batch) {
+        // The cap is checked per record, so one large batch cannot overshoot it.
+        if (spool_bytes_.load() + frames.size() >= options_.spool_max_bytes) {
+            if (options_.policy == SpoolPolicy::DropNew) {
+                ++dropped_spool_full_;
+                continue;
+            }
+            if (options_.policy == SpoolPolicy::DropOldest) {
+                enforce_cap(frames.size());
+            } else {
+                // refuse: the gateway refuses new requests; the records of requests already
+                // answered (and of the refusals) are still written, exceeding the cap by those.
+                over_cap_ = true;
+            }
+        }
         for (std::string* s : {&r.request_id, &r.endpoint, &r.method, &r.principal, &r.key_id,
                                &r.team, &r.model_requested, &r.target, &r.provider, &r.error_code,
                                &r.cache_outcome, &r.guardrail_outcome}) {
@@ -298,12 +298,16 @@ void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
             continue;
         }
         append_frame(frames, payload);
+        ++written;
+    }
+    if (written == 0) {
+        return;
     }
     if (!segment_) {
         auto seg = SegmentWriter::create(options_.spool_dir, next_segment_id());
         if (!seg) {
             ++spool_write_failures_;
-            dropped_write_error_ += batch.size();
+            dropped_write_error_ += written;
             return;
         }
         // The new name must survive a crash too.
@@ -316,13 +320,13 @@ void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
     }
     if (auto st = segment_->append(frames); !st) {
         ++spool_write_failures_;
-        dropped_write_error_ += batch.size();
+        dropped_write_error_ += written;
         return;
     }
     spool_bytes_ += frames.size();
-    segment_records_ += batch.size();
+    segment_records_ += written;
     unsealed_records_ = segment_records_;
-    records_spooled_ += batch.size();
+    records_spooled_ += written;
     dirty_ = true;
     // Group commit: the first write after a quiet period is synced at once, later ones at most
     // once per fsync_interval (the loop's deadline).
@@ -366,12 +370,12 @@ void AccessLog::seal_segment() {
     sealed_cv_.notify_all();
 }
 
-void AccessLog::enforce_cap() {
+void AccessLog::enforce_cap(std::uint64_t pending) {
     // drop_oldest: delete sealed segments, oldest first, that the delivery thread is not working
     // on, until the spool is under its cap.
     std::lock_guard lock(sealed_mu_);
     auto it = sealed_.begin();
-    while (spool_bytes_.load() >= options_.spool_max_bytes && it != sealed_.end()) {
+    while (spool_bytes_.load() + pending >= options_.spool_max_bytes && it != sealed_.end()) {
         if (it->id == in_flight_) {
             ++it;
             continue;

@@ -114,7 +114,7 @@ class AccessLog {
     void delivery_loop();
     void write_batch(std::vector<AccessRecord>& batch);
     void seal_segment();
-    void enforce_cap();
+    void enforce_cap(std::uint64_t pending);
     bool deliver(const Sealed& seg);
     bool put_with_retry(Destination& dest, const EncodedFile& file);
     std::uint64_t next_segment_id();
