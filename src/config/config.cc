@@ -577,10 +577,10 @@ bool is_reserved_header(std::string_view name) {
 // The parser
 
 constexpr std::array<std::string_view, 4> kRootKeys{"server", "providers", "models", "logging"};
-constexpr std::array<std::string_view, 11> kLoggingKeys{
-    "enabled",        "directory",    "spool_dir",  "spool_max_bytes", "spool_policy",
-    "fsync_interval", "rotate_bytes", "rotate_age", "queue_capacity",  "s3",
-    "bodies"};
+constexpr std::array<std::string_view, 12> kLoggingKeys{
+    "enabled",        "directory",      "spool_dir",    "spool_max_bytes",
+    "spool_policy",   "fsync_interval", "rotate_bytes", "rotate_age",
+    "queue_capacity", "write_through",  "s3",           "bodies"};
 constexpr std::array<std::string_view, 9> kLoggingS3Keys{
     "endpoint",          "bucket",        "region",     "prefix", "access_key_id",
     "secret_access_key", "session_token", "path_style", "timeout"};
@@ -985,6 +985,9 @@ class Parser {
                 }
                 if (key == "queue_capacity") {
                     return read_int(value, kp, 16, 16 << 20, out.queue_capacity);
+                }
+                if (key == "write_through") {
+                    return read_bool(value, kp, out.write_through);
                 }
                 if (key == "s3") {
                     return parse_logging_s3(value, kp, out.s3);

@@ -114,6 +114,7 @@ struct Logging {
     std::size_t rotate_bytes = std::size_t{64} << 20;
     Millis rotate_age{60'000};
     int queue_capacity = 65'536;
+    bool write_through = true;  // workers append to the spool when its lock is free
     std::optional<LoggingS3> s3;
     LoggingBodies bodies;
 };

@@ -34,6 +34,7 @@ telemetry::access::Options access_log_options(const config::Logging& cfg) {
     o.rotate_bytes = cfg.rotate_bytes;
     o.rotate_age = cfg.rotate_age;
     o.queue_capacity = static_cast<std::size_t>(cfg.queue_capacity);
+    o.write_through = cfg.write_through;
     if (cfg.s3) {
         telemetry::access::S3Options s3;
         s3.endpoint = cfg.s3->endpoint;

@@ -139,6 +139,7 @@ Status AccessLog::open() {
         open_ = true;
         stopping_ = false;
     }
+    open_flag_ = true;
     writer_done_ = false;
     delivery_deadline_.reset();
     writer_ = std::thread([this] { writer_loop(); });
@@ -155,6 +156,7 @@ void AccessLog::close() {
         open_ = false;
         stopping_ = true;
     }
+    open_flag_ = false;
     cv_.notify_all();
     if (writer_.joinable()) {
         writer_.join();
@@ -171,6 +173,33 @@ void AccessLog::close() {
 }
 
 bool AccessLog::submit(AccessRecord&& record) {
+    // Write-through: when no one else is writing the spool, the record goes into the current
+    // segment right here (one write(2) into the page cache, no fsync), so it survives a crash
+    // of the process from this moment on. Otherwise, or without a segment yet, it is queued for
+    // the writer thread; submit() never waits for the spool.
+    if (options_.write_through && open_flag_.load(std::memory_order_acquire)) {
+        std::unique_lock spool(spool_mu_, std::try_to_lock);
+        if (spool.owns_lock() && segment_ &&
+            !(options_.policy == SpoolPolicy::DropOldest &&
+              spool_bytes_.load() >= options_.spool_max_bytes)) {
+            ++records_submitted_;
+            std::string frames;
+            const std::uint64_t n = prepare_frames(std::span<AccessRecord>(&record, 1), frames);
+            const bool was_dirty = dirty_;
+            append_locked(frames, n, /*may_create=*/false);
+            const bool wake_writer = !was_dirty && dirty_;
+            spool.unlock();
+            if (wake_writer) {
+                // The writer owes this write an fsync within fsync_interval.
+                {
+                    std::lock_guard lock(mu_);
+                    sync_wanted_ = true;
+                }
+                cv_.notify_one();
+            }
+            return true;
+        }
+    }
     {
         std::lock_guard lock(mu_);
         if (!open_ || queue_.size() >= options_.queue_capacity) {
@@ -205,16 +234,21 @@ void AccessLog::writer_loop() {
     for (;;) {
         bool stopping = false;
         bool seal_now = false;
+        auto deadline = SteadyClock::time_point::max();
         {
-            std::unique_lock lock(mu_);
-            auto deadline = SteadyClock::time_point::max();
+            std::lock_guard spool(spool_mu_);
             if (dirty_) {
                 deadline = std::min(deadline, last_sync_ + options_.fsync_interval);
             }
             if (segment_ && segment_records_ > 0) {
                 deadline = std::min(deadline, segment_opened_ + options_.rotate_age);
             }
-            auto ready = [&] { return !queue_.empty() || stopping_ || seal_requested_; };
+        }
+        {
+            std::unique_lock lock(mu_);
+            auto ready = [&] {
+                return !queue_.empty() || stopping_ || seal_requested_ || sync_wanted_;
+            };
             if (deadline == SteadyClock::time_point::max()) {
                 cv_.wait(lock, ready);
             } else {
@@ -224,22 +258,38 @@ void AccessLog::writer_loop() {
             queue_depth_.store(0, std::memory_order_relaxed);
             stopping = stopping_;
             seal_now = std::exchange(seal_requested_, false);
+            sync_wanted_ = false;
         }
         if (!batch.empty()) {
-            write_batch(batch);
+            std::string frames;
+            std::lock_guard spool(spool_mu_);
+            const std::uint64_t n = prepare_frames(batch, frames);
+            append_locked(frames, n, /*may_create=*/true);
             batch.clear();
         }
+        // Group commit: one fsync for everything written since the last one, at most once per
+        // fsync_interval. Only this thread closes the segment, so it may sync it unlocked while
+        // workers append.
         const auto now = SteadyClock::now();
-        if (dirty_ && segment_ && now - last_sync_ >= options_.fsync_interval) {
-            if (auto st = segment_->sync(); !st) {
+        SegmentWriter* to_sync = nullptr;
+        bool seal = false;
+        {
+            std::lock_guard spool(spool_mu_);
+            if (dirty_ && segment_ && now - last_sync_ >= options_.fsync_interval) {
+                to_sync = &*segment_;
+                dirty_ = false;
+                last_sync_ = now;
+            }
+            seal = segment_ && segment_records_ > 0 &&
+                   (seal_now || segment_->bytes() >= options_.rotate_bytes ||
+                    now - segment_opened_ >= options_.rotate_age);
+        }
+        if (to_sync != nullptr) {
+            if (auto st = to_sync->sync(); !st) {
                 ++spool_write_failures_;
             }
-            dirty_ = false;
-            last_sync_ = now;
         }
-        if (segment_ && segment_records_ > 0 &&
-            (seal_now || segment_->bytes() >= options_.rotate_bytes ||
-             now - segment_opened_ >= options_.rotate_age)) {
+        if (seal) {
             seal_segment();
         }
         if (stopping) {
@@ -252,11 +302,10 @@ void AccessLog::writer_loop() {
     seal_segment();
 }
 
-void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
-    std::string frames;
+std::uint64_t AccessLog::prepare_frames(std::span<AccessRecord> records, std::string& frames) {
     std::string payload;
     std::uint64_t written = 0;
-    for (AccessRecord& r : batch) {
+    for (AccessRecord& r : records) {
         // The cap is checked per record, so one large batch cannot overshoot it.
         if (spool_bytes_.load() + frames.size() >= options_.spool_max_bytes) {
             if (options_.policy == SpoolPolicy::DropNew) {
@@ -300,14 +349,22 @@ void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
         append_frame(frames, payload);
         ++written;
     }
-    if (written == 0) {
+    return written;
+}
+
+void AccessLog::append_locked(const std::string& frames, std::uint64_t records, bool may_create) {
+    if (records == 0) {
         return;
     }
     if (!segment_) {
+        if (!may_create) {
+            dropped_write_error_ += records;  // callers check for a segment first
+            return;
+        }
         auto seg = SegmentWriter::create(options_.spool_dir, next_segment_id());
         if (!seg) {
             ++spool_write_failures_;
-            dropped_write_error_ += written;
+            dropped_write_error_ += records;
             return;
         }
         // The new name must survive a crash too.
@@ -320,48 +377,44 @@ void AccessLog::write_batch(std::vector<AccessRecord>& batch) {
     }
     if (auto st = segment_->append(frames); !st) {
         ++spool_write_failures_;
-        dropped_write_error_ += written;
+        dropped_write_error_ += records;
         return;
     }
     spool_bytes_ += frames.size();
-    segment_records_ += written;
+    segment_records_ += records;
     unsealed_records_ = segment_records_;
-    records_spooled_ += written;
+    records_spooled_ += records;
     dirty_ = true;
-    // Group commit: the first write after a quiet period is synced at once, later ones at most
-    // once per fsync_interval (the loop's deadline).
-    const auto now = SteadyClock::now();
-    if (now - last_sync_ >= options_.fsync_interval) {
-        if (auto st = segment_->sync(); !st) {
-            ++spool_write_failures_;
-        }
-        dirty_ = false;
-        last_sync_ = now;
-    }
 }
 
 void AccessLog::seal_segment() {
-    if (!segment_) {
-        return;
-    }
-    if (dirty_) {
-        if (auto st = segment_->sync(); !st) {
-            ++spool_write_failures_;
+    std::optional<SegmentWriter> seg;
+    std::uint64_t records = 0;
+    bool dirty = false;
+    {
+        std::lock_guard spool(spool_mu_);
+        if (!segment_) {
+            return;
         }
-        dirty_ = false;
+        seg = std::move(segment_);
+        segment_.reset();
+        records = std::exchange(segment_records_, 0);
+        dirty = std::exchange(dirty_, false);
         last_sync_ = SteadyClock::now();
     }
-    (void)segment_->close();
-    Sealed s{segment_->id(), segment_->bytes()};
-    const std::string path = segment_->path();
-    segment_.reset();
-    if (segment_records_ == 0) {
-        ::unlink(path.c_str());
+    if (dirty) {
+        if (auto st = seg->sync(); !st) {
+            ++spool_write_failures_;
+        }
+    }
+    (void)seg->close();
+    Sealed s{seg->id(), seg->bytes()};
+    if (records == 0) {
+        ::unlink(seg->path().c_str());
         spool_bytes_ -= s.bytes;
         --spool_segments_;
         return;
     }
-    segment_records_ = 0;
     {
         std::lock_guard lock(sealed_mu_);
         sealed_.push_back(s);

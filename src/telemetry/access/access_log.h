@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,10 @@ struct Options {
     std::chrono::milliseconds retry_initial{200};  // delivery backoff, doubled up to retry_max
     std::chrono::milliseconds retry_max{30'000};
     std::chrono::milliseconds close_timeout{10'000};  // close(): time left to deliver
+    // submit() appends to the spool itself when the spool lock is free (one write(2), no
+    // fsync), so a record survives a crash of the process as soon as submit() returns; when the
+    // lock is busy it queues. false: always queue (the caller never makes a system call).
+    bool write_through = true;
     // Wall clock in Unix microseconds (segment ids and SigV4 dates); the real one by default.
     std::function<std::int64_t()> now_micros;
 };
@@ -112,7 +117,11 @@ class AccessLog {
     };
     void writer_loop();
     void delivery_loop();
-    void write_batch(std::vector<AccessRecord>& batch);
+    // Sanitises, redacts and frames records (applying the spool cap policy); returns how many
+    // were framed.
+    std::uint64_t prepare_frames(std::span<AccessRecord> records, std::string& frames);
+    // Appends frames to the current segment (creating one if allowed). Holds spool_mu_.
+    void append_locked(const std::string& frames, std::uint64_t records, bool may_create);
     void seal_segment();
     void enforce_cap(std::uint64_t pending);
     bool deliver(const Sealed& seg);
@@ -130,8 +139,11 @@ class AccessLog {
     bool stopping_ = false;
     bool open_ = false;
     bool seal_requested_ = false;
+    bool sync_wanted_ = false;  // a write-through append made the segment dirty
+    std::atomic<bool> open_flag_{false};
 
-    // Writer thread state.
+    // The open segment, appended to by the writer thread and (write-through) by submit().
+    std::mutex spool_mu_;
     std::optional<SegmentWriter> segment_;
     std::uint64_t segment_records_ = 0;
     std::chrono::steady_clock::time_point segment_opened_{};
