@@ -173,18 +173,18 @@ void AccessLog::close() {
 }
 
 bool AccessLog::submit(AccessRecord&& record) {
-    // Write-through: when no one else is writing the spool, the record goes into the current
-    // segment right here (one write(2) into the page cache, no fsync), so it survives a crash
-    // of the process from this moment on. Otherwise, or without a segment yet, it is queued for
-    // the writer thread; submit() never waits for the spool.
-    if (options_.write_through && open_flag_.load(std::memory_order_acquire)) {
-        std::unique_lock spool(spool_mu_, std::try_to_lock);
-        if (spool.owns_lock() && segment_ &&
-            !(options_.policy == SpoolPolicy::DropOldest &&
-              spool_bytes_.load() >= options_.spool_max_bytes)) {
+    // Write-through: the record is encoded here and appended to the current segment under the
+    // spool lock, which is only ever held for an append or a pointer swap (never for an fsync,
+    // a segment creation, encoding or delivery). One write(2) into the page cache, and the
+    // record survives a crash of the process from this moment on.
+    if (options_.write_through && open_flag_.load(std::memory_order_acquire) &&
+        !(options_.policy == SpoolPolicy::DropOldest &&
+          spool_bytes_.load() >= options_.spool_max_bytes)) {
+        std::string frames;
+        const std::uint64_t n = prepare_frames(std::span<AccessRecord>(&record, 1), frames);
+        std::unique_lock spool(spool_mu_);
+        if (segment_ || n == 0) {
             ++records_submitted_;
-            std::string frames;
-            const std::uint64_t n = prepare_frames(std::span<AccessRecord>(&record, 1), frames);
             const bool was_dirty = dirty_;
             append_locked(frames, n, /*may_create=*/false);
             const bool wake_writer = !was_dirty && dirty_;
@@ -199,6 +199,7 @@ bool AccessLog::submit(AccessRecord&& record) {
             }
             return true;
         }
+        // No segment (the writer could not create one): queue; the writer retries.
     }
     {
         std::lock_guard lock(mu_);
@@ -230,6 +231,13 @@ std::uint64_t AccessLog::next_segment_id() {
 }
 
 void AccessLog::writer_loop() {
+    // A segment is ready before the first record, and the next one before each seal.
+    if (auto seg = create_segment()) {
+        std::lock_guard spool(spool_mu_);
+        segment_.emplace(std::move(*seg));
+        segment_records_ = 0;
+        segment_opened_ = SteadyClock::now();
+    }
     std::vector<AccessRecord> batch;
     for (;;) {
         bool stopping = false;
@@ -262,8 +270,8 @@ void AccessLog::writer_loop() {
         }
         if (!batch.empty()) {
             std::string frames;
-            std::lock_guard spool(spool_mu_);
             const std::uint64_t n = prepare_frames(batch, frames);
+            std::lock_guard spool(spool_mu_);
             append_locked(frames, n, /*may_create=*/true);
             batch.clear();
         }
@@ -290,7 +298,7 @@ void AccessLog::writer_loop() {
             }
         }
         if (seal) {
-            seal_segment();
+            seal_segment(/*replace=*/true);
         }
         if (stopping) {
             std::lock_guard lock(mu_);
@@ -299,7 +307,20 @@ void AccessLog::writer_loop() {
             }
         }
     }
-    seal_segment();
+    seal_segment(/*replace=*/false);
+}
+
+std::optional<SegmentWriter> AccessLog::create_segment() {
+    auto seg = SegmentWriter::create(options_.spool_dir, next_segment_id());
+    if (!seg) {
+        ++spool_write_failures_;
+        return std::nullopt;
+    }
+    // The new name must survive a crash too.
+    (void)parquet::sync_parent_directory(seg->path());
+    spool_bytes_ += seg->bytes();
+    ++spool_segments_;
+    return std::move(*seg);
 }
 
 std::uint64_t AccessLog::prepare_frames(std::span<AccessRecord> records, std::string& frames) {
@@ -361,19 +382,14 @@ void AccessLog::append_locked(const std::string& frames, std::uint64_t records, 
             dropped_write_error_ += records;  // callers check for a segment first
             return;
         }
-        auto seg = SegmentWriter::create(options_.spool_dir, next_segment_id());
+        auto seg = create_segment();
         if (!seg) {
-            ++spool_write_failures_;
             dropped_write_error_ += records;
             return;
         }
-        // The new name must survive a crash too.
-        (void)parquet::sync_parent_directory(seg->path());
         segment_.emplace(std::move(*seg));
         segment_records_ = 0;
         segment_opened_ = SteadyClock::now();
-        spool_bytes_ += segment_->bytes();
-        ++spool_segments_;
     }
     if (auto st = segment_->append(frames); !st) {
         ++spool_write_failures_;
@@ -387,17 +403,26 @@ void AccessLog::append_locked(const std::string& frames, std::uint64_t records, 
     dirty_ = true;
 }
 
-void AccessLog::seal_segment() {
+void AccessLog::seal_segment(bool replace) {
+    // The replacement is created (and its directory entry synced) before taking the lock, so
+    // workers never find the spool without a segment or wait for a file creation.
+    std::optional<SegmentWriter> next;
+    if (replace) {
+        next = create_segment();
+    }
     std::optional<SegmentWriter> seg;
     std::uint64_t records = 0;
     bool dirty = false;
     {
         std::lock_guard spool(spool_mu_);
         if (!segment_) {
+            segment_ = std::move(next);
+            segment_opened_ = SteadyClock::now();
             return;
         }
         seg = std::move(segment_);
-        segment_.reset();
+        segment_ = std::move(next);
+        segment_opened_ = SteadyClock::now();
         records = std::exchange(segment_records_, 0);
         dirty = std::exchange(dirty_, false);
         last_sync_ = SteadyClock::now();

@@ -46,9 +46,10 @@ struct Options {
     std::chrono::milliseconds retry_initial{200};  // delivery backoff, doubled up to retry_max
     std::chrono::milliseconds retry_max{30'000};
     std::chrono::milliseconds close_timeout{10'000};  // close(): time left to deliver
-    // submit() appends to the spool itself when the spool lock is free (one write(2), no
-    // fsync), so a record survives a crash of the process as soon as submit() returns; when the
-    // lock is busy it queues. false: always queue (the caller never makes a system call).
+    // submit() encodes the record and appends it to the spool itself (one write(2) into the
+    // page cache under a lock held only for appends and pointer swaps; no fsync), so a record
+    // survives a crash of the process as soon as submit() returns. false: submit() only queues
+    // (no system call on the caller's thread; records still queued are lost on a crash).
     bool write_through = true;
     // Wall clock in Unix microseconds (segment ids and SigV4 dates); the real one by default.
     std::function<std::int64_t()> now_micros;
@@ -122,7 +123,10 @@ class AccessLog {
     std::uint64_t prepare_frames(std::span<AccessRecord> records, std::string& frames);
     // Appends frames to the current segment (creating one if allowed). Holds spool_mu_.
     void append_locked(const std::string& frames, std::uint64_t records, bool may_create);
-    void seal_segment();
+    // Seals the current segment (hands it to delivery); with `replace`, a new one takes its
+    // place.
+    void seal_segment(bool replace);
+    std::optional<SegmentWriter> create_segment();
     void enforce_cap(std::uint64_t pending);
     bool deliver(const Sealed& seg);
     bool put_with_retry(Destination& dest, const EncodedFile& file);
