@@ -193,7 +193,7 @@ async function startVerifier() {
     return v;
 }
 
-function gatewayConfig({ mockUrl, dir, verifierPort, local = true }) {
+function gatewayConfig({ mockUrl, dir, verifierPort, local = true, extra = '' }) {
     return `server: {listen: "127.0.0.1:0", workers: 2}
 providers:
   mock: {type: openai-compatible, base_url: "${mockUrl}/v1", api_key: "${PROVIDER_KEY}"}
@@ -206,7 +206,7 @@ logging:
   spool_dir: "${path.join(dir, 'spool')}"
   fsync_interval: 10ms
   rotate_age: 300ms
-${verifierPort ? `  s3:
+${extra}${verifierPort ? `  s3:
     endpoint: "http://127.0.0.1:${verifierPort}"
     bucket: logs
     region: us-east-1
@@ -452,6 +452,58 @@ describe('access log', () => {
         assert.deepEqual(await gw.kill('SIGTERM'), { code: 0, signal: null });
         assert.deepEqual(filesUnder(path.join(dir, 'spool'), '.spool'), []);
         assert.deepEqual((await chatIds()).sort(), [...ids].sort());  // still once each
+    });
+
+    test('a full spool refuses new requests with 503 (policy refuse), then recovers', async () => {
+        const dir = tempDir();
+        const mock = await startMock();
+        cleanup.push(() => mock.kill('SIGKILL'));
+        const verifier = await startVerifier();  // S3 down from the start
+        cleanup.push(() => new Promise((r) => verifier.server.close(r)));
+        const gw = await startGateway(gatewayConfig({
+            mockUrl: mock.url, dir, verifierPort: verifier.port, local: false,
+            extra: '  spool_max_bytes: 1MiB\n  spool_policy: refuse\n  rotate_bytes: 64KiB\n',
+        }), dir);
+        cleanup.push(() => gw.kill('SIGKILL'));
+
+        const answered = [];
+        let refused = null;
+        for (let i = 0; i < 20_000 && !refused; i++) {
+            const res = await fetch(`${gw.url}/v1/chat/completions`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ model: 'mock-gpt', messages: [{ role: 'user', content: 'x' }] }),
+            });
+            const body = await res.json();
+            if (res.status === 503) refused = body;
+            else answered.push(res.headers.get('x-request-id'));
+        }
+        assert.ok(refused, 'no 503 before 20000 requests');
+        assert.match(refused.error.message, /access log is full/);
+        assert.equal(await metric(gw, 'switchboard_access_log_accepting'), 0);
+        const dropped = (await (await fetch(`${gw.url}/metrics`)).text())
+            .match(/^switchboard_access_log_records_dropped_total\{.*\} (\d+)$/gm)
+            .map((l) => Number(l.split(' ').pop()));
+        assert.deepEqual(dropped, [0, 0, 0, 0]);
+        assert.ok(answered.length > 1000, `${answered.length}`);
+
+        // S3 comes back: the backlog drains, the gateway accepts again.
+        const s3 = await startS3(path.join(dir, 's3'));
+        cleanup.push(() => s3.kill('SIGKILL'));
+        verifier.upstreamPort = s3.portNumber;
+        await until('accepting again', async () => {
+            if ((await metric(gw, 'switchboard_access_log_accepting')) === 1) return true;
+            await new Promise((r) => setTimeout(r, 20));  // poll interval
+            return false;
+        });
+        assert.equal((await chat(gw, 'mock-gpt')).status, 200);
+        assert.deepEqual(await gw.kill('SIGTERM'), { code: 0, signal: null });
+        const rows = await hyparquetRows(filesUnder(path.join(dir, 's3', 'logs', 'gw', 'requests'),
+                                                    '._S3rver_object'));
+        const ids = new Set(rows.map((r) => r.request_id));
+        assert.equal(ids.size, rows.length);  // no duplicates
+        assert.deepEqual(answered.filter((id) => !ids.has(id)), []);
+        assert.ok(rows.some((r) => r.status === 503 && r.error_code === 'service_unavailable'));
     });
 
     test('kill -9 under load, restart: every answered request has exactly one record', async () => {
