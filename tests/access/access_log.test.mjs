@@ -60,7 +60,8 @@ class Proc {
         this.pid = this.child.pid;
         live.add(this);
         this.exited = new Promise((resolve) => {
-            this.child.on('exit', (code, signal) => {
+            // 'close': the process has exited and its output has been read to the end.
+            this.child.on('close', (code, signal) => {
                 live.delete(this);
                 resolve({ code, signal });
             });
@@ -383,6 +384,20 @@ describe('access log', () => {
         assert.deepEqual(filesUnder(path.join(dir, 'spool'), '.spool'), []);
         await assertNoCanaries(filesUnder(path.join(dir, 'out'), '.parquet'),
                                [path.join(dir, 'out'), path.join(dir, 's3'), path.join(dir, 'spool')]);
+    });
+
+    test('a spool directory that cannot be created stops the gateway at startup', async () => {
+        const dir = tempDir();
+        fs.writeFileSync(path.join(dir, 'file'), 'not a directory');
+        const config = gatewayConfig({ mockUrl: 'http://127.0.0.1:9', dir })
+            .replace(`spool_dir: "${path.join(dir, 'spool')}"`,
+                     `spool_dir: "${path.join(dir, 'file', 'spool')}"`);
+        const file = path.join(dir, 'config.yaml');
+        fs.writeFileSync(file, config);
+        const p = new Proc('switchboard', SWITCHBOARD, ['gateway', '--config', file]);
+        const status = await p.exited;
+        assert.equal(status.code, 1);
+        assert.match(p.output, /logging: cannot create directory .*file\/spool: Not a directory/);
     });
 
     test('the SigV4 verifier rejects a request signed with the wrong secret', async () => {
