@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "aws/sigv4.h"
 #include "parquet/thrift_reader.h"
@@ -333,6 +334,38 @@ TEST(AccessLogPipeline, DeliversSubmittedRecordsToTheLocalFolder) {
     EXPECT_EQ(files_under(dir.path() / "spool").size(), 1u);
     log.close();
     EXPECT_TRUE(files_under(dir.path() / "spool").empty());
+}
+
+TEST(AccessLogPipeline, ConcurrentSubmittersLoseAndDuplicateNothing) {
+    for (bool write_through : {true, false}) {
+        TempDir dir;
+        Options o = local_options(dir);
+        o.write_through = write_through;
+        o.rotate_bytes = 16 * 1024;  // many segments sealed while the threads write
+        AccessLog log(o);
+        ASSERT_TRUE(log.open());
+        constexpr int kThreads = 4;
+        constexpr int kPerThread = 500;
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&log, t] {
+                for (int i = 0; i < kPerThread; ++i) {
+                    log.submit(sample_record(t * kPerThread + i));
+                }
+            });
+        }
+        for (auto& t : threads) {
+            t.join();
+        }
+        ASSERT_TRUE(log.wait_delivered(std::chrono::seconds(30)));
+        std::int64_t rows = 0;
+        for (const auto& f : files_under(dir.path() / "out" / "requests")) {
+            rows += parquet_rows(read_all(f));
+        }
+        EXPECT_EQ(rows, kThreads * kPerThread) << "write_through=" << write_through;
+        EXPECT_EQ(log.stats().records_delivered, std::uint64_t{kThreads * kPerThread});
+        EXPECT_EQ(log.stats().records_dropped, 0u);
+    }
 }
 
 TEST(AccessLogPipeline, RotatesBySize) {
