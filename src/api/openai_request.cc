@@ -1,8 +1,7 @@
 #include "api/openai_request.h"
 
-#include <simdjson.h>
-
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <span>
 
@@ -16,14 +15,21 @@ using simdjson::dom::element_type;
 
 std::string_view type_name(element_type t) {
     switch (t) {
-        case element_type::ARRAY: return "an array";
-        case element_type::OBJECT: return "an object";
+        case element_type::ARRAY:
+            return "an array";
+        case element_type::OBJECT:
+            return "an object";
         case element_type::INT64:
-        case element_type::UINT64: return "an integer";
-        case element_type::DOUBLE: return "a number";
-        case element_type::STRING: return "a string";
-        case element_type::BOOL: return "a boolean";
-        case element_type::NULL_VALUE: return "null";
+        case element_type::UINT64:
+            return "an integer";
+        case element_type::DOUBLE:
+            return "a number";
+        case element_type::STRING:
+            return "a string";
+        case element_type::BOOL:
+            return "a boolean";
+        case element_type::NULL_VALUE:
+            return "null";
     }
     return "a value";
 }
@@ -41,14 +47,21 @@ enum Kind : unsigned {
 
 unsigned kind_of(element_type t) {
     switch (t) {
-        case element_type::ARRAY: return kArray;
-        case element_type::OBJECT: return kObject;
+        case element_type::ARRAY:
+            return kArray;
+        case element_type::OBJECT:
+            return kObject;
         case element_type::INT64:
-        case element_type::UINT64: return kInteger | kNumber;
-        case element_type::DOUBLE: return kNumber;
-        case element_type::STRING: return kString;
-        case element_type::BOOL: return kBoolean;
-        case element_type::NULL_VALUE: return kNull;
+        case element_type::UINT64:
+            return kInteger | kNumber;
+        case element_type::DOUBLE:
+            return kNumber;
+        case element_type::STRING:
+            return kString;
+        case element_type::BOOL:
+            return kBoolean;
+        case element_type::NULL_VALUE:
+            return kNull;
     }
     return 0;
 }
@@ -120,9 +133,12 @@ constexpr FieldRule kEmbeddingRules[] = {
 
 std::span<const FieldRule> rules_for(Endpoint e) {
     switch (e) {
-        case Endpoint::ChatCompletions: return kChatRules;
-        case Endpoint::Completions: return kCompletionRules;
-        case Endpoint::Embeddings: return kEmbeddingRules;
+        case Endpoint::ChatCompletions:
+            return kChatRules;
+        case Endpoint::Completions:
+            return kCompletionRules;
+        case Endpoint::Embeddings:
+            return kEmbeddingRules;
     }
     return {};
 }
@@ -135,9 +151,12 @@ Error invalid(std::string message, std::string_view param) {
 
 std::string_view upstream_path(Endpoint e) {
     switch (e) {
-        case Endpoint::ChatCompletions: return "/chat/completions";
-        case Endpoint::Completions: return "/completions";
-        case Endpoint::Embeddings: return "/embeddings";
+        case Endpoint::ChatCompletions:
+            return "/chat/completions";
+        case Endpoint::Completions:
+            return "/completions";
+        case Endpoint::Embeddings:
+            return "/embeddings";
     }
     return "";
 }
@@ -189,6 +208,9 @@ Result<InboundRequest> inspect_request(Endpoint e, std::string_view body, std::s
         }
         if (key == "stream" && field.value.is_bool()) {
             out.stream = field.value.get_bool().value_unsafe();
+        } else if ((key == "max_tokens" || key == "max_completion_tokens") &&
+                   field.value.is_uint64()) {
+            out.max_tokens = field.value.get_uint64().value_unsafe();
         } else if (key == "stream_options" && field.value.is_object()) {
             auto inc = field.value["include_usage"];
             if (inc.error() == simdjson::SUCCESS) {
@@ -205,8 +227,8 @@ Result<InboundRequest> inspect_request(Endpoint e, std::string_view body, std::s
     }
     for (const FieldRule& rule : rules_for(e)) {
         if (rule.required && obj[rule.name].error() != simdjson::SUCCESS) {
-            return fail(invalid(fmt::format("Missing required parameter: '{}'.", rule.name),
-                                rule.name));
+            return fail(
+                invalid(fmt::format("Missing required parameter: '{}'.", rule.name), rule.name));
         }
     }
     if (model_seen > 1) {
@@ -267,6 +289,28 @@ std::string rewrite_model(std::string_view body, const InboundRequest& req,
     out += '"';
     out.append(body.substr(req.model_offset + req.model_length));
     return out;
+}
+
+std::optional<std::string> metadata_value(std::string_view body, std::string_view key) {
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(body);
+    auto doc = parser.iterate(padded);
+    if (doc.error()) {
+        return std::nullopt;
+    }
+    simdjson::ondemand::object root;
+    if (doc.get_object().get(root)) {
+        return std::nullopt;
+    }
+    simdjson::ondemand::object metadata;
+    if (root.find_field_unordered("metadata").get_object().get(metadata)) {
+        return std::nullopt;
+    }
+    std::string_view value;
+    if (metadata.find_field_unordered(key).get_string().get(value)) {
+        return std::nullopt;
+    }
+    return std::string(value);
 }
 
 }  // namespace sb::api

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@ struct InboundRequest {
     std::string model;
     bool stream = false;
     bool include_usage = false;
+    std::uint64_t max_tokens = 0;  // max_tokens or max_completion_tokens; 0 when not given
     std::size_t model_offset = 0;  // byte offset of the `model` string token (its opening quote)
     std::size_t model_length = 0;  // length of the token, quotes included
 };
@@ -36,5 +38,9 @@ inline constexpr std::size_t kJsonPadding = 64;
 // every other byte is kept as the client sent it.
 std::string rewrite_model(std::string_view body, const InboundRequest& req,
                           std::string_view new_model);
+
+// The string value of `metadata.<key>` in a JSON request body, for routing rules. Anything else
+// (no such key, not a string, invalid JSON) is std::nullopt. Copies the body: rare path.
+std::optional<std::string> metadata_value(std::string_view body, std::string_view key);
 
 }  // namespace sb::api

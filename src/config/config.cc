@@ -576,7 +576,8 @@ bool is_reserved_header(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The parser
 
-constexpr std::array<std::string_view, 4> kRootKeys{"server", "providers", "models", "logging"};
+constexpr std::array<std::string_view, 6> kRootKeys{"server",  "providers", "models",
+                                                    "routing", "admin",     "logging"};
 constexpr std::array<std::string_view, 12> kLoggingKeys{
     "enabled",        "directory",      "spool_dir",    "spool_max_bytes",
     "spool_policy",   "fsync_interval", "rotate_bytes", "rotate_age",
@@ -596,7 +597,27 @@ constexpr std::array<std::string_view, 13> kProviderKeys{
 // Azure OpenAI's GA data-plane API version used when `api_version` is not given.
 constexpr std::string_view kAzureApiVersion = "2024-10-21";
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
-constexpr std::array<std::string_view, 2> kModelKeys{"provider", "model"};
+// A model's own keys; a model with one target may also hold that target's keys (shorthand).
+constexpr std::array<std::string_view, 14> kModelKeys{
+    "provider",      "model",   "name",  "weight",   "priority", "price",     "timeouts",
+    "max_in_flight", "targets", "alias", "strategy", "retry",    "fallbacks", "rules"};
+constexpr std::array<std::string_view, 8> kShorthandKeys{
+    "provider", "model", "name", "weight", "priority", "price", "timeouts", "max_in_flight"};
+constexpr std::array<std::string_view, 8> kTargetKeys{
+    "provider", "model", "name", "weight", "priority", "price", "timeouts", "max_in_flight"};
+constexpr std::array<std::string_view, 3> kPriceKeys{"input", "output", "cached_input"};
+constexpr std::array<std::string_view, 4> kRetryKeys{"max_attempts", "backoff_base", "backoff_max",
+                                                     "total_deadline"};
+constexpr std::array<std::string_view, 4> kFallbackKeys{"context_window", "content_policy",
+                                                        "rate_limited", "unavailable"};
+constexpr std::array<std::string_view, 2> kRuleKeys{"when", "targets"};
+constexpr std::array<std::string_view, 3> kWhenKeys{"team", "headers", "metadata"};
+constexpr std::array<std::string_view, 5> kRoutingKeys{"retry_budget_ratio", "retry_budget_min",
+                                                       "exploration", "seed", "health"};
+constexpr std::array<std::string_view, 4> kHealthKeys{"consecutive_failures", "base_ejection",
+                                                      "max_ejection", "max_ejected_percent"};
+constexpr std::array<std::string_view, 1> kAdminKeys{"listen"};
+constexpr std::size_t kDisabledProvider = static_cast<std::size_t>(-1);
 
 // A provider while it is parsed: fields holding an unset variable keep their defaults, and the
 // first such field decides whether the provider is disabled or the config rejected.
@@ -631,6 +652,8 @@ class Parser {
         std::optional<YAML::Node> server;
         std::optional<YAML::Node> providers;
         std::optional<YAML::Node> models;
+        std::optional<YAML::Node> routing;
+        std::optional<YAML::Node> admin;
         std::optional<YAML::Node> logging;
         // Top-level keys are paths of their own: `server`, not `config.server`.
         auto status = for_each_entry(
@@ -642,6 +665,10 @@ class Parser {
                     providers.emplace(value);
                 } else if (key == "models") {
                     models.emplace(value);
+                } else if (key == "routing") {
+                    routing.emplace(value);
+                } else if (key == "admin") {
+                    admin.emplace(value);
                 } else if (key == "logging") {
                     logging.emplace(value);
                 } else {
@@ -655,6 +682,21 @@ class Parser {
         if (server) {
             if (auto s = parse_server(*server, "server", config.server); !s) {
                 return fail(std::move(s).error());
+            }
+        }
+        if (routing) {
+            if (auto s = parse_routing(*routing, "routing", config.routing); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        if (admin) {
+            if (auto s = parse_admin(*admin, "admin", config.admin); !s) {
+                return fail(std::move(s).error());
+            }
+            if (config.admin.enabled && config.admin.port != 0 &&
+                config.admin.port == config.server.port &&
+                config.admin.host == config.server.host) {
+                return fail_at("admin.listen", "must differ from server.listen");
             }
         }
         if (logging) {
@@ -1416,7 +1458,8 @@ class Parser {
         if (auto s = expect_map(node, path); !s) {
             return s;
         }
-        return for_each_entry(
+        std::vector<std::string> paths;  // YAML path of each model in `out`
+        auto status = for_each_entry(
             node, path,
             [&](const std::string& name, const YAML::Node& value, const std::string& kp) -> Status {
                 if (name.empty() || name.size() > kMaxModelNameLength ||
@@ -1425,68 +1468,137 @@ class Parser {
                                                    "spaces or control characters)",
                                                    quoted(name), kMaxModelNameLength));
                 }
-                auto model = parse_model(name, value, kp);
+                auto model = parse_model(name, value, kp, drafts);
                 if (!model) {
                     return fail(std::move(model).error());
                 }
-                const auto draft = std::find_if(
-                    drafts.begin(), drafts.end(),
-                    [&](const ProviderDraft& d) { return d.provider.name == model->provider; });
-                if (draft == drafts.end()) {
-                    std::vector<std::string_view> names;
-                    for (const ProviderDraft& d : drafts) {
-                        names.push_back(d.provider.name);
-                    }
-                    return fail_at(
-                        child(kp, "provider"),
-                        fmt::format(
-                            "unknown provider {} (defined: {})", quoted(model->provider),
-                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
-                }
-                if (!draft->missing_var.empty()) {
-                    if (draft->provider.optional) {
-                        return {};  // Disabled: the model is not served.
-                    }
-                    return fail_at(draft->missing_path,
-                                   fmt::format("environment variable {} is not set (provider {} "
-                                               "is used by model {}; set the variable or mark "
-                                               "the provider optional: true)",
-                                               draft->missing_var, quoted(draft->provider.name),
-                                               quoted(name)));
+                if (model->alias_of.empty() && model->targets.empty()) {
+                    return {};  // Every provider it uses is optional and disabled: not served.
                 }
                 out.push_back(std::move(*model));
+                paths.push_back(kp);
                 return {};
             });
+        if (!status) {
+            return status;
+        }
+        return check_model_references(out, paths);
+    }
+
+    // Aliases and fallbacks must name a model defined by exact name (a pattern, or a name only a
+    // pattern matches, would be ambiguous); aliases must not form a cycle.
+    static Status check_model_references(const std::vector<Model>& models,
+                                         const std::vector<std::string>& paths) {
+        auto find_exact = [&](std::string_view name) -> const Model* {
+            for (const Model& m : models) {
+                if (!m.glob && m.name == name) {
+                    return &m;
+                }
+            }
+            return nullptr;
+        };
+        auto describe_missing = [&](std::string_view name) {
+            for (const Model& m : models) {
+                if (m.glob && glob_match(m.name, name)) {
+                    return fmt::format(
+                        "{} is only matched by the pattern {}; name a model "
+                        "defined by its exact name",
+                        quoted(name), quoted(m.name));
+                }
+            }
+            return fmt::format(
+                "unknown model {} (not defined in models, or all its providers "
+                "are disabled)",
+                quoted(name));
+        };
+        for (std::size_t i = 0; i < models.size(); ++i) {
+            const Model& m = models[i];
+            if (!m.alias_of.empty()) {
+                const Model* target = find_exact(m.alias_of);
+                if (target == nullptr) {
+                    return fail_at(child(paths[i], "alias"), describe_missing(m.alias_of));
+                }
+                // Follow the chain; a cycle comes back to a model already seen.
+                std::vector<const Model*> seen{&m};
+                while (target != nullptr && !target->alias_of.empty()) {
+                    if (std::find(seen.begin(), seen.end(), target) != seen.end()) {
+                        return fail_at(
+                            child(paths[i], "alias"),
+                            fmt::format("aliases form a cycle through {}", quoted(target->name)));
+                    }
+                    seen.push_back(target);
+                    target = find_exact(target->alias_of);
+                }
+                if (target == nullptr) {
+                    return fail_at(child(paths[i], "alias"),
+                                   fmt::format("the alias chain from {} ends at a model that "
+                                               "is not defined",
+                                               quoted(m.name)));
+                }
+            }
+            for (const auto& [on, name] : m.fallbacks) {
+                const std::string kp = child(child(paths[i], "fallbacks"), to_string(on));
+                if (find_exact(name) == nullptr) {
+                    return fail_at(kp, describe_missing(name));
+                }
+                if (name == m.name) {
+                    return fail_at(kp, "must name another model");
+                }
+            }
+        }
+        return {};
     }
 
     Result<Model> parse_model(const std::string& name, const YAML::Node& node,
-                              const std::string& path) {
+                              const std::string& path, const std::vector<ProviderDraft>& drafts) {
         if (!node.IsMap()) {
-            return fail_at(path, fmt::format("must be a mapping with `provider` and optionally "
-                                             "`model` (got {})",
+            return fail_at(path, fmt::format("must be a mapping with `provider` (one target), "
+                                             "`targets` or `alias` (got {})",
                                              node_kind(node)));
         }
         Model m;
         m.name = name;
-        bool has_provider = false;
-        bool has_model = false;
+        m.glob = name.find('*') != std::string::npos;
+        std::optional<YAML::Node> targets;
+        std::optional<YAML::Node> rules;
+        // Shorthand: the model's own target keys describe its one target.
+        YAML::Node shorthand(YAML::NodeType::Map);
+        bool has_shorthand = false;
+        bool strategy_set = false;
         auto status = for_each_entry(
             node, path,
             [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
-                if (key == "provider") {
-                    has_provider = true;
-                    return read_string(value, kp, m.provider);
+                if (std::find(kShorthandKeys.begin(), kShorthandKeys.end(), key) !=
+                    kShorthandKeys.end()) {
+                    shorthand[key] = value;
+                    has_shorthand = true;
+                    return {};
                 }
-                if (key == "model") {
-                    has_model = true;
-                    if (auto s = read_string(value, kp, m.upstream_model); !s) {
+                if (key == "targets") {
+                    targets.emplace(value);
+                    return {};
+                }
+                if (key == "alias") {
+                    if (auto s = read_string(value, kp, m.alias_of); !s) {
                         return s;
                     }
-                    if (m.upstream_model.empty() || !is_header_value(m.upstream_model)) {
-                        return fail_at(kp, fmt::format("must be a non-empty model name without "
-                                                       "control characters{}",
-                                                       got(m.upstream_model)));
+                    if (m.alias_of.empty()) {
+                        return fail_at(kp, "must name a model");
                     }
+                    return {};
+                }
+                if (key == "strategy") {
+                    strategy_set = true;
+                    return read_strategy(value, kp, m.strategy);
+                }
+                if (key == "retry") {
+                    return parse_retry(value, kp, m.retry);
+                }
+                if (key == "fallbacks") {
+                    return parse_fallbacks(value, kp, m.fallbacks);
+                }
+                if (key == "rules") {
+                    rules.emplace(value);
                     return {};
                 }
                 return unknown_key(kp, kModelKeys);
@@ -1494,13 +1606,490 @@ class Parser {
         if (!status) {
             return fail(std::move(status).error());
         }
+        const int forms =
+            (has_shorthand ? 1 : 0) + (targets ? 1 : 0) + (m.alias_of.empty() ? 0 : 1);
+        if (forms != 1) {
+            return fail_at(path,
+                           "needs exactly one of `provider` (one target), `targets` (a list) "
+                           "or `alias` (another model's name)");
+        }
+        if (!m.alias_of.empty()) {
+            if (m.glob) {
+                return fail_at(child(path, "alias"), "a pattern cannot be an alias");
+            }
+            if (strategy_set || rules || !m.fallbacks.empty()) {
+                return fail_at(path,
+                               "an alias takes its routing from the model it names; remove "
+                               "strategy, retry, fallbacks and rules");
+            }
+            return m;
+        }
+        bool any_enabled = false;
+        auto add_target = [&](const YAML::Node& t, const std::string& kp) -> Status {
+            auto target = parse_target(t, kp, m, drafts);
+            if (!target) {
+                return fail(std::move(target).error());
+            }
+            for (const Target& other : m.targets) {
+                if (other.name == target->name) {
+                    return fail_at(kp, fmt::format("duplicate target name {} (give each target "
+                                                   "a distinct `name`)",
+                                                   quoted(target->name)));
+                }
+            }
+            if (target->provider_index != kDisabledProvider) {
+                any_enabled = true;
+            }
+            m.targets.push_back(std::move(*target));
+            return {};
+        };
+        if (has_shorthand) {
+            if (auto s = add_target(shorthand, path); !s) {
+                return fail(std::move(s).error());
+            }
+        } else {
+            const std::string tp = child(path, "targets");
+            if (!targets->IsSequence() || targets->size() == 0) {
+                return fail_at(tp, fmt::format("must be a non-empty list of targets (got {})",
+                                               node_kind(*targets)));
+            }
+            for (std::size_t i = 0; i < targets->size(); ++i) {
+                if (auto s = add_target((*targets)[i], fmt::format("{}[{}]", tp, i)); !s) {
+                    return fail(std::move(s).error());
+                }
+            }
+        }
+        if (rules) {
+            if (auto s = parse_rules(*rules, child(path, "rules"), m); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        // Targets of disabled (optional) providers are left out; rules may still name them.
+        std::erase_if(m.targets,
+                      [](const Target& t) { return t.provider_index == kDisabledProvider; });
+        if (!any_enabled) {
+            m.targets.clear();
+        }
+        return m;
+    }
+
+    Result<Target> parse_target(const YAML::Node& node, const std::string& path, const Model& m,
+                                const std::vector<ProviderDraft>& drafts) {
+        if (!node.IsMap()) {
+            return fail_at(
+                path, fmt::format("must be a mapping with `provider` (got {})", node_kind(node)));
+        }
+        Target t;
+        bool has_provider = false;
+        bool has_model = false;
+        std::optional<YAML::Node> timeouts;
+        std::optional<std::string> timeouts_path;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "provider") {
+                    has_provider = true;
+                    return read_string(value, kp, t.provider);
+                }
+                if (key == "model") {
+                    has_model = true;
+                    if (auto s = read_string(value, kp, t.upstream_model); !s) {
+                        return s;
+                    }
+                    if (t.upstream_model.empty() || !is_header_value(t.upstream_model)) {
+                        return fail_at(kp, fmt::format("must be a non-empty model name without "
+                                                       "control characters{}",
+                                                       got(t.upstream_model)));
+                    }
+                    return {};
+                }
+                if (key == "name") {
+                    if (auto s = read_string(value, kp, t.name); !s) {
+                        return s;
+                    }
+                    if (t.name.empty() || has_space_or_control(t.name)) {
+                        return fail_at(kp, "must be a non-empty name without spaces");
+                    }
+                    return {};
+                }
+                if (key == "weight") {
+                    int w = 1;
+                    if (auto s = read_int(value, kp, 0, 1'000'000, w); !s) {
+                        return s;
+                    }
+                    t.weight = static_cast<std::uint32_t>(w);
+                    return {};
+                }
+                if (key == "priority") {
+                    return read_int(value, kp, -1000, 1000, t.priority);
+                }
+                if (key == "max_in_flight") {
+                    int n = 0;
+                    if (auto s = read_int(value, kp, 0, 1'000'000, n); !s) {
+                        return s;
+                    }
+                    t.max_in_flight = static_cast<std::uint32_t>(n);
+                    return {};
+                }
+                if (key == "price") {
+                    t.price.emplace();
+                    return parse_price(value, kp, *t.price);
+                }
+                if (key == "timeouts") {
+                    timeouts.emplace(value);
+                    timeouts_path = kp;
+                    return {};
+                }
+                return unknown_key(kp, kTargetKeys);
+            });
+        if (!status) {
+            return fail(std::move(status).error());
+        }
         if (!has_provider) {
             return fail_at(child(path, "provider"), "is required");
         }
-        if (!has_model) {
-            m.upstream_model = name;
+        const auto draft = std::find_if(drafts.begin(), drafts.end(), [&](const ProviderDraft& d) {
+            return d.provider.name == t.provider;
+        });
+        if (draft == drafts.end()) {
+            std::vector<std::string_view> names;
+            for (const ProviderDraft& d : drafts) {
+                names.push_back(d.provider.name);
+            }
+            return fail_at(
+                child(path, "provider"),
+                fmt::format("unknown provider {} (defined: {})", quoted(t.provider),
+                            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
         }
-        return m;
+        if (!has_model && !m.glob) {
+            t.upstream_model = m.name;  // a pattern's targets get the name the client sent
+        }
+        if (t.name.empty()) {
+            t.name = fmt::format("{}/{}", t.provider,
+                                 t.upstream_model.empty() ? std::string("*") : t.upstream_model);
+        }
+        t.timeouts = draft->provider.timeouts;
+        if (timeouts) {
+            if (auto s = parse_timeouts(*timeouts, *timeouts_path, t.timeouts); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        t.provider_index = static_cast<std::size_t>(draft - drafts.begin());
+        if (!draft->missing_var.empty()) {
+            if (!draft->provider.optional) {
+                return fail_at(
+                    draft->missing_path,
+                    fmt::format("environment variable {} is not set (provider {} is "
+                                "used by model {}; set the variable or mark the "
+                                "provider optional: true)",
+                                draft->missing_var, quoted(draft->provider.name), quoted(m.name)));
+            }
+            t.provider_index = kDisabledProvider;
+        }
+        return t;
+    }
+
+    Status parse_price(const YAML::Node& node, const std::string& path, Price& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        bool cached_set = false;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "input") {
+                    return read_money(value, kp, out.input);
+                }
+                if (key == "output") {
+                    return read_money(value, kp, out.output);
+                }
+                if (key == "cached_input") {
+                    cached_set = true;
+                    return read_money(value, kp, out.cached_input);
+                }
+                return unknown_key(kp, kPriceKeys);
+            });
+        if (status && !cached_set) {
+            out.cached_input = out.input;
+        }
+        return status;
+    }
+
+    Status read_money(const YAML::Node& node, const std::string& path, double& out) {
+        return read_number(node, path, 0.0, 1e6,
+                           "must be a price per million tokens, a number from 0 to 1000000", out);
+    }
+
+    Status read_number(const YAML::Node& node, const std::string& path, double min, double max,
+                       std::string_view expected, double& out) {
+        auto text = scalar(node, path, expected);
+        if (!text) {
+            return fail(std::move(text).error());
+        }
+        if (!*text) {
+            return {};
+        }
+        double v = 0;
+        const std::string& str = **text;
+        const auto [end, ec] = std::from_chars(str.data(), str.data() + str.size(), v);
+        if (str.empty() || ec != std::errc() || end != str.data() + str.size() || !(v >= min) ||
+            !(v <= max)) {
+            return fail_at(path, std::string(expected) + got(str));
+        }
+        out = v;
+        return {};
+    }
+
+    Status read_strategy(const YAML::Node& node, const std::string& path, Strategy& out) {
+        std::string text;
+        if (auto s = read_string(node, path, text); !s) {
+            return s;
+        }
+        for (Strategy st : {Strategy::Weighted, Strategy::Priority, Strategy::LeastLatency,
+                            Strategy::LowestCost}) {
+            if (text == to_string(st)) {
+                out = st;
+                return {};
+            }
+        }
+        return fail_at(path,
+                       "must be one of weighted, priority, least_latency, lowest_cost" + got(text));
+    }
+
+    Status parse_retry(const YAML::Node& node, const std::string& path, RetryPolicy& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "max_attempts") {
+                    return read_int(value, kp, 1, 10, out.max_attempts);
+                }
+                if (key == "backoff_base") {
+                    return read_duration(value, kp, out.backoff_base);
+                }
+                if (key == "backoff_max") {
+                    return read_duration(value, kp, out.backoff_max);
+                }
+                if (key == "total_deadline") {
+                    return read_duration(value, kp, out.total_deadline);
+                }
+                return unknown_key(kp, kRetryKeys);
+            });
+        if (status && out.backoff_max < out.backoff_base) {
+            return fail_at(child(path, "backoff_max"), "must not be less than backoff_base");
+        }
+        return status;
+    }
+
+    Status parse_fallbacks(const YAML::Node& node, const std::string& path,
+                           std::vector<std::pair<FallbackOn, std::string>>& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                for (FallbackOn on : {FallbackOn::ContextWindow, FallbackOn::ContentPolicy,
+                                      FallbackOn::RateLimited, FallbackOn::Unavailable}) {
+                    if (key == to_string(on)) {
+                        std::string model;
+                        if (auto s = read_string(value, kp, model); !s) {
+                            return s;
+                        }
+                        out.emplace_back(on, std::move(model));
+                        return {};
+                    }
+                }
+                return unknown_key(kp, kFallbackKeys);
+            });
+    }
+
+    Status parse_rules(const YAML::Node& node, const std::string& path, Model& m) {
+        if (!node.IsSequence()) {
+            return fail_at(path, fmt::format("must be a list of rules (got {})", node_kind(node)));
+        }
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const std::string rp = fmt::format("{}[{}]", path, i);
+            const YAML::Node& r = node[i];
+            if (!r.IsMap()) {
+                return fail_at(rp, fmt::format("must be a mapping with `when` and `targets` "
+                                               "(got {})",
+                                               node_kind(r)));
+            }
+            Rule rule;
+            bool has_when = false;
+            auto status = for_each_entry(
+                r, rp,
+                [&](const std::string& key, const YAML::Node& value,
+                    const std::string& kp) -> Status {
+                    if (key == "when") {
+                        has_when = true;
+                        return parse_rule_when(value, kp, rule);
+                    }
+                    if (key == "targets") {
+                        if (!value.IsSequence() || value.size() == 0) {
+                            return fail_at(kp, "must be a non-empty list of target names");
+                        }
+                        for (std::size_t j = 0; j < value.size(); ++j) {
+                            const std::string tp = fmt::format("{}[{}]", kp, j);
+                            std::string name;
+                            if (auto s = read_string(value[j], tp, name); !s) {
+                                return s;
+                            }
+                            const bool known =
+                                std::any_of(m.targets.begin(), m.targets.end(),
+                                            [&](const Target& t) { return t.name == name; });
+                            if (!known) {
+                                std::vector<std::string_view> names;
+                                for (const Target& t : m.targets) {
+                                    names.push_back(t.name);
+                                }
+                                return fail_at(tp,
+                                               fmt::format("unknown target {} (this model's "
+                                                           "targets: {})",
+                                                           quoted(name), fmt::join(names, ", ")));
+                            }
+                            rule.targets.push_back(std::move(name));
+                        }
+                        return {};
+                    }
+                    return unknown_key(kp, kRuleKeys);
+                });
+            if (!status) {
+                return status;
+            }
+            if (!has_when || rule.targets.empty()) {
+                return fail_at(rp, "needs both `when` and `targets`");
+            }
+            m.rules.push_back(std::move(rule));
+        }
+        return {};
+    }
+
+    Status parse_rule_when(const YAML::Node& node, const std::string& path, Rule& rule) {
+        if (!node.IsMap() || node.size() == 0) {
+            return fail_at(path, "must be a mapping with at least one of team, headers, metadata");
+        }
+        auto pairs = [&](const YAML::Node& map, const std::string& kp, bool header,
+                         std::vector<std::pair<std::string, std::string>>& out) -> Status {
+            if (!map.IsMap() || map.size() == 0) {
+                return fail_at(kp, "must be a non-empty mapping of name: value");
+            }
+            return for_each_entry(map, kp,
+                                  [&](const std::string& name, const YAML::Node& value,
+                                      const std::string& vp) -> Status {
+                                      if (header && !is_token(name)) {
+                                          return fail_at(vp, "must be a valid HTTP header name");
+                                      }
+                                      std::string text;
+                                      if (auto s = read_string(value, vp, text); !s) {
+                                          return s;
+                                      }
+                                      out.emplace_back(name, std::move(text));
+                                      return {};
+                                  });
+        };
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "team") {
+                    return read_string(value, kp, rule.team);
+                }
+                if (key == "headers") {
+                    return pairs(value, kp, true, rule.headers);
+                }
+                if (key == "metadata") {
+                    return pairs(value, kp, false, rule.metadata);
+                }
+                return unknown_key(kp, kWhenKeys);
+            });
+    }
+
+    // -- routing and admin ---------------------------------------------------------------------
+
+    Status parse_routing(const YAML::Node& node, const std::string& path, Routing& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "retry_budget_ratio") {
+                    return read_number(value, kp, 0.0, 10.0,
+                                       "must be a number from 0 to 10 (0.2 = 20%)",
+                                       out.retry_budget_ratio);
+                }
+                if (key == "retry_budget_min") {
+                    return read_int(value, kp, 0, 100'000, out.retry_budget_min);
+                }
+                if (key == "exploration") {
+                    return read_number(value, kp, 0.0, 1.0, "must be a number from 0 to 1",
+                                       out.exploration);
+                }
+                if (key == "seed") {
+                    auto text = scalar(value, kp, "must be an unsigned integer");
+                    if (!text) {
+                        return fail(std::move(text).error());
+                    }
+                    const auto v = parse_unsigned(**text);
+                    if (!v) {
+                        return fail_at(kp, "must be an unsigned integer" + got(**text));
+                    }
+                    out.seed = *v;
+                    return {};
+                }
+                if (key == "health") {
+                    return parse_health(value, kp, out.health);
+                }
+                return unknown_key(kp, kRoutingKeys);
+            });
+    }
+
+    Status parse_health(const YAML::Node& node, const std::string& path, Health& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "consecutive_failures") {
+                    return read_int(value, kp, 1, 1000, out.consecutive_failures);
+                }
+                if (key == "base_ejection") {
+                    return read_duration(value, kp, out.base_ejection);
+                }
+                if (key == "max_ejection") {
+                    return read_duration(value, kp, out.max_ejection);
+                }
+                if (key == "max_ejected_percent") {
+                    return read_int(value, kp, 0, 100, out.max_ejected_percent);
+                }
+                return unknown_key(kp, kHealthKeys);
+            });
+        if (status && out.max_ejection < out.base_ejection) {
+            return fail_at(child(path, "max_ejection"), "must not be less than base_ejection");
+        }
+        return status;
+    }
+
+    Status parse_admin(const YAML::Node& node, const std::string& path, Admin& out) {
+        if (node.IsNull()) {
+            return {};
+        }
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "listen") {
+                    out.enabled = true;
+                    return read_listen(value, kp, out.host, out.port);
+                }
+                return unknown_key(kp, kAdminKeys);
+            });
     }
 
     const EnvLookup& env_;
@@ -1569,6 +2158,34 @@ Status check_single_document(const std::string& text) {
 }
 
 }  // namespace
+
+std::string_view to_string(Strategy s) {
+    switch (s) {
+        case Strategy::Weighted:
+            return "weighted";
+        case Strategy::Priority:
+            return "priority";
+        case Strategy::LeastLatency:
+            return "least_latency";
+        case Strategy::LowestCost:
+            return "lowest_cost";
+    }
+    return "weighted";
+}
+
+std::string_view to_string(FallbackOn f) {
+    switch (f) {
+        case FallbackOn::ContextWindow:
+            return "context_window";
+        case FallbackOn::ContentPolicy:
+            return "content_policy";
+        case FallbackOn::RateLimited:
+            return "rate_limited";
+        case FallbackOn::Unavailable:
+            return "unavailable";
+    }
+    return "unavailable";
+}
 
 std::string_view to_string(ProviderType t) {
     switch (t) {

@@ -76,11 +76,87 @@ struct Provider {
     std::string disabled_reason;
 };
 
-// A public model name mapped to one provider and the upstream's model name.
-struct Model {
-    std::string name;            // what clients send as `model`
+// Prices in currency units per million tokens.
+struct Price {
+    double input = 0;
+    double output = 0;
+    double cached_input = 0;  // defaults to `input` when not given
+};
+
+// One place a virtual model can be served from.
+struct Target {
+    std::string name;            // unique within its model; default "provider/model"
     std::string provider;        // key of Config::providers
-    std::string upstream_model;  // what the upstream receives as `model`
+    std::string upstream_model;  // what the upstream receives; empty: the name the client sent
+    std::uint32_t weight = 1;    // weighted strategy
+    int priority = 0;            // priority strategy: lower first
+    std::optional<Price> price;
+    Timeouts timeouts;                // the provider's, with the target's overrides applied
+    std::uint32_t max_in_flight = 0;  // 0 = unlimited; a full target is skipped
+    std::size_t provider_index = 0;   // index into Config::providers (set by parse)
+    std::size_t index = 0;            // ordinal among all targets of the config (set by parse)
+};
+
+enum class Strategy : std::uint8_t { Weighted, Priority, LeastLatency, LowestCost };
+std::string_view to_string(Strategy s);
+
+// Classes of failure that may send a request to another virtual model.
+enum class FallbackOn : std::uint8_t {
+    ContextWindow,  // the prompt is longer than the target's context window
+    ContentPolicy,  // the upstream refused the content
+    RateLimited,    // every target rate-limited or cooling down
+    Unavailable,    // every attempt failed with a retryable error
+};
+std::string_view to_string(FallbackOn f);
+
+struct RetryPolicy {
+    int max_attempts = 3;            // attempts per request, all targets together
+    Millis backoff_base{100};        // before retrying a target already tried: base * 2^n ...
+    Millis backoff_max{2'000};       // ... capped, with full jitter
+    Millis total_deadline{600'000};  // bounds all attempts together
+};
+
+// A conditional rule: when every given condition holds, only `targets` are candidates.
+struct Rule {
+    std::string team;                                           // the caller's team
+    std::vector<std::pair<std::string, std::string>> headers;   // request header equals value
+    std::vector<std::pair<std::string, std::string>> metadata;  // body `metadata.k` equals value
+    std::vector<std::string> targets;                           // target names of this model
+};
+
+// A public model name (or glob pattern such as `gpt-4o*`) mapped to targets.
+struct Model {
+    std::string name;      // what clients send as `model`, or a pattern with `*`
+    bool glob = false;     // name holds `*`
+    std::string alias_of;  // non-empty: served exactly as that model (no targets of its own)
+    std::vector<Target> targets;
+    Strategy strategy = Strategy::Weighted;
+    RetryPolicy retry;
+    std::vector<std::pair<FallbackOn, std::string>> fallbacks;  // class -> model name
+    std::vector<Rule> rules;
+};
+
+// Passive health checking (outlier detection) of targets.
+struct Health {
+    int consecutive_failures = 5;  // retryable failures in a row that eject a target
+    Millis base_ejection{10'000};  // first ejection; doubles with each further one ...
+    Millis max_ejection{300'000};  // ... up to this
+    int max_ejected_percent = 50;  // beyond this share of a model's targets, all are used
+};
+
+struct Routing {
+    double retry_budget_ratio = 0.2;  // retries may add this share of requests ...
+    int retry_budget_min = 10;        // ... plus this many (the budget's floor and burst)
+    double exploration = 0.05;        // least-latency: share of requests sent to a random target
+    std::uint64_t seed = 0;           // 0: random; else each worker's RNG is seeded from it
+    Health health;
+};
+
+// The admin listener (target health); off unless `admin.listen` is given.
+struct Admin {
+    std::string host;
+    std::uint16_t port = 0;
+    bool enabled = false;
 };
 
 // -- logging (access log, DESIGN.md section 6, docs/access-log.md) --------------------------
@@ -123,7 +199,9 @@ struct Config {
     Server server;
     Logging logging;
     std::vector<Provider> providers;  // in file order
-    std::vector<Model> models;        // in file order; only models whose provider is enabled
+    std::vector<Model> models;        // in file order; targets only of enabled providers
+    Routing routing;
+    Admin admin;
 
     const Provider* find_provider(std::string_view name) const;
 };
@@ -144,13 +222,22 @@ class Snapshot {
   public:
     explicit Snapshot(Config config);
     const Config& config() const { return config_; }
+    // Exact name, then aliases (followed), then glob patterns in file order. A model without
+    // targets (all its providers disabled) is not found.
     const Model* find_model(std::string_view name) const;
-    const Provider& provider_of(const Model& m) const;
+    const Provider& provider_of(const Target& t) const {
+        return config_.providers[t.provider_index];
+    }
+    std::size_t target_count() const { return target_count_; }
 
   private:
     Config config_;
-    std::unordered_map<std::string, std::size_t> model_index_;
-    std::vector<std::size_t> model_provider_;  // parallel to config_.models
+    std::unordered_map<std::string, std::size_t> model_index_;  // exact names and aliases
+    std::vector<std::size_t> globs_;                            // models with patterns
+    std::size_t target_count_ = 0;
 };
+
+// Whether `name` matches a pattern in which `*` stands for any run of characters.
+bool glob_match(std::string_view pattern, std::string_view name);
 
 }  // namespace sb::config

@@ -1,14 +1,8 @@
-#include <cstdlib>
-#include <limits>
+#include <algorithm>
 
 #include "config/config.h"
 
 namespace sb::config {
-namespace {
-
-constexpr std::size_t kNoProvider = std::numeric_limits<std::size_t>::max();
-
-}  // namespace
 
 const Provider* Config::find_provider(std::string_view name) const {
     for (const Provider& p : providers) {
@@ -19,41 +13,89 @@ const Provider* Config::find_provider(std::string_view name) const {
     return nullptr;
 }
 
+bool glob_match(std::string_view pattern, std::string_view name) {
+    // Iterative wildcard match: remember the last `*` and retry from one character further.
+    std::size_t p = 0;
+    std::size_t n = 0;
+    std::size_t star = std::string_view::npos;
+    std::size_t resume = 0;
+    while (n < name.size()) {
+        if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            resume = n;
+        } else if (p < pattern.size() && pattern[p] == name[n]) {
+            ++p;
+            ++n;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            n = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') {
+        ++p;
+    }
+    return p == pattern.size();
+}
+
 Snapshot::Snapshot(Config config) : config_(std::move(config)) {
-    model_provider_.assign(config_.models.size(), kNoProvider);
+    std::size_t next = 0;
+    for (Model& model : config_.models) {
+        for (Target& t : model.targets) {
+            t.index = next++;
+        }
+    }
+    target_count_ = next;
+    // parse() keeps only targets of enabled providers and resolves aliases; a Config built by
+    // hand may hold others: a target whose provider is missing or disabled is removed here, so
+    // it is not served rather than served badly.
+    for (Model& model : config_.models) {
+        std::erase_if(model.targets, [&](Target& t) {
+            const Provider* p = config_.find_provider(t.provider);
+            if (p == nullptr || !p->enabled) {
+                return true;
+            }
+            t.provider_index = static_cast<std::size_t>(p - config_.providers.data());
+            return false;
+        });
+    }
     for (std::size_t i = 0; i < config_.models.size(); ++i) {
         const Model& model = config_.models[i];
-        const Provider* provider = config_.find_provider(model.provider);
-        // parse() only keeps models of enabled providers. A Config built by hand may hold others;
-        // they are left out of the index, so they are not served rather than served badly.
-        if (provider == nullptr || !provider->enabled) {
-            continue;
+        if (model.glob) {
+            globs_.push_back(i);
+        } else {
+            model_index_.emplace(model.name, i);  // the first of two same-named models wins
         }
-        model_provider_[i] = static_cast<std::size_t>(provider - config_.providers.data());
-        model_index_.emplace(model.name, i);  // the first of two same-named models wins
+    }
+    // Aliases point at the model they name (chains followed; parse() rejects cycles).
+    for (auto& [name, index] : model_index_) {
+        for (int hops = 0; hops < 16 && !config_.models[index].alias_of.empty(); ++hops) {
+            const auto it = model_index_.find(config_.models[index].alias_of);
+            if (it == model_index_.end()) {
+                break;
+            }
+            index = it->second;
+        }
     }
 }
 
 const Model* Snapshot::find_model(std::string_view name) const {
-    const auto it = model_index_.find(std::string(name));
-    return it == model_index_.end() ? nullptr : &config_.models[it->second];
-}
-
-const Provider& Snapshot::provider_of(const Model& m) const {
-    // Precondition: `m` came from find_model() on this snapshot.
-    const Model* const first = config_.models.data();
-    const Model* const last = first + config_.models.size();
-    if (&m >= first && &m < last) {
-        const std::size_t index = model_provider_[static_cast<std::size_t>(&m - first)];
-        if (index != kNoProvider) {
-            return config_.providers[index];
+    const Model* found = nullptr;
+    if (const auto it = model_index_.find(std::string(name)); it != model_index_.end()) {
+        found = &config_.models[it->second];
+    } else {
+        for (const std::size_t i : globs_) {
+            if (glob_match(config_.models[i].name, name)) {
+                found = &config_.models[i];
+                break;
+            }
         }
     }
-    if (const Provider* p = config_.find_provider(m.provider); p != nullptr) {
-        return *p;
+    if (found == nullptr || found->targets.empty() || !found->alias_of.empty()) {
+        return nullptr;
     }
-    // A model with no provider in this snapshot is a caller bug; there is nothing to return.
-    std::abort();
+    return found;
 }
 
 }  // namespace sb::config

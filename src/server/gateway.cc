@@ -56,7 +56,7 @@ telemetry::access::Options access_log_options(const config::Logging& cfg) {
 }  // namespace
 
 Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
-    : snapshot_(std::move(snapshot)) {}
+    : snapshot_(std::move(snapshot)), router_(std::make_unique<routing::Router>(snapshot_)) {}
 
 Gateway::~Gateway() {
     stop();
@@ -98,7 +98,7 @@ Status Gateway::start() {
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;
     for (int i = 0; i < n; ++i) {
-        auto w = std::make_unique<Worker>(i, snapshot_, registry_);
+        auto w = std::make_unique<Worker>(i, snapshot_, *router_, registry_);
         w->set_access_log(access_log_.get());
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
@@ -113,6 +113,14 @@ Status Gateway::start() {
             tls_port_ = *tls_bound;
         }
         workers_.push_back(std::move(w));
+    }
+    if (const config::Admin& admin = snapshot_->config().admin; admin.enabled) {
+        // One worker serves the admin listener: it is for operators, not for traffic.
+        auto bound = workers_.front()->listen(admin.host, admin.port, nullptr, /*admin=*/true);
+        if (!bound) {
+            return fail(bound.error());
+        }
+        admin_port_ = *bound;
     }
     for (auto& w : workers_) {
         threads_.emplace_back([worker = w.get()] { worker->run(); });

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "routing/router.h"
 #include "telemetry/access/access_log.h"
 #include "telemetry/metrics.h"
 
@@ -29,6 +30,7 @@ class Gateway {
     // Actual ports after start (useful with port 0).
     std::uint16_t port() const { return port_; }
     std::uint16_t tls_port() const { return tls_port_; }
+    std::uint16_t admin_port() const { return admin_port_; }  // 0 when there is no admin listener
     int workers() const { return static_cast<int>(workers_.size()); }
 
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
@@ -49,10 +51,12 @@ class Gateway {
     telemetry::Registry registry_;  // outlives the workers, which record into it
     // Opened by start() before the workers run, closed by wait() after they end.
     std::unique_ptr<telemetry::access::AccessLog> access_log_;
+    std::unique_ptr<routing::Router> router_;  // shared by the workers; outlives them
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;
     std::uint16_t tls_port_ = 0;
+    std::uint16_t admin_port_ = 0;
     struct Tls;
     std::unique_ptr<Tls> tls_;
 };

@@ -76,6 +76,11 @@ int run_gateway(const std::string& config_path, const std::string& listen, int w
         return 1;
     }
     const auto& srv = snapshot->config().server;
+    if (gateway.admin_port() != 0) {
+        // Printed before the main line, which tests and scripts wait for.
+        fmt::print("switchboard admin listening on {}:{}\n", snapshot->config().admin.host,
+                   gateway.admin_port());
+    }
     bool v6 = srv.host.find(':') != std::string::npos;
     fmt::print("switchboard listening on {}{}{}:{}\n", v6 ? "[" : "", srv.host, v6 ? "]" : "",
                gateway.port());

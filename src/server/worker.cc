@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,8 +22,10 @@
 #include <span>
 
 #include "api/openai_request.h"
+#include "api/usage.h"
 #include "providers/openai.h"
 #include "providers/provider.h"
+#include "routing/router.h"
 #include "server/adapters.h"
 #include "telemetry/access/access_log.h"
 
@@ -54,6 +57,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
     bool client_gone = false;  // peer closed while we proxied
     bool watching = false;
     bool tls = false;
+    bool admin = false;  // accepted on the admin listener: admin routes only
     // Waiting on an upstream since `proxy_since`: the sweep starts the disconnect watch once a
     // request has waited a sweep interval (most answers come sooner, and arming the watch
     // costs an epoll_ctl per request).
@@ -128,6 +132,18 @@ std::string format_millis(Clock::duration d) {
     return fmt::format("{:.3f}", std::chrono::duration<double, std::milli>(d).count());
 }
 
+// One upstream attempt, as the access log and metrics see it.
+struct AttemptRecord {
+    std::string target;  // the target's name
+    std::string provider;
+    std::string upstream_model;
+    int status = 0;          // HTTP status the attempt ended with (the upstream's, or ours)
+    std::string error_code;  // empty on success
+    std::string_view failure = "none";
+    Clock::duration duration{};
+    std::optional<api::Usage> usage;  // the committed attempt's, when the answer reported it
+};
+
 // What one request knows while it is handled.
 struct Exchange {
     Conn* conn = nullptr;
@@ -142,9 +158,13 @@ struct Exchange {
     Clock::duration upstream_time{};  // subtracted from elapsed time to get our overhead
     bool keep_alive = true;
     std::string provider;
-    std::string target;
+    std::string target;       // upstream model of the last attempt
+    std::string target_name;  // the target's configured name
     int attempts = 0;
-    std::string endpoint;  // request path, for the access log
+    const bhttp::fields* headers = nullptr;  // the request's headers, while it is handled
+    std::vector<AttemptRecord> attempt_log;
+    std::optional<api::Usage> usage;  // of the answer the client got, when known
+    std::string endpoint;             // request path, for the access log
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -305,29 +325,42 @@ std::string sse_error_event(const Error& e) {
     return "data: " + render_openai_error(e) + "\n\n";
 }
 
+// `/v1/models`: every servable name (aliases included; patterns are not names). `owned_by` is
+// the provider when all of a model's targets share one, else "switchboard".
 std::string models_body(const config::Snapshot& snap, std::string_view only = {}) {
     std::string out;
-    auto append_model = [&](const config::Model& m) {
+    auto append_model = [&](std::string_view id, const config::Model& m) {
         out += R"({"id":")";
-        append_json_escaped(out, m.name);
+        append_json_escaped(out, id);
         out += R"(","object":"model","created":0,"owned_by":")";
-        append_json_escaped(out, m.provider);
+        std::string_view owner = m.targets.front().provider;
+        for (const config::Target& t : m.targets) {
+            if (t.provider != owner) {
+                owner = "switchboard";
+                break;
+            }
+        }
+        append_json_escaped(out, owner);
         out += R"("})";
     };
     if (!only.empty()) {
         if (const config::Model* m = snap.find_model(only)) {
-            append_model(*m);
+            append_model(only, *m);
         }
         return out;
     }
     out = R"({"object":"list","data":[)";
     bool first = true;
     for (const auto& m : snap.config().models) {
+        const config::Model* served = m.glob ? nullptr : snap.find_model(m.name);
+        if (served == nullptr) {
+            continue;
+        }
         if (!first) {
             out += ',';
         }
         first = false;
-        append_model(m);
+        append_model(m.name, *served);
     }
     out += "]}";
     return out;
@@ -378,6 +411,28 @@ struct Recorder {
                 r.ttft_ms = sample.first_byte_seconds * 1000;
             }
             r.attempts = ex.attempts;
+            if (ex.usage) {
+                r.tokens_in = static_cast<std::int64_t>(ex.usage->prompt_tokens);
+                r.tokens_out = static_cast<std::int64_t>(ex.usage->completion_tokens);
+                r.tokens_cached = static_cast<std::int64_t>(ex.usage->cached_tokens);
+                r.tokens_reasoning = static_cast<std::int64_t>(ex.usage->reasoning_tokens);
+            }
+            // Attempts carry durations only: each starts where the previous ended (backoff
+            // pauses are not separated).
+            std::int64_t attempt_start = r.started_at_us;
+            for (const AttemptRecord& a : ex.attempt_log) {
+                telemetry::access::AttemptRecord row;
+                row.index = static_cast<std::int32_t>(r.attempt_details.size() + 1);
+                row.provider = a.provider;
+                row.target = a.upstream_model;
+                row.status = a.status;
+                row.error_code = a.error_code;
+                row.started_at_us = attempt_start;
+                row.duration_ms = std::chrono::duration<double, std::milli>(a.duration).count();
+                attempt_start +=
+                    std::chrono::duration_cast<std::chrono::microseconds>(a.duration).count();
+                r.attempt_details.push_back(std::move(row));
+            }
             log->submit(std::move(r));
         }
     }
@@ -458,31 +513,115 @@ awaitable<bool> write_translated(Stream& s, Exchange& ex, bool& head_sent, std::
     co_return ok;
 }
 
-// Proxies a chat completion to a provider whose wire format differs: the adapter builds the
-// upstream request and translates the answer (or decodes the stream) back into OpenAI's
-// format. A stream's head is sent only with its first translated event, so a failure before
-// that (even one inside the upstream's 200 stream) is a plain HTTP error.
+// How one upstream attempt ended. Until `committed`, nothing has reached the client and the
+// request may still be retried elsewhere.
+struct AttemptResult {
+    bool committed = false;  // the response, or the stream's head, went to the client
+    bool reusable = false;   // when committed: whether the connection may serve another request
+    Error error;             // when not committed: why the attempt failed
+    routing::Outcome outcome;
+    std::optional<api::Usage> usage;  // from the answer (OpenAI format), when it reported it
+};
+
+// Everything an attempt needs besides the connection.
+struct AttemptPlan {
+    const config::Target* target = nullptr;
+    const config::Provider* provider = nullptr;
+    const providers::Adapter* adapter = nullptr;  // nullptr: OpenAI format, forwarded as is
+    api::Endpoint endpoint = api::Endpoint::ChatCompletions;
+    std::string_view upstream_model;
+    Clock::time_point deadline;  // the request's total deadline
+};
+
+http::UpstreamTimeouts timeouts_for(const config::Target& t, Clock::time_point deadline,
+                                    Clock::time_point now) {
+    http::UpstreamTimeouts out;
+    out.connect = t.timeouts.connect;
+    out.first_byte = t.timeouts.first_byte;
+    out.idle = t.timeouts.idle;
+    out.total = t.timeouts.total;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    const auto bounded = std::max(std::chrono::milliseconds(1), left);
+    out.total = std::min(out.total, bounded);
+    out.connect = std::min(out.connect, out.total);
+    out.first_byte = std::min(out.first_byte, out.total);
+    return out;
+}
+
+// An error event an OpenAI-format upstream sent as its stream's first event
+// (`data: {"error":...}`), turned into an Error so that it can be retried.
+std::optional<Error> stream_error_event(const config::Provider& provider, std::string_view events) {
+    std::size_t pos = events.find("data:");
+    if (pos == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view data = events.substr(pos + 5);
+    while (!data.empty() && data.front() == ' ') {
+        data.remove_prefix(1);
+    }
+    if (!data.starts_with("{\"error\"")) {
+        return std::nullopt;
+    }
+    const std::size_t end = data.find('\n');
+    std::string_view payload = data.substr(0, end);
+    // An error inside a 200 stream carries no status; treat it as the server error it is.
+    return providers::openai::map_error(provider, 500, payload, {});
+}
+
+// Runs one attempt against one target: builds the upstream request (forwarding the bytes with
+// the model rewritten, or through the adapter), and answers the client once there is something
+// to answer with. Failures before that are returned, not sent.
 template <typename Stream>
-awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
-                                 const providers::Adapter& adapter,
-                                 const config::Provider& provider, const config::Model& model,
-                                 const api::InboundRequest& inbound, const std::string& body) {
+awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
+                                     const AttemptPlan& p, const api::InboundRequest& inbound,
+                                     const std::string& body) {
+    Worker& w = c->worker;
+    AttemptResult r;
+    const Clock::time_point started = Clock::now();
+    auto failed = [&](Error e) {
+        r.error = std::move(e);
+        r.outcome.failure = routing::classify(r.error);
+        r.outcome.duration = Clock::now() - started;
+        return r;
+    };
+    auto committed = [&](bool reusable) {
+        r.committed = true;
+        r.reusable = reusable;
+        r.outcome.duration = Clock::now() - started;
+        if (r.usage) {
+            r.outcome.output_tokens = r.usage->completion_tokens;
+        }
+        return r;
+    };
+
     providers::ChatContext ctx;
-    ctx.public_model = model.name;
-    ctx.upstream_model = model.upstream_model;
+    ctx.public_model = ex.model;
+    ctx.upstream_model = std::string(p.upstream_model);
     ctx.stream = inbound.stream;
     ctx.include_usage = inbound.include_usage;
     ctx.response_id = "chatcmpl-" + ex.request_id.substr(4);
     ctx.created = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    auto built = adapter.build_chat(provider, body, ctx);
-    if (!built) {
-        co_return co_await send_error(s, ex, built.error());
-    }
 
-    auto upstream_started = Clock::now();
-    UpstreamCall call(*c, std::move(*built), upstream_started);
+    http::UpstreamRequest up;
+    if (p.adapter != nullptr) {
+        auto built = p.adapter->build_chat(*p.provider, body, ctx);
+        if (!built) {
+            co_return failed(std::move(built).error());
+        }
+        up = std::move(*built);
+    } else {
+        up = w.request_template(*p.target, *p.provider, p.endpoint, p.upstream_model);
+        if (p.upstream_model == inbound.model) {
+            up.body = body;
+        } else {
+            up.body = api::rewrite_model(body, inbound, p.upstream_model);
+        }
+    }
+    up.timeouts = timeouts_for(*p.target, p.deadline, started);
+
+    UpstreamCall call(*c, std::move(up), started);
     std::shared_ptr<http::Transfer> tr = c->transfer;
     const Error shutting_down{ErrorCode::Unavailable, "The gateway is shutting down."};
 
@@ -490,53 +629,84 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
         co_await wait_wake(*c);
     }
     if (c->client_gone) {
-        co_return false;
+        co_return committed(false);
     }
     if (c->abort) {
+        tr->cancel();
         ex.keep_alive = false;
         co_await send_error(s, ex, shutting_down);
-        co_return false;
+        co_return committed(false);
     }
+    if (tr->phase() == http::Transfer::Phase::Failed) {
+        ex.upstream_time += tr->finished_at() - started;
+        co_return failed(tr->error());
+    }
+    r.outcome.ttft = tr->headers_at() - started;
     const int status = tr->status();
     const bool success = status >= 200 && status < 300;
-    if (tr->phase() == http::Transfer::Phase::Failed || !success || !ctx.stream) {
+    const bool translated = p.adapter != nullptr;
+    const bool streaming = success && inbound.stream &&
+                           (translated || tr->content_type().starts_with("text/event-stream"));
+
+    if (!streaming) {
         while (!tr->finished() && !c->client_gone && !c->abort) {
             co_await wait_wake(*c);
         }
         if (c->client_gone) {
-            co_return false;
+            co_return committed(false);
         }
         if (c->abort) {
+            tr->cancel();
             ex.keep_alive = false;
             co_await send_error(s, ex, shutting_down);
-            co_return false;
+            co_return committed(false);
         }
-        ex.upstream_time = tr->finished_at() - upstream_started;
-        unwatch_client(*c);
+        ex.upstream_time += tr->finished_at() - started;
         if (tr->phase() == http::Transfer::Phase::Failed) {
-            co_return co_await send_error(s, ex, tr->error());
+            co_return failed(tr->error());
         }
         std::string response;
         tr->take_data(response);
+        unwatch_client(*c);
         if (!success) {
-            co_return co_await send_error(
-                s, ex, adapter.map_error(provider, status, response, tr->retry_after()));
+            Error e = translated
+                          ? p.adapter->map_error(*p.provider, status, response, tr->retry_after())
+                          : providers::openai::map_error(*p.provider, status, response,
+                                                         tr->retry_after());
+            r.outcome.retry_after =
+                routing::parse_retry_after(tr->retry_after(), std::chrono::system_clock::now());
+            co_return failed(std::move(e));
         }
-        auto translated = adapter.translate_chat_response(response, ctx);
-        if (!translated) {
-            co_return co_await send_error(s, ex, translated.error());
+        if (translated) {
+            auto out = p.adapter->translate_chat_response(response, ctx);
+            if (!out) {
+                co_return failed(std::move(out).error());
+            }
+            r.usage = api::find_usage(*out);
+            bool reusable = co_await send_response(s, ex, 200, "application/json", *out);
+            co_return committed(reusable);
         }
-        co_return co_await send_response(s, ex, 200, "application/json", *translated);
+        std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
+                                                         : std::string_view(tr->content_type());
+        r.usage = api::find_usage(response);
+        bool reusable = co_await send_response(s, ex, status, ct, response);
+        co_return committed(reusable);
     }
 
-    ex.upstream_time = tr->headers_at() - upstream_started;
-    std::unique_ptr<providers::StreamDecoder> decoder = adapter.make_chat_stream_decoder(ctx);
+    // A stream: nothing goes to the client before the first complete event (translated: the
+    // first translated event), so an error the upstream sends first is still retryable.
+    std::unique_ptr<providers::StreamDecoder> decoder;
+    if (translated) {
+        decoder = p.adapter->make_chat_stream_decoder(ctx);
+    }
     bool head_sent = false;
+    std::string pending;      // passthrough: bytes not yet forwarded
+    std::size_t scanned = 0;  // bytes of `pending` already searched for an event boundary
     std::string in;
     std::string out;
     for (;;) {
         if (c->client_gone) {
-            co_return false;
+            co_return committed(false);
         }
         if (c->abort) {
             tr->cancel();
@@ -544,51 +714,184 @@ awaitable<bool> proxy_translated(Stream& s, const std::shared_ptr<Conn>& c, Exch
             co_await fail_exchange(s, ex, head_sent,
                                    Error{ErrorCode::Unavailable,
                                          "The gateway is shutting down; the stream was ended."});
-            co_return false;
+            co_return committed(false);
         }
         if (tr->buffered() > 0) {
-            in.clear();
-            tr->take_data(in);
-            Status fed = decoder->feed(in, out);
-            if (!fed) {
-                tr->cancel();
-                out.clear();
-                co_return co_await fail_exchange(s, ex, head_sent, fed.error());
+            if (translated) {
+                in.clear();
+                tr->take_data(in);
+                Status fed = decoder->feed(in, out);
+                if (!fed) {
+                    tr->cancel();
+                    out.clear();
+                    if (!head_sent) {
+                        ex.upstream_time += Clock::now() - started;
+                        co_return failed(std::move(fed).error());
+                    }
+                    bool reusable = co_await fail_exchange(s, ex, true, fed.error());
+                    co_return committed(reusable);
+                }
+                if (!out.empty() && !head_sent) {
+                    ex.upstream_time += Clock::now() - started;
+                    r.outcome.ttft = Clock::now() - started;
+                }
+                if (auto u = api::find_stream_usage(out)) {
+                    r.usage = u;
+                }
+                if (!co_await write_translated(s, ex, head_sent, out)) {
+                    co_return committed(false);
+                }
+                continue;
             }
-            if (!co_await write_translated(s, ex, head_sent, out)) {
-                co_return false;
+            tr->take_data(pending);
+            std::size_t end = complete_events_end(pending, scanned);
+            scanned = pending.size();
+            if (end > 0) {
+                std::string_view events = std::string_view(pending).substr(0, end);
+                if (!head_sent) {
+                    if (auto e = stream_error_event(*p.provider, events)) {
+                        tr->cancel();
+                        ex.upstream_time += Clock::now() - started;
+                        co_return failed(std::move(*e));
+                    }
+                    ex.upstream_time += Clock::now() - started;
+                    r.outcome.ttft = Clock::now() - started;
+                    head_sent = true;
+                    std::string head = stream_head(status, tr->content_type(), ex);
+                    if (!co_await write_one(s, ex, head)) {
+                        co_return committed(false);
+                    }
+                }
+                if (auto u = api::find_stream_usage(events)) {
+                    r.usage = u;
+                }
+                if (!co_await write_chunk(s, ex, events)) {
+                    co_return committed(false);
+                }
+                pending.erase(0, end);
+                scanned = 0;
+            } else if (pending.size() > kMaxPendingEvent) {
+                tr->cancel();
+                Error e{ErrorCode::UpstreamBadResponse,
+                        fmt::format("The upstream sent an event larger than {} bytes.",
+                                    kMaxPendingEvent)};
+                if (!head_sent) {
+                    co_return failed(std::move(e));
+                }
+                bool reusable = co_await fail_exchange(s, ex, true, e);
+                co_return committed(reusable);
             }
             continue;
         }
         if (tr->finished()) {
             if (tr->phase() == http::Transfer::Phase::Failed) {
-                co_return co_await fail_exchange(s, ex, head_sent, tr->error());
+                if (!head_sent) {
+                    ex.upstream_time += tr->finished_at() - started;
+                    co_return failed(tr->error());
+                }
+                // A partial event is dropped: the error event must stand on its own.
+                bool reusable = co_await fail_exchange(s, ex, true, tr->error());
+                co_return committed(reusable);
             }
-            Status done = decoder->finish(out);
-            if (!done) {
-                out.clear();
-                co_return co_await fail_exchange(s, ex, head_sent, done.error());
+            if (translated) {
+                Status done = decoder->finish(out);
+                if (!done) {
+                    out.clear();
+                    if (!head_sent) {
+                        ex.upstream_time += tr->finished_at() - started;
+                        co_return failed(std::move(done).error());
+                    }
+                    bool reusable = co_await fail_exchange(s, ex, true, done.error());
+                    co_return committed(reusable);
+                }
+                if (!head_sent && out.empty()) {
+                    ex.upstream_time += tr->finished_at() - started;
+                    co_return failed(
+                        Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
+                }
+                if (auto u = api::find_stream_usage(out)) {
+                    r.usage = u;
+                }
+                if (!co_await write_translated(s, ex, head_sent, out)) {
+                    co_return committed(false);
+                }
+            } else {
+                if (!head_sent) {
+                    if (pending.empty()) {
+                        ex.upstream_time += tr->finished_at() - started;
+                        co_return failed(Error{ErrorCode::UpstreamBadResponse,
+                                               "The upstream stream was empty."});
+                    }
+                    if (auto e = stream_error_event(*p.provider, pending)) {
+                        ex.upstream_time += tr->finished_at() - started;
+                        co_return failed(std::move(*e));
+                    }
+                    ex.upstream_time += tr->finished_at() - started;
+                    head_sent = true;
+                    std::string head = stream_head(status, tr->content_type(), ex);
+                    if (!co_await write_one(s, ex, head)) {
+                        co_return committed(false);
+                    }
+                }
+                if (auto u = api::find_stream_usage(pending)) {
+                    r.usage = u;
+                }
+                if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
+                    co_return committed(false);
+                }
             }
-            if (!co_await write_translated(s, ex, head_sent, out)) {
-                co_return false;
-            }
-            if (!head_sent) {
-                co_return co_await send_error(
-                    s, ex, Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
-            }
-            co_return co_await end_stream(s, ex);
+            bool reusable = co_await end_stream(s, ex);
+            co_return committed(reusable);
         }
         co_await wait_wake(*c);
     }
 }
 
-// Proxies one OpenAI-format request to the model's provider. Returns whether the connection
-// may serve another request.
+// The request's facts that conditional routing rules look at.
+routing::RequestFacts request_facts(const Exchange& ex, const std::string& body,
+                                    std::uint64_t max_tokens) {
+    routing::RequestFacts facts;
+    if (ex.headers != nullptr) {
+        const bhttp::fields* headers = ex.headers;
+        facts.header = [headers](std::string_view name) -> std::optional<std::string_view> {
+            auto it = headers->find(name);
+            if (it == headers->end()) {
+                return std::nullopt;
+            }
+            return it->value();
+        };
+    }
+    facts.metadata = [&body](std::string_view key) -> std::optional<std::string> {
+        return api::metadata_value(body, key);
+    };
+    facts.input_tokens = body.size() / 4;
+    facts.output_tokens = max_tokens > 0 ? max_tokens : 256;
+    return facts;
+}
+
+Error no_target_error(const config::Model& model, const routing::Plan& plan) {
+    if (plan.retry_after) {
+        Error e{ErrorCode::RateLimited,
+                fmt::format("Every target of model '{}' is cooling down after its provider "
+                            "asked to slow down; retry later.",
+                            model.name)};
+        const auto secs = std::chrono::ceil<std::chrono::seconds>(*plan.retry_after).count();
+        e.retry_after = std::to_string(std::max<long long>(1, secs));
+        return e;
+    }
+    return Error{ErrorCode::Unavailable,
+                 fmt::format("No target of model '{}' can take the request now.", model.name)};
+}
+
+// Proxies one OpenAI-format request: picks targets by the model's strategy and health, and
+// retries or falls back (within the retry budget and the total deadline) for as long as
+// nothing has reached the client. Returns whether the connection may serve another request.
 template <typename Stream>
 awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, api::Endpoint ep,
                       std::string body) {
     Worker& w = c->worker;
     std::shared_ptr<const config::Snapshot> snap = w.snapshot();  // held for the whole request
+    routing::Router& router = w.router();
     auto inspected = api::inspect_request(ep, body, body.capacity());
     if (!inspected) {
         co_return co_await send_error(s, ex, inspected.error());
@@ -598,139 +901,149 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         co_return co_await send_error(s, ex, model_not_found(inspected->model));
     }
     ex.model = model->name;
-    const config::Provider& provider = snap->provider_of(*model);
-    ex.provider = provider.name;
-    ex.target = model->upstream_model;
-    ex.attempts = 1;
-    if (const providers::Adapter* adapter = w.adapter_for(provider)) {
-        if (ep != api::Endpoint::ChatCompletions) {
+    router.on_request();
+    const routing::RequestFacts facts = request_facts(ex, body, inspected->max_tokens);
+    const Clock::time_point deadline = ex.started + model->retry.total_deadline;
+    std::vector<const config::Model*> visited{model};
+    routing::Plan plan = router.plan(*model, facts, w.rng(), Clock::now());
+    std::size_t next = 0;            // position in plan.order of the next target to try
+    int model_attempts = 0;          // attempts on the current model
+    std::vector<std::size_t> tried;  // target indices tried on the current model
+    std::optional<Error> last;
+
+    // Switches to the model's fallback for a failure class, if it has one not yet visited.
+    auto fall_back = [&](routing::Failure f) {
+        const auto on = routing::fallback_on(f);
+        if (!on) {
+            return false;
+        }
+        for (const auto& [cls, name] : model->fallbacks) {
+            if (cls != *on) {
+                continue;
+            }
+            const config::Model* fb = snap->find_model(name);
+            if (fb == nullptr || std::find(visited.begin(), visited.end(), fb) != visited.end()) {
+                return false;
+            }
+            visited.push_back(fb);
+            model = fb;
+            plan = router.plan(*model, facts, w.rng(), Clock::now());
+            next = 0;
+            model_attempts = 0;
+            tried.clear();
+            return true;
+        }
+        return false;
+    };
+
+    for (;;) {
+        // The next target: in plan order, wrapping around, skipping targets that are full or
+        // started cooling down since the plan was made.
+        const config::Target* target = nullptr;
+        if (model_attempts < model->retry.max_attempts) {
+            for (std::size_t k = 0; k < plan.order.size() && target == nullptr; ++k) {
+                const config::Target* t = plan.order[(next + k) % plan.order.size()];
+                if (router.try_start(*t, Clock::now())) {
+                    target = t;
+                    next = (next + k + 1) % plan.order.size();
+                }
+            }
+        }
+        if (target == nullptr) {
+            const routing::Failure f = last ? routing::classify(*last)
+                                            : (plan.retry_after ? routing::Failure::RateLimited
+                                                                : routing::Failure::Server);
+            if (fall_back(f)) {
+                continue;
+            }
+            Error e = last ? std::move(*last) : no_target_error(*model, plan);
+            co_return co_await send_error(s, ex, e);
+        }
+        const bool retry = ex.attempts > 0;
+        const bool again = std::find(tried.begin(), tried.end(), target->index) != tried.end();
+        if (retry && !router.try_retry()) {
+            router.release(*target);
+            co_return co_await send_error(s, ex, *last);
+        }
+        if (again) {
+            // Retrying a target this request already tried: back off first (full jitter).
+            auto pause = routing::backoff(model_attempts - 1, model->retry.backoff_base,
+                                          model->retry.backoff_max, w.rng());
+            const auto left = deadline - Clock::now();
+            if (pause >= left) {
+                router.release(*target);
+                co_return co_await send_error(s, ex, *last);
+            }
+            asio::steady_timer timer(w.io(), pause);
+            co_await timer.async_wait(kNoThrow);
+        }
+        if (Clock::now() >= deadline) {
+            router.release(*target);
+            Error e = last ? std::move(*last)
+                           : Error{ErrorCode::UpstreamTimeout,
+                                   "The request's total deadline passed before an upstream "
+                                   "answered."};
+            co_return co_await send_error(s, ex, e);
+        }
+        if (c->client_gone) {
+            router.release(*target);
+            co_return false;
+        }
+
+        ++model_attempts;
+        tried.push_back(target->index);
+        ++ex.attempts;
+        AttemptPlan p;
+        p.target = target;
+        p.provider = &snap->provider_of(*target);
+        p.adapter = w.adapter_for(*p.provider);
+        p.endpoint = ep;
+        p.upstream_model = target->upstream_model.empty()
+                               ? std::string_view(inspected->model)
+                               : std::string_view(target->upstream_model);
+        p.deadline = deadline;
+        ex.provider = p.provider->name;
+        ex.target = std::string(p.upstream_model);
+        ex.target_name = target->name;
+        if (p.adapter != nullptr && ep != api::Endpoint::ChatCompletions) {
+            router.release(*target);
             co_return co_await send_error(
                 s, ex,
                 Error{ErrorCode::InvalidRequest,
                       fmt::format("The model '{}' is served by provider type {}, which this "
                                   "gateway reaches only through /v1/chat/completions.",
-                                  model->name, config::to_string(provider.type)),
+                                  model->name, config::to_string(p.provider->type)),
                       "model"});
         }
-        co_return co_await proxy_translated(s, c, ex, *adapter, provider, *model, *inspected, body);
-    }
 
-    http::UpstreamRequest up = w.request_template(*model, provider, ep);
-    if (model->upstream_model == inspected->model) {
-        up.body = std::move(body);
-    } else {
-        up.body = api::rewrite_model(body, *inspected, model->upstream_model);
-    }
-
-    auto upstream_started = Clock::now();
-    UpstreamCall call(*c, std::move(up), upstream_started);
-    std::shared_ptr<http::Transfer> tr = c->transfer;
-
-    while (!tr->headers_received() && !tr->finished() && !c->client_gone && !c->abort) {
-        co_await wait_wake(*c);
-    }
-    if (c->client_gone) {
-        co_return false;
-    }
-    if (c->abort) {
-        tr->cancel();
-        ex.keep_alive = false;
-        co_await send_error(s, ex, Error{ErrorCode::Unavailable, "The gateway is shutting down."});
-        co_return false;
-    }
-    if (tr->phase() == http::Transfer::Phase::Failed) {
-        ex.upstream_time = tr->finished_at() - upstream_started;
-        co_return co_await send_error(s, ex, tr->error());
-    }
-
-    const int status = tr->status();
-    const bool success = status >= 200 && status < 300;
-    const bool relay =
-        success && inspected->stream && tr->content_type().starts_with("text/event-stream");
-
-    if (!relay) {
-        while (!tr->finished() && !c->client_gone && !c->abort) {
-            co_await wait_wake(*c);
+        AttemptResult r = co_await run_attempt(s, c, ex, p, *inspected, body);
+        router.finish(*target, r.outcome, Clock::now());
+        AttemptRecord rec;
+        rec.target = target->name;
+        rec.provider = p.provider->name;
+        rec.upstream_model = std::string(p.upstream_model);
+        rec.duration = r.outcome.duration;
+        if (r.committed) {
+            rec.status = ex.status;
+            rec.error_code = ex.error_code;
+            rec.usage = r.usage;
+            ex.usage = r.usage;
+            ex.attempt_log.push_back(std::move(rec));
+            co_return r.reusable;
         }
-        if (c->client_gone) {
-            co_return false;
-        }
-        if (c->abort) {
-            tr->cancel();
-            ex.keep_alive = false;
-            co_await send_error(s, ex,
-                                Error{ErrorCode::Unavailable, "The gateway is shutting down."});
-            co_return false;
-        }
-        ex.upstream_time = tr->finished_at() - upstream_started;
-        if (tr->phase() == http::Transfer::Phase::Failed) {
-            co_return co_await send_error(s, ex, tr->error());
-        }
-        std::string response;
-        tr->take_data(response);
-        unwatch_client(*c);
-        if (!success) {
-            co_return co_await send_error(
-                s, ex, providers::openai::map_error(provider, status, response, tr->retry_after()));
-        }
-        std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
-                                                         : std::string_view(tr->content_type());
-        co_return co_await send_response(s, ex, status, ct, response);
-    }
-
-    // Streaming relay: complete SSE events are forwarded as they arrive; the upstream read is
-    // paused while the client is slower than the upstream (Transfer's buffer watermark).
-    ex.upstream_time = tr->headers_at() - upstream_started;
-    std::string head = stream_head(status, tr->content_type(), ex);
-    bool head_written = co_await write_one(s, ex, head);
-    if (!head_written) {
-        co_return false;
-    }
-    std::string pending;
-    std::size_t scanned = 0;  // bytes of `pending` already searched for an event boundary
-    for (;;) {
-        if (c->client_gone) {
-            co_return false;
-        }
-        if (c->abort) {
-            tr->cancel();
-            ex.keep_alive = false;
-            co_await fail_exchange(s, ex, true,
-                                   Error{ErrorCode::Unavailable,
-                                         "The gateway is shutting down; the stream was ended."});
-            co_return false;
-        }
-        if (tr->buffered() > 0) {
-            tr->take_data(pending);
-            std::size_t end = complete_events_end(pending, scanned);
-            scanned = pending.size();
-            if (end > 0) {
-                if (!co_await write_chunk(s, ex, std::string_view(pending).substr(0, end))) {
-                    co_return false;
-                }
-                pending.erase(0, end);
-                scanned = 0;
-            } else if (pending.size() > kMaxPendingEvent) {
-                tr->cancel();
-                co_return co_await fail_exchange(
-                    s, ex, true,
-                    Error{ErrorCode::UpstreamBadResponse,
-                          fmt::format("The upstream sent an event larger than {} bytes.",
-                                      kMaxPendingEvent)});
-            }
+        rec.status = http_status(r.error);
+        rec.error_code = std::string(error_code_name(r.error));
+        rec.failure = routing::to_string(r.outcome.failure);
+        ex.attempt_log.push_back(std::move(rec));
+        const routing::Failure f = r.outcome.failure;
+        last = std::move(r.error);
+        if (routing::retryable(f)) {
             continue;
         }
-        if (tr->finished()) {
-            if (tr->phase() == http::Transfer::Phase::Done) {
-                if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
-                    co_return false;
-                }
-                co_return co_await end_stream(s, ex);
-            }
-            // A partial event is dropped: the error event must stand on its own.
-            co_return co_await fail_exchange(s, ex, true, tr->error());
+        if (fall_back(f)) {
+            continue;
         }
-        co_await wait_wake(*c);
+        co_return co_await send_error(s, ex, *last);
     }
 }
 
@@ -762,6 +1075,24 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         }
         return std::nullopt;
     };
+    if (c->admin) {
+        if (path == "/admin/targets") {
+            if (method != bhttp::verb::get) {
+                co_return co_await send_error(s, ex, wrong_method("GET"));
+            }
+            std::string json =
+                w.router().admin_json(Clock::now(), std::chrono::system_clock::now());
+            co_return co_await send_response(s, ex, 200, "application/json", json);
+        }
+        if (path != "/metrics" && path != "/healthz" && path != "/readyz") {
+            co_return co_await send_error(
+                s, ex,
+                Error{ErrorCode::NotFound,
+                      fmt::format("Unknown admin URL: {} {}. The admin listener serves "
+                                  "/admin/targets, /metrics, /healthz and /readyz.",
+                                  std::string_view(bhttp::to_string(method)), path)});
+        }
+    }
     ex.endpoint = path;
     if (auto ep = post_endpoint(path)) {
         if (const auto* log = w.access_log(); log != nullptr && !log->accepting()) {
@@ -976,6 +1307,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         if (body.capacity() < body.size() + api::kJsonPadding) {
             body.reserve(body.size() + api::kJsonPadding);
         }
+        ex.headers = &req.base();
         bool keep = co_await dispatch(s, c, ex, req.method(), req.target(), std::move(body));
         if (!keep || w.draining()) {
             co_return;
@@ -983,8 +1315,9 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
     }
 }
 
-awaitable<void> session_plain(Worker& w, tcp::socket sock) {
+awaitable<void> session_plain(Worker& w, tcp::socket sock, bool admin) {
     auto c = std::make_shared<Conn>(w, sock);
+    c->admin = admin;
     co_await serve(sock, c);
     boost::system::error_code ec;
     sock.shutdown(tcp::socket::shutdown_send, ec);
@@ -1017,15 +1350,18 @@ void log_failure(std::string_view what, std::exception_ptr e) {
 
 }  // namespace
 
-Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot,
+Worker::Worker(int index, std::shared_ptr<const config::Snapshot> snapshot, routing::Router& router,
                telemetry::Registry& registry)
     : index_(index),
       snapshot_(std::move(snapshot)),
+      router_(router),
       upstream_(io_),
       sweep_timer_(io_),
       registry_(registry),
       metrics_(registry.add_worker()),
-      rng_(std::random_device{}()) {}
+      rng_(snapshot_->config().routing.seed != 0
+               ? snapshot_->config().routing.seed + static_cast<std::uint64_t>(index)
+               : std::random_device{}()) {}
 
 Worker::~Worker() {
     // Destroying io_ destroys suspended session frames, whose ~Conn calls remove(): it must not
@@ -1053,13 +1389,13 @@ void Worker::remove(Conn* c) {
 }
 
 Result<std::uint16_t> Worker::listen(const std::string& host, std::uint16_t port,
-                                     asio::ssl::context* tls) {
+                                     asio::ssl::context* tls, bool admin) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(host, ec);
     if (ec) {
         return fail(ErrorCode::Internal, fmt::format("invalid listen address '{}'", host));
     }
-    auto l = std::make_unique<Listener>(Listener{tcp::acceptor(io_), tls});
+    auto l = std::make_unique<Listener>(Listener{tcp::acceptor(io_), tls, false});
     tcp::endpoint ep(addr, port);
     l->acceptor.open(ep.protocol(), ec);
     if (!ec) {
@@ -1080,15 +1416,17 @@ Result<std::uint16_t> Worker::listen(const std::string& host, std::uint16_t port
                     fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
     }
     std::uint16_t bound = l->acceptor.local_endpoint().port();
-    start_accepting(l->acceptor, tls);
+    l->admin = admin;
+    start_accepting(l->acceptor, tls, admin);
     listeners_.push_back(std::move(l));
     return bound;
 }
 
-void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls) {
+void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls, bool admin) {
     asio::co_spawn(
         io_,
-        [](Worker& w, tcp::acceptor& acc, asio::ssl::context* ctx) -> awaitable<void> {
+        [](Worker& w, tcp::acceptor& acc, asio::ssl::context* ctx,
+           bool admin_conn) -> awaitable<void> {
             for (;;) {
                 auto [ec, sock] = co_await acc.async_accept(kNoThrow);
                 if (ec) {
@@ -1105,11 +1443,11 @@ void Worker::start_accepting(tcp::acceptor& acceptor, asio::ssl::context* tls) {
                         session_tls(w, asio::ssl::stream<tcp::socket>(std::move(sock), *ctx)),
                         [](std::exception_ptr e) { log_failure("TLS session", e); });
                 } else {
-                    asio::co_spawn(w.io(), session_plain(w, std::move(sock)),
+                    asio::co_spawn(w.io(), session_plain(w, std::move(sock), admin_conn),
                                    [](std::exception_ptr e) { log_failure("session", e); });
                 }
             }
-        }(*this, acceptor, tls),
+        }(*this, acceptor, tls, admin),
         [](std::exception_ptr e) { log_failure("accept loop", e); });
 }
 
@@ -1151,17 +1489,25 @@ void Worker::sweep() {
     }
 }
 
-const http::UpstreamRequest& Worker::request_template(const config::Model& model,
+const http::UpstreamRequest& Worker::request_template(const config::Target& target,
                                                       const config::Provider& provider,
-                                                      api::Endpoint endpoint) {
-    auto key = std::make_pair(&model, endpoint);
+                                                      api::Endpoint endpoint,
+                                                      std::string_view upstream_model) {
+    // Targets of glob models take the client's model name; their URL may hold it (Azure), so
+    // they are keyed by it too.
+    auto key = std::make_tuple(
+        &target, endpoint,
+        target.upstream_model.empty() ? std::string(upstream_model) : std::string());
     auto it = templates_.find(key);
     if (it == templates_.end()) {
+        if (templates_.size() > kMaxTemplates) {
+            templates_.clear();  // glob models with many distinct names: start over
+        }
         http::UpstreamRequest req =
-            providers::openai::build_request(provider, endpoint, model.upstream_model);
+            providers::openai::build_request(provider, endpoint, upstream_model);
         req.header_list = std::make_shared<const http::HeaderList>(req.headers);
         req.headers.clear();
-        it = templates_.emplace(key, std::move(req)).first;
+        it = templates_.emplace(std::move(key), std::move(req)).first;
     }
     return it->second;
 }

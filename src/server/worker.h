@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
@@ -19,6 +21,7 @@
 #include "core/result.h"
 #include "http/upstream_client.h"
 #include "providers/provider.h"
+#include "routing/router.h"
 #include "telemetry/metrics.h"
 
 namespace sb::telemetry::access {
@@ -33,13 +36,14 @@ struct Conn;
 // connections it owns. Everything but begin_drain/stop (which post) runs on the worker thread.
 class Worker {
   public:
-    Worker(int index, std::shared_ptr<const config::Snapshot> snapshot,
+    Worker(int index, std::shared_ptr<const config::Snapshot> snapshot, routing::Router& router,
            telemetry::Registry& registry);
     ~Worker();
 
-    // Opens a SO_REUSEPORT listener; `port` 0 picks one. Returns the bound port.
+    // Opens a SO_REUSEPORT listener; `port` 0 picks one. Returns the bound port. An admin
+    // listener serves only the admin routes (target health, metrics, health checks).
     Result<std::uint16_t> listen(const std::string& host, std::uint16_t port,
-                                 boost::asio::ssl::context* tls);
+                                 boost::asio::ssl::context* tls, bool admin = false);
     void run();          // on the worker thread; returns when drained or stopped
     void begin_drain();  // thread-safe
     void stop();         // thread-safe
@@ -57,11 +61,14 @@ class Worker {
     telemetry::access::AccessLog* access_log() const { return access_log_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
-    // URL, prepared headers and timeouts for a model's endpoint, built once per worker (the
-    // cache is keyed by pointers into the snapshot this worker holds).
-    const http::UpstreamRequest& request_template(const config::Model& model,
+    routing::Router& router() { return router_; }
+    std::mt19937_64& rng() { return rng_; }
+    // URL and prepared headers for a target's endpoint, built once per worker (the cache is
+    // keyed by pointers into the snapshot this worker holds).
+    const http::UpstreamRequest& request_template(const config::Target& target,
                                                   const config::Provider& provider,
-                                                  api::Endpoint endpoint);
+                                                  api::Endpoint endpoint,
+                                                  std::string_view upstream_model);
     void add(Conn* c);
     void remove(Conn* c);
     // Makes sure the deadline sweep runs (connections' read deadlines are checked every
@@ -70,7 +77,8 @@ class Worker {
     static constexpr std::chrono::milliseconds kSweepInterval{50};
 
   private:
-    void start_accepting(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::ssl::context* tls);
+    void start_accepting(boost::asio::ip::tcp::acceptor& acceptor, boost::asio::ssl::context* tls,
+                         bool admin);
     void on_drain_deadline();
     void sweep();
 
@@ -82,16 +90,20 @@ class Worker {
     bool destroying_ = false;
     boost::asio::io_context io_{1};
     std::shared_ptr<const config::Snapshot> snapshot_;
+    routing::Router& router_;
     http::UpstreamClient upstream_;
     struct Listener {
         boost::asio::ip::tcp::acceptor acceptor;
         boost::asio::ssl::context* tls;
+        bool admin;
     };
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::optional<boost::asio::steady_timer> drain_timer_;
     boost::asio::steady_timer sweep_timer_;
     bool sweeping_ = false;
-    std::map<std::pair<const config::Model*, api::Endpoint>, http::UpstreamRequest> templates_;
+    static constexpr std::size_t kMaxTemplates = 4096;
+    std::map<std::tuple<const config::Target*, api::Endpoint, std::string>, http::UpstreamRequest>
+        templates_;
     std::map<const config::Provider*, std::unique_ptr<providers::Adapter>> adapters_;
     telemetry::Registry& registry_;
     telemetry::WorkerMetrics& metrics_;

@@ -259,6 +259,12 @@ async function duckRows(glob) {
     return reader.getRowObjectsJS();
 }
 
+async function duckAll(sql) {
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    return (await conn.runAndReadAll(sql)).getRowObjectsJS();
+}
+
 async function hyparquetRows(files) {
     const rows = [];
     for (const f of files) {
@@ -355,6 +361,30 @@ describe('access log', () => {
             if (s.stream) assert.ok(r.ttft_ms >= 0 && r.ttft_ms <= r.total_ms);
             else assert.equal(r.ttft_ms, null);
             if (s.status === 404) assert.equal(r.error_code, 'model_not_found');
+        }
+
+        // Usage and per-attempt rows (the attempts table joins on request_id).
+        for (const r of rows.filter((x) => x.status === 200 && !x.stream)) {
+            assert.ok(r.tokens_in > 0n && r.tokens_out > 0n, JSON.stringify(r, (_, v) =>
+                (typeof v === 'bigint' ? v.toString() : v)));
+        }
+        const attempts = await duckAll(
+            `SELECT request_id, count(*) AS n, min(attempt) AS first, max(attempt) AS last,
+                    bool_and(provider = 'mock') AS all_mock
+             FROM read_parquet('${path.join(dir, 'out', 'attempts', '**', '*.parquet')}')
+             GROUP BY request_id`);
+        const attemptsById = new Map(attempts.map((a) => [a.request_id, a]));
+        for (const r of rows) {
+            const a = attemptsById.get(r.request_id);
+            if (r.attempts === 0) {
+                assert.equal(a, undefined);
+                continue;
+            }
+            assert.ok(a, `no attempt rows for ${r.request_id}`);
+            assert.equal(Number(a.n), r.attempts);
+            assert.equal(a.first, 1);
+            assert.equal(a.last, r.attempts);
+            assert.equal(a.all_mock, true);
         }
 
         const hrows = await hyparquetRows(local);

@@ -8,8 +8,7 @@ namespace {
 
 namespace json = boost::json;
 
-const std::string kChat =
-    R"({"model":"mock-gpt","messages":[{"role":"user","content":"Hi"}]})";
+const std::string kChat = R"({"model":"mock-gpt","messages":[{"role":"user","content":"Hi"}]})";
 
 std::string chat_for(const std::string& model, bool stream = false) {
     return R"({"model":")" + model + R"(","stream":)" + (stream ? "true" : "false") +
@@ -62,9 +61,9 @@ TEST_F(ErrorsTest, WrongFieldTypeNamesTheParameter) {
     auto e = expect_error(post("/v1/chat/completions", R"({"model":"mock-gpt","messages":"hi"})"),
                           400, "invalid_request_error");
     EXPECT_EQ(e.at("param").as_string(), "messages");
-    e = expect_error(post("/v1/chat/completions",
-                          R"({"model":"mock-gpt","messages":[],"stream":"yes"})"),
-                     400, "invalid_request_error");
+    e = expect_error(
+        post("/v1/chat/completions", R"({"model":"mock-gpt","messages":[],"stream":"yes"})"), 400,
+        "invalid_request_error");
     EXPECT_EQ(e.at("param").as_string(), "stream");
     e = expect_error(post("/v1/chat/completions", R"({"messages":[]})"), 400,
                      "invalid_request_error");
@@ -74,8 +73,8 @@ TEST_F(ErrorsTest, WrongFieldTypeNamesTheParameter) {
 TEST_F(ErrorsTest, DuplicateModelKeyIsRefused) {
     start();
     auto e = expect_error(
-        post("/v1/chat/completions", R"({"model":"mock-gpt","messages":[],"mod\u0065l":"x"})"),
-        400, "invalid_request_error");
+        post("/v1/chat/completions", R"({"model":"mock-gpt","messages":[],"mod\u0065l":"x"})"), 400,
+        "invalid_request_error");
     EXPECT_EQ(e.at("param").as_string(), "model");
 }
 
@@ -124,8 +123,9 @@ TEST_F(ErrorsTest, BodyOverCapIs413) {
 TEST_F(ErrorsTest, ContentLengthWithTransferEncodingIs400) {
     start();
     RawConnection c(port());
-    c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    c.send(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     auto r = c.read_response();
     expect_error(r, 400, "invalid_request_error");
     EXPECT_TRUE(c.wait_closed(std::chrono::seconds(5)));
@@ -187,7 +187,10 @@ const std::string kIdleProvider =
     "    api_key: sk-mock-key\n    timeouts: {first_byte: 10s, idle: 300ms}\n";
 
 TEST_F(ErrorsTest, FirstByteTimeoutIs504) {
-    start("", "  slow: {provider: tight, model: \"gpt-4o-mini;latency_ms=5000\"}\n",
+    // One attempt: retries of timeouts are routing's business (routing_test.cc).
+    start("",
+          "  slow: {provider: tight, model: \"gpt-4o-mini;latency_ms=5000\", retry: "
+          "{max_attempts: 1}}\n",
           kTightProvider);
     auto started = std::chrono::steady_clock::now();
     auto e = expect_error(post("/v1/chat/completions", chat_for("slow")), 504, "upstream_error");
@@ -199,8 +202,7 @@ TEST_F(ErrorsTest, FirstByteTimeoutIs504) {
 }
 
 TEST_F(ErrorsTest, IdleStreamEndsWithErrorEventAndNoDone) {
-    start("", "  stall: {provider: tight, model: \"gpt-4o-mini;stall_after=2\"}\n",
-          kIdleProvider);
+    start("", "  stall: {provider: tight, model: \"gpt-4o-mini;stall_after=2\"}\n", kIdleProvider);
     auto r = post("/v1/chat/completions", chat_for("stall", true));
     ASSERT_EQ(r.status, 200);
     EXPECT_TRUE(r.complete);
@@ -217,7 +219,8 @@ TEST_F(ErrorsTest, IdleStreamEndsWithErrorEventAndNoDone) {
 TEST_F(ErrorsTest, UpstreamDisconnectMidStreamEndsWithErrorEvent) {
     // The delay lets the stream's head reach the client first; a failure before any byte
     // reached the client is a plain 502 instead (see UpstreamDisconnectBeforeAnswerIs502).
-    start("", "  cut: {provider: mock, model: \"gpt-4o-mini;disconnect_after=3;chunk_delay_ms=30\"}\n");
+    start("",
+          "  cut: {provider: mock, model: \"gpt-4o-mini;disconnect_after=3;chunk_delay_ms=30\"}\n");
     auto r = post("/v1/chat/completions", chat_for("cut", true));
     ASSERT_EQ(r.status, 200);
     EXPECT_TRUE(r.complete);

@@ -151,11 +151,11 @@ TEST(ConfigParse, ReadsModelsOfAFullConfigInFileOrder) {
     const Config c = parse_ok(kFullConfig, {{"OPENAI_API_KEY", "sk-test"}});
     ASSERT_EQ(c.models.size(), 2u);
     EXPECT_EQ(c.models[0].name, "gpt-4o-mini");
-    EXPECT_EQ(c.models[0].provider, "openai");
-    EXPECT_EQ(c.models[0].upstream_model, "gpt-4o-mini");
+    EXPECT_EQ(c.models[0].targets.at(0).provider, "openai");
+    EXPECT_EQ(c.models[0].targets.at(0).upstream_model, "gpt-4o-mini");
     EXPECT_EQ(c.models[1].name, "fast");
-    EXPECT_EQ(c.models[1].provider, "local");
-    EXPECT_EQ(c.models[1].upstream_model, "llama3.2:3b");
+    EXPECT_EQ(c.models[1].targets.at(0).provider, "local");
+    EXPECT_EQ(c.models[1].targets.at(0).upstream_model, "llama3.2:3b");
 }
 
 TEST(ConfigParse, EmptyDocumentGivesAllServerDefaults) {
@@ -213,7 +213,7 @@ TEST(ConfigParse, TypeOpenAIAcceptsACustomBaseUrl) {
 TEST(ConfigParse, UpstreamModelNameDefaultsToThePublicName) {
     const Config c = parse_ok(with_provider("") + "models:\n  my-model:\n    provider: p\n");
     ASSERT_EQ(c.models.size(), 1u);
-    EXPECT_EQ(c.models[0].upstream_model, "my-model");
+    EXPECT_EQ(c.models[0].targets.at(0).upstream_model, "my-model");
 }
 
 TEST(ConfigParse, ProvidersWithoutModelsAreValid) {
@@ -319,8 +319,9 @@ TEST(ConfigErrors, UnknownTimeoutKeyIsNamedWithItsPath) {
 }
 
 TEST(ConfigErrors, UnknownModelKeyIsNamedWithItsPath) {
-    EXPECT_THAT(parse_error(with_provider("") + "models:\n  m:\n    provider: p\n    weight: 2\n"),
-                StartsWith("models.m.weight: unknown key"));
+    EXPECT_THAT(
+        parse_error(with_provider("") + "models:\n  m:\n    provider: p\n    colour: red\n"),
+        StartsWith("models.m.colour: unknown key"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1174,7 +1175,7 @@ TEST(ConfigSnapshot, FindModelReturnsTheModelByPublicName) {
     const Snapshot s(parse_ok(kTwoProviders));
     const Model* m = s.find_model("m2");
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(m->upstream_model, "upstream-2");
+    EXPECT_EQ(m->targets.at(0).upstream_model, "upstream-2");
 }
 
 TEST(ConfigSnapshot, FindModelReturnsNullWhenAbsent) {
@@ -1183,16 +1184,10 @@ TEST(ConfigSnapshot, FindModelReturnsNullWhenAbsent) {
     EXPECT_EQ(s.find_model(""), nullptr);
 }
 
-TEST(ConfigSnapshot, ProviderOfReturnsTheModelsProvider) {
+TEST(ConfigSnapshot, ProviderOfReturnsTheTargetsProvider) {
     const Snapshot s(parse_ok(kTwoProviders));
-    EXPECT_EQ(s.provider_of(*s.find_model("m1")).name, "a");
-    EXPECT_EQ(s.provider_of(*s.find_model("m2")).base_url, "http://b/v1");
-}
-
-TEST(ConfigSnapshot, ProviderOfAcceptsACopiedModel) {
-    const Snapshot s(parse_ok(kTwoProviders));
-    const Model copy = *s.find_model("m2");
-    EXPECT_EQ(s.provider_of(copy).name, "b");
+    EXPECT_EQ(s.provider_of(s.find_model("m1")->targets.at(0)).name, "a");
+    EXPECT_EQ(s.provider_of(s.find_model("m2")->targets.at(0)).base_url, "http://b/v1");
 }
 
 TEST(ConfigSnapshot, KeepsTheConfigItWasBuiltFrom) {
@@ -1207,8 +1202,17 @@ TEST(ConfigSnapshot, HandBuiltModelOfADisabledProviderIsNotServed) {
     p.name = "off";
     p.enabled = false;
     c.providers.push_back(p);
-    c.models.push_back(Model{"m", "off", "m"});
-    c.models.push_back(Model{"orphan", "missing", "orphan"});
+    auto model = [](std::string name, std::string provider) {
+        Model m;
+        m.name = name;
+        Target t;
+        t.provider = std::move(provider);
+        t.upstream_model = std::move(name);
+        m.targets.push_back(std::move(t));
+        return m;
+    };
+    c.models.push_back(model("m", "off"));
+    c.models.push_back(model("orphan", "missing"));
     const Snapshot s(std::move(c));
     EXPECT_EQ(s.find_model("m"), nullptr);
     EXPECT_EQ(s.find_model("orphan"), nullptr);
@@ -1275,9 +1279,9 @@ TEST(ShippedConfigs, QuickstartServesOnlyTheMockWithoutKeys) {
     EXPECT_FALSE(config->find_provider("anthropic")->enabled);
     const Snapshot s(*config);
     ASSERT_NE(s.find_model("mock-gpt"), nullptr);
-    EXPECT_EQ(s.find_model("mock-gpt")->upstream_model, "gpt-4o-mini");
+    EXPECT_EQ(s.find_model("mock-gpt")->targets.at(0).upstream_model, "gpt-4o-mini");
     ASSERT_NE(s.find_model("mock-embed"), nullptr);
-    EXPECT_EQ(s.find_model("mock-embed")->upstream_model, "text-embedding-3-small");
+    EXPECT_EQ(s.find_model("mock-embed")->targets.at(0).upstream_model, "text-embedding-3-small");
     EXPECT_EQ(s.find_model("gpt-4o"), nullptr);
     EXPECT_EQ(s.find_model("claude-sonnet-4-5"), nullptr);
 }
@@ -1294,10 +1298,10 @@ TEST(ShippedConfigs, QuickstartHonoursPortsAndKeysFromTheEnvironment) {
     const Snapshot s(*config);
     for (const char* name : {"gpt-4o", "gpt-4o-mini", "text-embedding-3-small"}) {
         ASSERT_NE(s.find_model(name), nullptr) << name;
-        EXPECT_EQ(s.provider_of(*s.find_model(name)).name, "openai");
+        EXPECT_EQ(s.provider_of(s.find_model(name)->targets.at(0)).name, "openai");
     }
     ASSERT_NE(s.find_model("claude-sonnet-4-5"), nullptr);
-    const Provider& anthropic = s.provider_of(*s.find_model("claude-sonnet-4-5"));
+    const Provider& anthropic = s.provider_of(s.find_model("claude-sonnet-4-5")->targets.at(0));
     EXPECT_EQ(anthropic.base_url, "https://api.anthropic.com/v1");
     EXPECT_EQ(anthropic.api_key, "sk-a");
 }

@@ -1,0 +1,136 @@
+#include "api/usage.h"
+
+#include <simdjson.h>
+
+#include <string>
+
+namespace sb::api {
+namespace {
+
+constexpr std::string_view kKey = "\"usage\":";
+
+// Whether the quote at `pos` is escaped (preceded by an odd number of backslashes).
+bool escaped(std::string_view s, std::size_t pos) {
+    std::size_t n = 0;
+    while (pos > n && s[pos - n - 1] == '\\') {
+        ++n;
+    }
+    return n % 2 == 1;
+}
+
+// End (one past the closing brace) of the JSON object starting at `begin`, or npos.
+std::size_t object_end(std::string_view s, std::size_t begin) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = begin; i < s.size(); ++i) {
+        const char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{') {
+            ++depth;
+        } else if (c == '}') {
+            if (--depth == 0) {
+                return i + 1;
+            }
+        }
+    }
+    return std::string_view::npos;
+}
+
+std::uint64_t field(simdjson::ondemand::object& obj, std::string_view name) {
+    std::uint64_t v = 0;
+    if (obj.find_field_unordered(name).get_uint64().get(v) != simdjson::SUCCESS) {
+        return 0;
+    }
+    return v;
+}
+
+std::uint64_t nested(simdjson::ondemand::object& obj, std::string_view outer,
+                     std::string_view inner) {
+    simdjson::ondemand::object details;
+    if (obj.find_field_unordered(outer).get_object().get(details) != simdjson::SUCCESS) {
+        return 0;
+    }
+    return field(details, inner);
+}
+
+std::optional<Usage> parse_usage_object(std::string_view text) {
+    thread_local simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(text);
+    simdjson::ondemand::document doc;
+    if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+        return std::nullopt;
+    }
+    Usage u;
+    // Fields are looked up in any order; a field that is absent or not a count stays 0.
+    u.prompt_tokens = field(obj, "prompt_tokens");
+    u.completion_tokens = field(obj, "completion_tokens");
+    u.cached_tokens = nested(obj, "prompt_tokens_details", "cached_tokens");
+    u.reasoning_tokens = nested(obj, "completion_tokens_details", "reasoning_tokens");
+    return u;
+}
+
+}  // namespace
+
+std::optional<Usage> find_usage(std::string_view json) {
+    std::size_t pos = json.size();
+    while (pos > 0) {
+        pos = json.rfind(kKey, pos - 1);
+        if (pos == std::string_view::npos) {
+            return std::nullopt;
+        }
+        if (escaped(json, pos)) {
+            continue;
+        }
+        std::size_t begin = pos + kKey.size();
+        while (begin < json.size() && (json[begin] == ' ' || json[begin] == '\t' ||
+                                       json[begin] == '\n' || json[begin] == '\r')) {
+            ++begin;
+        }
+        if (begin >= json.size() || json[begin] != '{') {
+            continue;  // `"usage":null`
+        }
+        const std::size_t end = object_end(json, begin);
+        if (end == std::string_view::npos) {
+            return std::nullopt;
+        }
+        return parse_usage_object(json.substr(begin, end - begin));
+    }
+    return std::nullopt;
+}
+
+std::optional<Usage> find_stream_usage(std::string_view events) {
+    if (events.find(kKey) == std::string_view::npos) {
+        return std::nullopt;  // the common case: one search, no parsing
+    }
+    std::optional<Usage> last;
+    std::size_t line_start = 0;
+    while (line_start < events.size()) {
+        std::size_t line_end = events.find('\n', line_start);
+        if (line_end == std::string_view::npos) {
+            line_end = events.size();
+        }
+        std::string_view line = events.substr(line_start, line_end - line_start);
+        if (line.starts_with("data:") && line.find(kKey) != std::string_view::npos) {
+            if (auto u = find_usage(line)) {
+                last = u;
+            }
+        }
+        line_start = line_end + 1;
+    }
+    return last;
+}
+
+}  // namespace sb::api
