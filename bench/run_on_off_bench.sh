@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
-# Access-log benchmark (issue #6): Switchboard with logging off vs on (local Parquet,
-# write-through spool, 100 ms group commit, 1 s rotation so that encoding and delivery fall
-# inside the measured runs), JSON and streaming at 64 connections.
+# On/off benchmark of one feature, JSON and streaming at 64 connections:
+#   --feature logging (issue #6): the access log off vs on (local Parquet, write-through spool,
+#     100 ms group commit, 1 s rotation so that encoding and delivery fall inside the measured
+#     runs);
+#   --feature policy (issue #5): governance off vs on (API key authentication, RBAC allow-list,
+#     key and team rate limits, key and team budgets, a priced target: every request is
+#     authenticated, authorised, admitted and settled).
 # Reports req/s, the gateway's CPU time per request (utime+stime of the whole process, writer and
 # delivery threads included) and the dropped-record counters after each run. The gateway is
 # pinned to CPU 0; wrk and the mock share CPU 1. Traffic goes to 127.0.0.1 only; every run is
 # bounded by -d. Off and on alternate, ROUNDS times, to spread the noise of a shared machine.
 #
-# Usage: bench/run_access_log_bench.sh [--duration SECONDS] [--rounds N] [--out docs/benchmarks.md]
+# Usage: bench/run_on_off_bench.sh [--feature logging|policy] [--duration SECONDS] [--rounds N]
+#                                  [--out docs/benchmarks.md]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DURATION=10
 ROUNDS=2
 OUT="$ROOT/docs/benchmarks.md"
+FEATURE=logging
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --feature) FEATURE=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for tool in wrk taskset curl; do
+case "$FEATURE" in
+  logging) TITLE="Access log: logging off vs on" ;;
+  policy) TITLE="Governance: policy off vs on" ;;
+  *) echo "unknown feature $FEATURE (logging or policy)" >&2; exit 2 ;;
+esac
+for tool in wrk taskset curl sha256sum; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
 done
 BIN="$ROOT/build"
@@ -49,16 +61,36 @@ taskset -c "$LOAD_CPU" "$BIN/mock-provider" --listen 127.0.0.1:0 > "$WORK/mock.o
 PIDS+=($!)
 MOCK_PORT=$(wait_line "$WORK/mock.out" "listening on")
 
-start_gateway() {  # start_gateway NAME LOGGING(0|1): sets GW_PID and GW_PORT
-  local name=$1 logging=$2
+# A client key for the policy runs, stored as its SHA-256 only (as `switchboard keys create` does).
+BENCH_KEY="sk-sb-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+BENCH_KEY_HASH=$(printf '%s' "$BENCH_KEY" | sha256sum | cut -d' ' -f1)
+export BENCH_KEY
+
+start_gateway() {  # start_gateway NAME ON(0|1): sets GW_PID and GW_PORT
+  local name=$1 on=$2
   cat > "$WORK/$name.yaml" <<YAML
 server: {listen: "127.0.0.1:0", workers: 1}
 providers:
   mock: {type: openai-compatible, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench}
 models:
-  mock-gpt: {provider: mock, model: gpt-4o-mini}
+  mock-gpt: {provider: mock, model: gpt-4o-mini, price: {input: 2.5, output: 10}}
 YAML
-  if [[ $logging == 1 ]]; then
+  if [[ $on == 1 && $FEATURE == policy ]]; then
+    cat >> "$WORK/$name.yaml" <<YAML
+auth:
+  teams:
+    bench: {models: ["mock-*"], limits: {requests_per_minute: 100000000}, budget: {daily: 1000000}}
+  keys:
+    key_0123456789abcdef:
+      hash: "$BENCH_KEY_HASH"
+      owner: bench
+      team: bench
+      models: ["mock-gpt"]
+      limits: {requests_per_minute: 100000000, tokens_per_minute: 1000000000}
+      budget: {daily: 1000000}
+YAML
+  fi
+  if [[ $on == 1 && $FEATURE == logging ]]; then
     cat >> "$WORK/$name.yaml" <<YAML
 logging:
   enabled: true
@@ -103,20 +135,25 @@ for mode in json stream; do
   done
 done
 METRICS=$(curl -s "http://127.0.0.1:$ON_PORT/metrics")
-DROPPED=$(grep '^switchboard_access_log_records_dropped_total' <<<"$METRICS" | awk '{s += $2} END {print s + 0}')
-WRITTEN=$(grep '^switchboard_access_log_records_written_total' <<<"$METRICS" | awk '{print $2}')
+LIMITED=$( (grep '^switchboard_requests_total' <<<"$METRICS" | grep -v 'status="200"' || true) | awk '{s += $2} END {print s + 0}')
+DROPPED=$( (grep '^switchboard_access_log_records_dropped_total' <<<"$METRICS" || true) | awk '{s += $2} END {print s + 0}')
+WRITTEN=$(grep '^switchboard_access_log_records_written_total' <<<"$METRICS" | awk '{print $2}' || true)
 avg() { awk -v s="$1" -v n="$ROUNDS" 'BEGIN { printf "%.1f", s / n }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
 {
-  echo "## Access log: logging off vs on ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+  echo "## $TITLE ($(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
   echo
-  echo "Command: \`bench/run_access_log_bench.sh --duration $DURATION --rounds $ROUNDS\` on $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))."
+  echo "Command: \`bench/run_on_off_bench.sh --feature $FEATURE --duration $DURATION --rounds $ROUNDS\` on $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))."
   echo "Switchboard (1 worker) pinned to CPU $PROXY_CPU, wrk (1 thread, 64 connections) and the mock on CPU $LOAD_CPU."
-  echo "\`on\`: \`logging.enabled: true\` with local Parquet, write-through spool, fsync every 100 ms and \`rotate_age: 1s\` (so Parquet encoding and delivery happen inside the measured runs rather than after them)."
+  if [[ $FEATURE == logging ]]; then
+    echo "\`on\`: \`logging.enabled: true\` with local Parquet, write-through spool, fsync every 100 ms and \`rotate_age: 1s\` (so Parquet encoding and delivery happen inside the measured runs rather than after them)."
+  else
+    echo "\`on\`: \`auth:\` with an API key (hash lookup, constant-time compare), model allow-lists on key and team, request and token limits per minute on the key and team, daily budgets on both, a priced target: every request is authenticated, authorised, admitted (reservation) and settled."
+  fi
   echo "Averages over $ROUNDS alternating runs each. CPU per request: the gateway process's utime+stime (all threads) / requests."
   echo
-  echo "| mode | logging | requests | errors | req/s | CPU µs/req |"
+  echo "| mode | $FEATURE | requests | errors | req/s | CPU µs/req |"
   echo "|---|---|---|---|---|---|"
   for mode in json stream; do for side in off on; do
     echo "| $mode | $side | ${SUM_REQ[$side,$mode]} | ${SUM_ERR[$side,$mode]} | $(avg "${SUM_RPS[$side,$mode]}") | $(avg "${SUM_CPU[$side,$mode]}") |"
@@ -127,7 +164,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
   echo "| req/s (target ≥ 0.90) | $(ratio "${SUM_RPS[on,json]}" "${SUM_RPS[off,json]}") | $(ratio "${SUM_RPS[on,stream]}" "${SUM_RPS[off,stream]}") |"
   echo "| CPU per request | $(ratio "${SUM_CPU[on,json]}" "${SUM_CPU[off,json]}") | $(ratio "${SUM_CPU[on,stream]}" "${SUM_CPU[off,stream]}") |"
   echo
-  echo "Records written to the spool: $WRITTEN; records dropped: $DROPPED."
+  if [[ $FEATURE == logging ]]; then
+    echo "Records written to the spool: $WRITTEN; records dropped: $DROPPED."
+  else
+    echo "Requests answered other than 200 with policy on (must be 0: no limit was meant to bite): $LIMITED."
+  fi
   echo
 } > "$WORK/result.md"
 cat "$WORK/result.md"
@@ -138,7 +179,8 @@ if [[ -n "$OUT" ]]; then
 import re, sys
 out, result = sys.argv[1], open(sys.argv[2]).read()
 text = open(out).read() if __import__('os').path.exists(out) else ''
-text = re.sub(r'## Access log: logging off vs on.*?(?=^## |^<!-- results -->|\Z)', '', text,
+title = result.split('\n', 1)[0].split(' (')[0]
+text = re.sub(re.escape(title) + r' \(.*?(?=^## |^<!-- results -->|\Z)', '', text,
               flags=re.S | re.M)
 marker = '<!-- results -->'
 text = text.replace(marker, result + marker, 1) if marker in text else text + result
