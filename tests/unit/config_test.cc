@@ -53,8 +53,9 @@ std::string with_provider(std::string_view entries) {
            std::string(entries) + "\n";
 }
 
+// An absolute path from CMake: __FILE__ may be relative (ccache's base_dir rewrites it).
 std::filesystem::path source_dir() {
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    return std::filesystem::path(SB_SOURCE_DIR);
 }
 
 // ---------------------------------------------------------------------------------------------
