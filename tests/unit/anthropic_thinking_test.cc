@@ -160,6 +160,32 @@ TEST(AnthropicThinking, StreamedBlocksEqualTheNonStreamOnesWhateverTheSplit) {
     }
 }
 
+TEST(AnthropicThinking, EachThinkingBlockGivesOneEntryEvenWithOddEvents) {
+    // A signature_delta and a stop for a block never started, a thinking block whose start
+    // event already carries its text and signature, and a repeated stop.
+    const std::string sse =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":5,"
+        "\"delta\":{\"type\":\"signature_delta\",\"signature\":\"x\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":5}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"a\",\"signature\":\"s\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    AnthropicAdapter adapter;
+    auto decoder = adapter.make_chat_stream_decoder(context(true));
+    std::string out;
+    ASSERT_TRUE(decoder->feed(sse, out));
+    ASSERT_TRUE(decoder->finish(out));
+    const std::string entry =
+        R"("thinking_blocks":[{"type":"thinking","thinking":"a","signature":"s"}])";
+    const std::size_t first = out.find(entry);
+    ASSERT_NE(first, std::string::npos) << out;
+    EXPECT_EQ(out.find(entry, first + 1), std::string::npos) << out;
+    EXPECT_EQ(out.find("\"x\""), std::string::npos) << out;
+}
+
 // A body whose assistant message (messages[1]) has `thinking_blocks: <blocks>`.
 std::string with_blocks(std::string_view blocks) {
     return std::string(
