@@ -4,6 +4,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "governance/governance.h"
 #include "server/adapters.h"
 #include "server/worker.h"
 
@@ -58,6 +59,13 @@ Status Gateway::start() {
     if (auto started = start_credentials(snapshot_->config(), std::chrono::seconds(10)); !started) {
         return started;
     }
+    if (snapshot_->config().auth.enabled && !governance_) {
+        auto gov = governance::Governance::create(snapshot_->config());
+        if (!gov) {
+            return fail(std::move(gov).error());
+        }
+        governance_ = std::move(*gov);
+    }
     if (const auto& otlp = snapshot_->config().telemetry.otlp; otlp && !exporter_) {
         telemetry::otlp::ExporterOptions opts;
         opts.endpoint = otlp->endpoint;
@@ -78,6 +86,7 @@ Status Gateway::start() {
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<Worker>(i, snapshot_, *router_, registry_);
         w->set_exporter(exporter_.get());
+        w->set_governance(governance_.get());
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
             return fail(bound.error());

@@ -11,6 +11,10 @@
 #include "telemetry/metrics.h"
 #include "telemetry/otlp/exporter.h"
 
+namespace sb::governance {
+class Governance;
+}
+
 namespace sb::server {
 
 class Worker;
@@ -50,6 +54,7 @@ class Gateway {
     // Declared before workers_ so that it outlives them: a worker's destruction ends its
     // sessions, whose recorders may still submit traces.
     std::unique_ptr<telemetry::otlp::Exporter> exporter_;
+    std::shared_ptr<governance::Governance> governance_;  // outlives the workers too
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;

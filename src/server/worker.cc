@@ -23,6 +23,7 @@
 
 #include "api/openai_request.h"
 #include "api/usage.h"
+#include "governance/governance.h"
 #include "inbound/anthropic/messages.h"
 #include "providers/openai.h"
 #include "providers/provider.h"
@@ -179,6 +180,9 @@ struct Exchange {
     std::vector<AttemptRecord> attempt_log;
     std::optional<api::Usage> usage;  // of the answer the client got, when known
     std::optional<double> cost;       // of that answer, when usage and the target's price are known
+    std::string principal;            // who called (key id, jwt:<issuer>:<user>, anonymous)
+    std::string team;                 // the caller's team, when known
+    std::vector<std::pair<std::string, std::string>> extra_headers;  // x-ratelimit-* and such
     // Kept when OTLP export is on: the request's W3C traceparent, and gen_ai.operation.name.
     std::string traceparent;
     std::string_view operation;  // a literal from otlp::operation_for_path()
@@ -194,6 +198,9 @@ void append_common_headers(std::string& head, Exchange& ex) {
     }
     if (ex.cost) {
         fmt::format_to(std::back_inserter(head), "x-switchboard-cost: {:.8f}\r\n", *ex.cost);
+    }
+    for (const auto& [name, value] : ex.extra_headers) {
+        fmt::format_to(std::back_inserter(head), "{}: {}\r\n", name, value);
     }
     auto overhead = Clock::now() - ex.started - ex.upstream_time;
     fmt::format_to(std::back_inserter(head), "x-switchboard-overhead-ms: {}\r\n",
@@ -361,7 +368,8 @@ constexpr std::string_view kAnthropicPing = "event: ping\ndata: {\"type\": \"pin
 
 // `/v1/models`: every servable name (aliases included; patterns are not names). `owned_by` is
 // the provider when all of a model's targets share one, else "switchboard".
-std::string models_body(const config::Snapshot& snap, std::string_view only = {}) {
+std::string models_body(const config::Snapshot& snap, std::string_view only,
+                        const std::function<bool(std::string_view)>& visible) {
     std::string out;
     auto append_model = [&](std::string_view id, const config::Model& m) {
         out += R"({"id":")";
@@ -378,7 +386,7 @@ std::string models_body(const config::Snapshot& snap, std::string_view only = {}
         out += R"("})";
     };
     if (!only.empty()) {
-        if (const config::Model* m = snap.find_model(only)) {
+        if (const config::Model* m = snap.find_model(only); m != nullptr && visible(m->name)) {
             append_model(only, *m);
         }
         return out;
@@ -387,7 +395,7 @@ std::string models_body(const config::Snapshot& snap, std::string_view only = {}
     bool first = true;
     for (const auto& m : snap.config().models) {
         const config::Model* served = m.glob ? nullptr : snap.find_model(m.name);
-        if (served == nullptr) {
+        if (served == nullptr || !visible(served->name)) {
             continue;
         }
         if (!first) {
@@ -1171,6 +1179,100 @@ Error no_target_error(const config::Model& model, const routing::Plan& plan) {
                  fmt::format("No target of model '{}' can take the request now.", model.name)};
 }
 
+// The policy chain's first step: who is calling. Without `auth:` everyone is anonymous.
+Result<governance::Principal> authenticate(Worker& w, Exchange& ex) {
+    governance::Governance* gov = w.governance();
+    if (gov == nullptr || !gov->enabled()) {
+        governance::Principal anonymous;
+        anonymous.id = "anonymous";
+        return anonymous;
+    }
+    std::string_view authorization;
+    std::string_view x_api_key;
+    if (ex.headers != nullptr) {
+        if (auto it = ex.headers->find(bhttp::field::authorization); it != ex.headers->end()) {
+            authorization = it->value();
+        }
+        if (auto it = ex.headers->find("x-api-key"); it != ex.headers->end()) {
+            x_api_key = it->value();
+        }
+    }
+    auto who = gov->authenticate(authorization, x_api_key);
+    if (who) {
+        ex.principal = who->id;
+        ex.team = who->team;
+    }
+    return who;
+}
+
+// The worst prices a request to a model may pay: admission reserves budgets with them.
+governance::Price worst_price(const config::Model& model) {
+    governance::Price worst;
+    for (const config::Target& t : model.targets) {
+        if (t.price) {
+            worst.input_per_million = std::max(worst.input_per_million, t.price->input);
+            worst.output_per_million = std::max(worst.output_per_million, t.price->output);
+        }
+    }
+    return worst;
+}
+
+// Authorisation and admission (rate limits, budgets) for a served model. On success the
+// x-ratelimit-* headers go with the answer; on a 429 too, with Retry-After.
+Status admit(Worker& w, Exchange& ex, const governance::Principal& who, const config::Model& model,
+             std::size_t body_bytes, std::uint64_t max_tokens,
+             std::optional<governance::Admission>& admission, governance::Estimate& estimate) {
+    governance::Governance* gov = w.governance();
+    if (gov == nullptr || !gov->enabled()) {
+        return {};
+    }
+    if (auto ok = gov->authorize(who, model.name); !ok) {
+        return ok;
+    }
+    estimate.prompt_tokens = governance::estimate_prompt_tokens(body_bytes);
+    estimate.max_tokens = max_tokens;
+    estimate.price = worst_price(model);
+    governance::RateLimitInfo info;
+    auto adm = gov->admit(who, model.name, estimate, &info);
+    for (auto& header : governance::rate_limit_headers(adm ? adm->info() : info)) {
+        ex.extra_headers.push_back(std::move(header));
+    }
+    if (!adm) {
+        return fail(std::move(adm).error());
+    }
+    admission.emplace(std::move(*adm));
+    return {};
+}
+
+// Settles an admission when the request ends: to the answer's usage and cost when the upstream
+// reported them; to the reservation when an answer went out without usage (the gateway cannot
+// know, and a budget must not be overspent); not at all for a failed request (the admission's
+// destructor releases its tokens and money).
+struct Settle {
+    std::optional<governance::Admission>& admission;
+    const governance::Estimate& estimate;
+    Exchange& ex;
+    ~Settle() {
+        if (!admission) {
+            return;
+        }
+        if (ex.usage) {
+            governance::Usage u;
+            u.prompt_tokens = ex.usage->prompt_tokens;
+            u.completion_tokens = ex.usage->completion_tokens;
+            u.cached_prompt_tokens = ex.usage->cached_tokens;
+            admission->settle(u, ex.cost.value_or(0.0));
+        } else if (ex.status >= 200 && ex.status < 300) {
+            governance::Usage u;
+            u.prompt_tokens = estimate.prompt_tokens;
+            const auto reserved =
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, admission->reserved_tokens()));
+            u.completion_tokens = reserved > u.prompt_tokens ? reserved - u.prompt_tokens : 0;
+            admission->settle(u, governance::cost(estimate.price, u));
+        }
+    }
+};
+
 // Proxies one request: picks targets by the model's strategy and health, and retries or falls
 // back (within the retry budget and the total deadline) for as long as nothing has reached the
 // client. `messages` is set for Anthropic's Messages API (/v1/messages, count_tokens; `ep` is
@@ -1184,6 +1286,12 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     Worker& w = c->worker;
     std::shared_ptr<const config::Snapshot> snap = w.snapshot();  // held for the whole request
     routing::Router& router = w.router();
+    // Policy chain: authenticate (401) before the body or the model is looked at, then
+    // authorise (403) and admit (429) for the model.
+    auto who = authenticate(w, ex);
+    if (!who) {
+        co_return co_await send_error(s, ex, who.error());
+    }
     auto inspected = read_client_request(ep, messages, body, ex);
     if (!inspected) {
         co_return co_await send_error(s, ex, inspected.error());
@@ -1193,8 +1301,17 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         co_return co_await send_error(s, ex, model_not_found(inspected->model));
     }
     ex.model = model->name;
+    std::optional<governance::Admission> admission;
+    governance::Estimate estimate;
+    auto admitted =
+        admit(w, ex, *who, *model, body.size(), inspected->max_tokens, admission, estimate);
+    if (!admitted) {
+        co_return co_await send_error(s, ex, admitted.error());
+    }
+    Settle settle{admission, estimate, ex};
     router.on_request();
-    const routing::RequestFacts facts = request_facts(ex, body, inspected->max_tokens);
+    routing::RequestFacts facts = request_facts(ex, body, inspected->max_tokens);
+    facts.team = ex.team;
     const Clock::time_point deadline = ex.started + model->retry.total_deadline;
     std::vector<const config::Model*> visited{model};
     routing::Plan plan = router.plan(*model, facts, w.rng(), Clock::now());
@@ -1410,19 +1527,25 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         co_return co_await proxy(s, c, ex, api::Endpoint::ChatCompletions, std::move(body),
                                  messages);
     }
-    if (path == "/v1/models") {
+    if (path == "/v1/models" || path.starts_with("/v1/models/")) {
         if (method != bhttp::verb::get) {
             co_return co_await send_error(s, ex, wrong_method("GET"));
         }
-        co_return co_await send_response(s, ex, 200, "application/json",
-                                         models_body(*w.snapshot()));
-    }
-    if (path.starts_with("/v1/models/")) {
-        if (method != bhttp::verb::get) {
-            co_return co_await send_error(s, ex, wrong_method("GET"));
+        // With governance on, the caller must authenticate and sees only models it may use.
+        auto who = authenticate(w, ex);
+        if (!who) {
+            co_return co_await send_error(s, ex, who.error());
+        }
+        governance::Governance* gov = w.governance();
+        auto visible = [&](std::string_view name) {
+            return gov == nullptr || !gov->enabled() || gov->authorize(*who, name).has_value();
+        };
+        if (path == "/v1/models") {
+            std::string all = models_body(*w.snapshot(), {}, visible);
+            co_return co_await send_response(s, ex, 200, "application/json", all);
         }
         std::string_view id = path.substr(11);
-        std::string one = models_body(*w.snapshot(), id);
+        std::string one = models_body(*w.snapshot(), id, visible);
         if (one.empty()) {
             co_return co_await send_error(s, ex, model_not_found(id));
         }

@@ -28,6 +28,10 @@ namespace sb::telemetry::otlp {
 class Exporter;
 }
 
+namespace sb::governance {
+class Governance;
+}
+
 namespace sb::server {
 
 struct Conn;
@@ -59,6 +63,9 @@ class Worker {
     // The OTLP exporter request traces go to, or nullptr when export is off. Set by the
     // Gateway before the worker runs; the exporter outlives the worker.
     void set_exporter(telemetry::otlp::Exporter* exporter) { exporter_ = exporter; }
+    // Governance (authentication, RBAC, limits, budgets); nullptr or disabled: open gateway.
+    void set_governance(governance::Governance* gov) { governance_ = gov; }
+    governance::Governance* governance() const { return governance_; }
     telemetry::otlp::Exporter* exporter() const { return exporter_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
@@ -109,6 +116,7 @@ class Worker {
     telemetry::Registry& registry_;
     telemetry::WorkerMetrics& metrics_;
     telemetry::otlp::Exporter* exporter_ = nullptr;
+    governance::Governance* governance_ = nullptr;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
 };
