@@ -31,6 +31,13 @@
 #include "server/adapters.h"
 #include "telemetry/otlp/exporter.h"
 
+// GCC 12 false positive (GCC PR 109224): when it inlines Asio's awaitable frame allocation
+// (thread_info_base::allocate, aligned_alloc) into a large coroutine it reports the matching
+// awaitable_frame_base::operator delete as "mismatched". Both are Asio's own pair.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace sb::server {
 
 namespace asio = boost::asio;
@@ -190,6 +197,10 @@ struct Exchange {
 
 void append_common_headers(std::string& head, Exchange& ex) {
     fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\n", ex.request_id);
+    if (ex.anthropic) {
+        // Anthropic's name for it, which its SDKs show on errors (`requestID`).
+        fmt::format_to(std::back_inserter(head), "request-id: {}\r\n", ex.request_id);
+    }
     if (!ex.provider.empty()) {
         fmt::format_to(std::back_inserter(head),
                        "x-switchboard-provider: {}\r\nx-switchboard-target: {}\r\n"
