@@ -48,9 +48,11 @@ after(async () => {
 for (const target of TARGETS) {
     describe(`messages: ${target.name}`, () => {
         test('messages.create', TIMEOUT, async () => {
+            // The client's API version and beta flags (as a user sets them per request).
+            const headers = { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'tools-2024-05-16' };
             const m = await client.messages.create({
                 model: target.chat, max_tokens: 256, system: SYSTEM, messages: MESSAGES,
-            });
+            }, { headers });
             assert.equal(m.type, 'message');
             assert.equal(m.role, 'assistant');
             assert.ok(m.id.startsWith('msg_'));
@@ -64,6 +66,7 @@ for (const target of TARGETS) {
                 const last = await stack.lastUpstreamRequest();
                 assert.equal(last.path, '/v1/messages');
                 assert.equal(last.headers['anthropic-version'], '2023-06-01');
+                assert.equal(last.headers['anthropic-beta'], 'tools-2024-05-16');
                 assert.notEqual(last.headers['x-api-key'], CLIENT_API_KEY);
             }
         });
