@@ -1589,6 +1589,19 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
                           std::string_view(bhttp::to_string(method)), path)});
 }
 
+// The request target of the request line at the start of `buf` ("" when there is none).
+std::string_view request_line_target(const beast::flat_buffer& buf) {
+    const auto data = buf.data();
+    std::string_view raw(static_cast<const char*>(data.data()), data.size());
+    raw = raw.substr(0, raw.find_first_of("\r\n"));
+    const std::size_t first = raw.find(' ');
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    raw.remove_prefix(first + 1);
+    return raw.substr(0, raw.find(' '));
+}
+
 // /v1/messages and anything under it (count_tokens, unknown sub-paths): Anthropic's API.
 bool is_messages_path(std::string_view target) {
     const std::string_view path = target.substr(0, target.find('?'));
@@ -1654,8 +1667,12 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         auto [hec, hn] = co_await bhttp::async_read_header(s, buf, parser, kNoThrow);
         (void)hn;
         disarm_deadline(*c);
-        // Errors on Anthropic's routes have Anthropic's shape, from the head on.
-        ex.anthropic = is_messages_path(parser.get().target());
+        // Errors on Anthropic's routes have Anthropic's shape, from the head on (a head that
+        // failed, e.g. too large, may not have been parsed: then its request line is read
+        // from the bytes received).
+        ex.anthropic = hec && parser.get().target().empty()
+                           ? is_messages_path(request_line_target(buf))
+                           : is_messages_path(parser.get().target());
         if (hec) {
             ex.keep_alive = false;
             if (c->timed_out) {

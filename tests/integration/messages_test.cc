@@ -286,6 +286,10 @@ TEST_F(MessagesTest, WrongMethodAndOversizedBodyHaveAnthropicsShape) {
         messages(message_for("mock-gpt", false,
                              R"(,"metadata":{"user_id":")" + std::string(4096, 'x') + "\"}")),
         413, "request_too_large");
+    // A head too large to parse (431) still answers in Anthropic's shape on its route.
+    auto big = messages(message_for("mock-gpt", false), "/v1/messages",
+                        kAnthropicHeaders + "x-padding: " + std::string(70 * 1024, 'p') + "\r\n");
+    expect_anthropic_error(big, 431, "invalid_request_error");
     // The OpenAI routes keep OpenAI's shape.
     auto openai = http_request(port(), "GET", "/v1/chat/completions");
     EXPECT_EQ(openai.status, 405);

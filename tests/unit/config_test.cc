@@ -54,7 +54,9 @@ std::string with_provider(std::string_view entries) {
 }
 
 std::filesystem::path source_dir() {
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    // SB_GOLDEN_DIR is absolute (<source>/tests/golden); __FILE__ may be relative to the build
+    // directory (ccache's base_dir rewriting), which breaks when ctest runs from build/tests.
+    return std::filesystem::path(SB_GOLDEN_DIR).parent_path().parent_path();
 }
 
 // ---------------------------------------------------------------------------------------------
