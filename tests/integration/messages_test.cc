@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "governance/keys.h"
 #include "integration/gateway_fixture.h"
 
 namespace sb::test {
@@ -35,6 +36,10 @@ const std::string kModels =
     "  mock-429: {provider: mock, model: \"gpt-4o-mini;status=429;retry_after=7\"}\n"
     "  mock-slow: {provider: mock, model: \"gpt-4o-mini;chunk_delay_ms=400;chunks=2\"}\n"
     "  mock-stall: {provider: fast, model: \"gpt-4o-mini;stall_after=2\"}\n"
+    "  claude-priced:\n    provider: claude\n    model: claude-sonnet-4-5\n"
+    "    price: {input: 1000, output: 2000}\n"
+    "  mock-priced:\n    provider: mock\n    model: gpt-4o-mini\n"
+    "    price: {input: 1000, output: 2000}\n"
     "  ha:\n    strategy: priority\n    targets:\n"
     "      - {provider: claude, model: \"claude-sonnet-4-5;status=503\", priority: 1}\n"
     "      - {provider: mock, model: gpt-4o, priority: 2}\n";
@@ -369,6 +374,54 @@ TEST_F(MessagesTest, SilentStreamsGetPingEvents) {
     auto native_names = names_of(events_of(native.body), true);
     EXPECT_GE(std::count(native_names.begin(), native_names.end(), "ping"), 3) << native.body;
     EXPECT_EQ(native_names.back(), "message_stop");
+}
+
+// ----- usage and cost ------------------------------------------------------------------------
+
+TEST_F(MessagesTest, AnswersArePricedFromTheirAnthropicUsage) {
+    start_messages();
+    for (const std::string model : {"claude-priced", "mock-priced"}) {
+        auto r = messages(message_for(model, false));
+        ASSERT_EQ(r.status, 200) << r.body;
+        const auto usage = json::parse(r.body).at("usage");
+        const double input = static_cast<double>(usage.at("input_tokens").as_int64());
+        const double output = static_cast<double>(usage.at("output_tokens").as_int64());
+        ASSERT_GT(input, 0);
+        ASSERT_GT(output, 0);
+        ASSERT_FALSE(r.header("x-switchboard-cost").empty()) << model;
+        EXPECT_NEAR(std::stod(r.header("x-switchboard-cost")),
+                    (1000.0 * input + 2000.0 * output) / 1e6, 1e-7)
+            << model;
+    }
+}
+
+// ----- authentication: x-api-key or a bearer token -------------------------------------------
+
+class MessagesAuthTest : public GatewayFixture {
+  protected:
+    void SetUp() override {
+        start("", kModels,
+              kProviders + "auth:\n  keys:\n    " + key_.id + ":\n      hash: \"" + key_.hash +
+                  "\"\n      owner: alice\n");
+    }
+    governance::NewKey key_ = governance::generate_key();
+};
+
+TEST_F(MessagesAuthTest, XApiKeyAndBearerAreAcceptedAndErrorsAreAnthropicShaped) {
+    const std::string body = message_for("mock-gpt", false);
+    const std::string version = "anthropic-version: 2023-06-01\r\n";
+    auto by_x_api_key = post("/v1/messages", body, version + "x-api-key: " + key_.secret + "\r\n");
+    EXPECT_EQ(by_x_api_key.status, 200) << by_x_api_key.body;
+    auto by_bearer =
+        post("/v1/messages", body, version + "Authorization: Bearer " + key_.secret + "\r\n");
+    EXPECT_EQ(by_bearer.status, 200) << by_bearer.body;
+    expect_anthropic_error(post("/v1/messages", body, version), 401, "authentication_error");
+    expect_anthropic_error(post("/v1/messages", body, version + "x-api-key: sk-wrong\r\n"), 401,
+                           "authentication_error");
+    // The client's key never reaches the provider.
+    auto last = json::parse(mock_get("/_mock/last_request").body);
+    EXPECT_EQ(last.at("headers").at("authorization").as_string(), "Bearer sk-mock-key");
+    EXPECT_FALSE(last.at("headers").as_object().contains("x-api-key"));
 }
 
 }  // namespace
