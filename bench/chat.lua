@@ -4,7 +4,7 @@ local stream = os.getenv("BENCH_STREAM") == "1"
 wrk.method = "POST"
 wrk.path = "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "bench")
 wrk.body = '{"model":"' .. model .. '","stream":' .. (stream and "true" or "false") ..
   ',"messages":[{"role":"system","content":"You are a helpful assistant."},' ..
   '{"role":"user","content":"Write one sentence about benchmarks."}],"max_tokens":64}'

@@ -12,7 +12,7 @@ packages=(
     build-essential cmake ninja-build ccache pkg-config git g++
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libcurl4-openssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-    libcli11-dev libzstd-dev libexpected-dev
+    libcli11-dev libzstd-dev libexpected-dev libsqlite3-dev libre2-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     nginx-light wrk nghttp2-client curl openssl ca-certificates clang-format
     prometheus  # promtool: checks the /metrics exposition in the unit tests

@@ -293,7 +293,8 @@ Signed sign(const Request& request, const Credentials& credentials, const Option
     out.canonical_request.reserve(256 + canonical_headers.size());
     out.canonical_request += request.method;
     out.canonical_request += '\n';
-    out.canonical_request += canonical_uri(request.path);
+    out.canonical_request +=
+        options.s3_path ? std::string(request.path) : canonical_uri(request.path);
     out.canonical_request += '\n';
     out.canonical_request += canonical_query(request.query);
     out.canonical_request += '\n';

@@ -47,6 +47,9 @@ struct Options {
     // Sends and signs `x-amz-content-sha256: <hex SHA-256 of the payload>` (Bedrock: yes; AWS's
     // generic test suite predates the header, so its vectors are signed without it).
     bool content_sha256_header = true;
+    // S3 signs the wire path as sent (already URI-encoded once, no dot-segment removal, no
+    // second encoding), unlike every other service; set for S3 object requests.
+    bool s3_path = false;
 };
 
 // What a signed request must carry.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <re2/re2.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
@@ -578,8 +579,16 @@ bool is_reserved_header(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The parser
 
-constexpr std::array<std::string_view, 7> kRootKeys{"server", "providers", "models", "routing",
-                                                    "admin",  "telemetry", "auth"};
+constexpr std::array<std::string_view, 8> kRootKeys{"server", "providers", "models", "routing",
+                                                    "admin",  "telemetry", "auth",   "logging"};
+constexpr std::array<std::string_view, 12> kLoggingKeys{
+    "enabled",        "directory",      "spool_dir",    "spool_max_bytes",
+    "spool_policy",   "fsync_interval", "rotate_bytes", "rotate_age",
+    "queue_capacity", "write_through",  "s3",           "bodies"};
+constexpr std::array<std::string_view, 9> kLoggingS3Keys{
+    "endpoint",          "bucket",        "region",     "prefix", "access_key_id",
+    "secret_access_key", "session_token", "path_style", "timeout"};
+constexpr std::array<std::string_view, 2> kLoggingBodiesKeys{"enabled", "redact"};
 constexpr std::array<std::string_view, 1> kTelemetryKeys{"otlp"};
 constexpr std::array<std::string_view, 10> kOtlpKeys{
     "endpoint", "headers",          "timeout",    "batch_size",   "interval",
@@ -678,6 +687,7 @@ class Parser {
         std::optional<YAML::Node> admin;
         std::optional<YAML::Node> telemetry;
         std::optional<YAML::Node> auth;
+        std::optional<YAML::Node> logging;
         // Top-level keys are paths of their own: `server`, not `config.server`.
         auto status = for_each_entry(
             root, root_path,
@@ -696,6 +706,8 @@ class Parser {
                     telemetry.emplace(value);
                 } else if (key == "auth") {
                     auth.emplace(value);
+                } else if (key == "logging") {
+                    logging.emplace(value);
                 } else {
                     return unknown_key(key, kRootKeys);
                 }
@@ -726,6 +738,11 @@ class Parser {
         }
         if (telemetry) {
             if (auto s = parse_telemetry(*telemetry, "telemetry", config.telemetry); !s) {
+                return fail(std::move(s).error());
+            }
+        }
+        if (logging) {
+            if (auto s = parse_logging(*logging, "logging", config.logging); !s) {
                 return fail(std::move(s).error());
             }
         }
@@ -1163,6 +1180,188 @@ class Parser {
         }
         out = value;
         return {};
+    }
+
+    // -- logging -------------------------------------------------------------------------------
+
+    Status parse_logging(const YAML::Node& node, const std::string& path, Logging& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "enabled") {
+                    return read_bool(value, kp, out.enabled);
+                }
+                if (key == "directory") {
+                    return read_string(value, kp, out.directory);
+                }
+                if (key == "spool_dir") {
+                    return read_string(value, kp, out.spool_dir);
+                }
+                if (key == "spool_max_bytes") {
+                    return read_size(value, kp, kMiB, kGiB * 1024, out.spool_max_bytes);
+                }
+                if (key == "spool_policy") {
+                    std::string policy;
+                    if (auto s = read_string(value, kp, policy); !s) {
+                        return s;
+                    }
+                    if (policy == "refuse") {
+                        out.spool_policy = LogSpoolPolicy::Refuse;
+                    } else if (policy == "drop_oldest") {
+                        out.spool_policy = LogSpoolPolicy::DropOldest;
+                    } else if (policy == "drop_new") {
+                        out.spool_policy = LogSpoolPolicy::DropNew;
+                    } else {
+                        return fail_at(
+                            kp, "must be one of refuse, drop_oldest, drop_new" + got(policy));
+                    }
+                    return {};
+                }
+                if (key == "fsync_interval") {
+                    return read_duration(value, kp, out.fsync_interval);
+                }
+                if (key == "rotate_bytes") {
+                    return read_size(value, kp, kKiB, kGiB, out.rotate_bytes);
+                }
+                if (key == "rotate_age") {
+                    return read_duration(value, kp, out.rotate_age);
+                }
+                if (key == "queue_capacity") {
+                    return read_int(value, kp, 16, 16 << 20, out.queue_capacity);
+                }
+                if (key == "write_through") {
+                    return read_bool(value, kp, out.write_through);
+                }
+                if (key == "s3") {
+                    return parse_logging_s3(value, kp, out.s3);
+                }
+                if (key == "bodies") {
+                    return parse_logging_bodies(value, kp, out.bodies);
+                }
+                return unknown_key(kp, kLoggingKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (out.enabled) {
+            if (out.spool_dir.empty()) {
+                return fail_at(child(path, "spool_dir"), "is required when logging is enabled");
+            }
+            if (out.directory.empty() && !out.s3) {
+                return fail_at(child(path, "directory"),
+                               "is empty and there is no s3 section: records would go nowhere");
+            }
+        }
+        return {};
+    }
+
+    Status parse_logging_s3(const YAML::Node& node, const std::string& path,
+                            std::optional<LoggingS3>& out) {
+        if (node.IsNull()) {
+            out.reset();
+            return {};
+        }
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        LoggingS3 s3;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "endpoint") {
+                    return read_string(value, kp, s3.endpoint);
+                }
+                if (key == "bucket") {
+                    return read_string(value, kp, s3.bucket);
+                }
+                if (key == "region") {
+                    return read_string(value, kp, s3.region);
+                }
+                if (key == "prefix") {
+                    return read_string(value, kp, s3.prefix);
+                }
+                // Credentials are secrets: their values are never echoed.
+                if (key == "access_key_id") {
+                    return read_string(value, kp, s3.access_key_id);
+                }
+                if (key == "secret_access_key") {
+                    return read_string(value, kp, s3.secret_access_key);
+                }
+                if (key == "session_token") {
+                    return read_string(value, kp, s3.session_token);
+                }
+                if (key == "path_style") {
+                    return read_bool(value, kp, s3.path_style);
+                }
+                if (key == "timeout") {
+                    return read_duration(value, kp, s3.timeout);
+                }
+                return unknown_key(kp, kLoggingS3Keys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (!s3.endpoint.starts_with("http://") && !s3.endpoint.starts_with("https://")) {
+            return fail_at(child(path, "endpoint"),
+                           "must be an http:// or https:// URL, e.g. https://s3.us-east-1."
+                           "amazonaws.com");
+        }
+        if (s3.bucket.empty()) {
+            return fail_at(child(path, "bucket"), "is required");
+        }
+        if (s3.region.empty()) {
+            return fail_at(child(path, "region"), "must not be empty");
+        }
+        if (s3.access_key_id.empty() || s3.secret_access_key.empty()) {
+            return fail_at(
+                child(path, s3.access_key_id.empty() ? "access_key_id" : "secret_access_key"),
+                "is required (S3 requests are signed with SigV4)");
+        }
+        if (!s3.prefix.empty() && s3.prefix.back() != '/') {
+            s3.prefix += '/';
+        }
+        out = std::move(s3);
+        return {};
+    }
+
+    Status parse_logging_bodies(const YAML::Node& node, const std::string& path,
+                                LoggingBodies& out) {
+        if (auto s = expect_map(node, path); !s) {
+            return s;
+        }
+        return for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "enabled") {
+                    return read_bool(value, kp, out.enabled);
+                }
+                if (key == "redact") {
+                    if (!value.IsSequence()) {
+                        return fail_at(kp, fmt::format("must be a list of RE2 patterns (got {})",
+                                                       node_kind(value)));
+                    }
+                    out.redact.clear();
+                    for (std::size_t i = 0; i < value.size(); ++i) {
+                        const std::string ip = fmt::format("{}[{}]", kp, i);
+                        std::string pattern;
+                        if (auto s = read_string(value[i], ip, pattern); !s) {
+                            return s;
+                        }
+                        RE2::Options opts;
+                        opts.set_log_errors(false);
+                        RE2 re(pattern, opts);
+                        if (!re.ok()) {
+                            return fail_at(ip, "is not a valid RE2 pattern: " + re.error());
+                        }
+                        out.redact.push_back(std::move(pattern));
+                    }
+                    return {};
+                }
+                return unknown_key(kp, kLoggingBodiesKeys);
+            });
     }
 
     // -- providers -----------------------------------------------------------------------------

@@ -283,8 +283,45 @@ struct Auth {
     std::vector<std::pair<std::string, RateLimits>> model_limits;  // per model (glob -> limits)
 };
 
+// -- logging (access log, DESIGN.md section 6, docs/access-log.md) --------------------------
+
+enum class LogSpoolPolicy : std::uint8_t { Refuse, DropOldest, DropNew };
+
+struct LoggingS3 {
+    std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000"
+    std::string bucket;
+    std::string region = "us-east-1";
+    std::string prefix;  // key prefix; "" or ending in '/'
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::string session_token;
+    bool path_style = true;  // false: virtual-hosted (https://bucket.host/key)
+    Millis timeout{30'000};  // per PUT
+};
+
+struct LoggingBodies {
+    bool enabled = false;             // prompt and response bodies in the records
+    std::vector<std::string> redact;  // RE2 patterns; every match becomes "[REDACTED]"
+};
+
+struct Logging {
+    bool enabled = false;
+    std::string directory = "./access-logs";       // local Parquet destination; "" = none
+    std::string spool_dir = "./access-log-spool";  // CRC-framed on-disk spool
+    std::size_t spool_max_bytes = std::size_t{1} << 30;
+    LogSpoolPolicy spool_policy = LogSpoolPolicy::Refuse;
+    Millis fsync_interval{100};
+    std::size_t rotate_bytes = std::size_t{64} << 20;
+    Millis rotate_age{60'000};
+    int queue_capacity = 65'536;
+    bool write_through = true;  // workers append to the spool when its lock is free
+    std::optional<LoggingS3> s3;
+    LoggingBodies bodies;
+};
+
 struct Config {
     Server server;
+    Logging logging;
     Telemetry telemetry;
     Auth auth;                        // governance; see docs/governance.md
     std::vector<Provider> providers;  // in file order

@@ -20,6 +20,49 @@ struct Gateway::Tls {
     boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_server};
 };
 
+namespace {
+
+telemetry::access::Options access_log_options(const config::Logging& cfg) {
+    telemetry::access::Options o;
+    o.directory = cfg.directory;
+    o.spool_dir = cfg.spool_dir;
+    o.spool_max_bytes = cfg.spool_max_bytes;
+    switch (cfg.spool_policy) {
+        case config::LogSpoolPolicy::Refuse:
+            o.policy = telemetry::access::SpoolPolicy::Refuse;
+            break;
+        case config::LogSpoolPolicy::DropOldest:
+            o.policy = telemetry::access::SpoolPolicy::DropOldest;
+            break;
+        case config::LogSpoolPolicy::DropNew:
+            o.policy = telemetry::access::SpoolPolicy::DropNew;
+            break;
+    }
+    o.fsync_interval = cfg.fsync_interval;
+    o.rotate_bytes = cfg.rotate_bytes;
+    o.rotate_age = cfg.rotate_age;
+    o.queue_capacity = static_cast<std::size_t>(cfg.queue_capacity);
+    o.write_through = cfg.write_through;
+    if (cfg.s3) {
+        telemetry::access::S3Options s3;
+        s3.endpoint = cfg.s3->endpoint;
+        s3.bucket = cfg.s3->bucket;
+        s3.region = cfg.s3->region;
+        s3.prefix = cfg.s3->prefix;
+        s3.access_key_id = cfg.s3->access_key_id;
+        s3.secret_access_key = cfg.s3->secret_access_key;
+        s3.session_token = cfg.s3->session_token;
+        s3.path_style = cfg.s3->path_style;
+        s3.timeout_ms = static_cast<long>(cfg.s3->timeout.count());
+        o.s3 = std::move(s3);
+    }
+    o.bodies = cfg.bodies.enabled;
+    o.redact_patterns = cfg.bodies.redact;
+    return o;
+}
+
+}  // namespace
+
 Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
     : snapshot_(std::move(snapshot)), router_(std::make_unique<routing::Router>(snapshot_)) {
     router_->attach_metrics(registry_);
@@ -81,12 +124,20 @@ Status Gateway::start() {
         opts.resource.service_version = kVersion;
         exporter_ = std::make_unique<telemetry::otlp::Exporter>(std::move(opts), &registry_);
     }
+    if (const config::Logging& logging = snapshot_->config().logging; logging.enabled) {
+        access_log_ = std::make_unique<telemetry::access::AccessLog>(access_log_options(logging));
+        if (auto st = access_log_->open(); !st) {
+            access_log_.reset();
+            return fail(ErrorCode::Internal, "logging: " + st.error().message);
+        }
+    }
     port_ = srv.port;
     tls_port_ = srv.tls ? srv.tls->port : 0;
     for (int i = 0; i < n; ++i) {
         auto w = std::make_unique<Worker>(i, snapshot_, *router_, registry_);
         w->set_exporter(exporter_.get());
         w->set_governance(governance_.get());
+        w->set_access_log(access_log_.get());
         auto bound = w->listen(srv.host, port_, nullptr);
         if (!bound) {
             return fail(bound.error());
@@ -128,6 +179,9 @@ void Gateway::wait() {
         }
     }
     threads_.clear();
+    if (access_log_) {
+        access_log_->close();
+    }
 }
 
 void Gateway::stop() {

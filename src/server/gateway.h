@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "routing/router.h"
+#include "telemetry/access/access_log.h"
 #include "telemetry/metrics.h"
 #include "telemetry/otlp/exporter.h"
 
@@ -42,14 +43,21 @@ class Gateway {
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
     // the remaining streams with an error event and closes. Returns at once; wait() joins.
     void drain();
-    // Joins the worker threads (returns once every worker has finished draining or stopped).
+    // Joins the worker threads (returns once every worker has finished draining or stopped),
+    // then closes the access log (its last records are spooled and delivered within its
+    // close timeout; the rest stay in the spool for the next start).
     void wait();
+
+    // The access log, or nullptr when `logging.enabled` is false.
+    telemetry::access::AccessLog* access_log() { return access_log_.get(); }
     // Immediate stop: no draining.
     void stop();
 
   private:
     std::shared_ptr<const config::Snapshot> snapshot_;
-    telemetry::Registry registry_;             // outlives the workers, which record into it
+    telemetry::Registry registry_;  // outlives the workers, which record into it
+    // Opened by start() before the workers run, closed by wait() after they end.
+    std::unique_ptr<telemetry::access::AccessLog> access_log_;
     std::unique_ptr<routing::Router> router_;  // shared by the workers; outlives them
     // Declared before workers_ so that it outlives them: a worker's destruction ends its
     // sessions, whose recorders may still submit traces.

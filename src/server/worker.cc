@@ -29,6 +29,7 @@
 #include "providers/provider.h"
 #include "routing/router.h"
 #include "server/adapters.h"
+#include "telemetry/access/access_log.h"
 #include "telemetry/otlp/exporter.h"
 
 // GCC 12 false positive (GCC PR 109224): when it inlines Asio's awaitable frame allocation
@@ -193,6 +194,8 @@ struct Exchange {
     // Kept when OTLP export is on: the request's W3C traceparent, and gen_ai.operation.name.
     std::string traceparent;
     std::string_view operation;  // a literal from otlp::operation_for_path()
+    std::string endpoint;        // request path, for the access log
+    bhttp::verb method = bhttp::verb::unknown;
 };
 
 void append_common_headers(std::string& head, Exchange& ex) {
@@ -455,6 +458,55 @@ struct Recorder {
             sample.cost = *ex.cost;
         }
         worker.metrics().record(sample);
+        if (telemetry::access::AccessLog* log = worker.access_log()) {
+            telemetry::access::AccessRecord r;
+            r.request_id = ex.request_id;
+            r.finished_at_us = log->now_micros();
+            r.started_at_us =
+                r.finished_at_us -
+                std::chrono::duration_cast<std::chrono::microseconds>(now - ex.started).count();
+            r.endpoint = ex.endpoint;
+            r.method = std::string(bhttp::to_string(ex.method));
+            r.principal = ex.principal;
+            if (ex.principal.starts_with("key_")) {
+                r.key_id = ex.principal;  // a key's id: random, not derived from the key
+            }
+            r.team = ex.team;
+            r.cost_usd = ex.cost;
+            r.model_requested = ex.model;
+            r.target = ex.target;
+            r.provider = ex.provider;
+            r.status = ex.status;
+            r.error_code = ex.error_code;
+            r.total_ms = sample.total_seconds * 1000;
+            r.overhead_ms = sample.overhead_seconds * 1000;
+            r.stream = sample.first_byte_seconds >= 0;
+            if (r.stream) {
+                r.ttft_ms = sample.first_byte_seconds * 1000;
+            }
+            r.attempts = ex.attempts;
+            if (ex.usage) {
+                r.tokens_in = static_cast<std::int64_t>(ex.usage->prompt_tokens);
+                r.tokens_out = static_cast<std::int64_t>(ex.usage->completion_tokens);
+                r.tokens_cached = static_cast<std::int64_t>(ex.usage->cached_tokens);
+                r.tokens_reasoning = static_cast<std::int64_t>(ex.usage->reasoning_tokens);
+            }
+            for (const AttemptRecord& a : ex.attempt_log) {
+                telemetry::access::AttemptRecord row;
+                row.index = static_cast<std::int32_t>(r.attempt_details.size() + 1);
+                row.provider = a.provider;
+                row.target = a.upstream_model;
+                row.status = a.status;
+                row.error_code = a.error_code;
+                row.started_at_us =
+                    r.started_at_us +
+                    std::chrono::duration_cast<std::chrono::microseconds>(a.started - ex.started)
+                        .count();
+                row.duration_ms = std::chrono::duration<double, std::milli>(a.duration).count();
+                r.attempt_details.push_back(std::move(row));
+            }
+            log->submit(std::move(r));
+        }
         if (telemetry::otlp::Exporter* exporter = worker.exporter();
             exporter != nullptr && !ex.model.empty()) {
             exporter->submit(request_trace(*exporter, now));
@@ -1522,7 +1574,15 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
                                   std::string_view(bhttp::to_string(method)), path)});
         }
     }
+    ex.endpoint = path;
+    ex.method = method;
     if (auto ep = post_endpoint(path)) {
+        if (const auto* log = w.access_log(); log != nullptr && !log->accepting()) {
+            co_return co_await send_error(
+                s, ex,
+                Error{ErrorCode::Unavailable,
+                      "The access log is full; new requests are refused until it drains."});
+        }
         if (method != bhttp::verb::post) {
             co_return co_await send_error(s, ex, wrong_method("POST"));
         }
@@ -1567,6 +1627,9 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
             co_return co_await send_error(s, ex, wrong_method("GET"));
         }
         std::string text = w.registry().render();
+        if (const auto* log = w.access_log()) {
+            log->append_prometheus(text);
+        }
         co_return co_await send_response(s, ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                                          text);
     }

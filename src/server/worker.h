@@ -32,6 +32,10 @@ namespace sb::governance {
 class Governance;
 }
 
+namespace sb::telemetry::access {
+class AccessLog;
+}
+
 namespace sb::server {
 
 struct Conn;
@@ -67,6 +71,9 @@ class Worker {
     void set_governance(governance::Governance* gov) { governance_ = gov; }
     governance::Governance* governance() const { return governance_; }
     telemetry::otlp::Exporter* exporter() const { return exporter_; }
+    // The access log (owned by the Gateway), or nullptr when logging is off. Set before run().
+    void set_access_log(telemetry::access::AccessLog* log) { access_log_ = log; }
+    telemetry::access::AccessLog* access_log() const { return access_log_; }
     // The translating adapter for a provider, or nullptr when it speaks OpenAI's format.
     const providers::Adapter* adapter_for(const config::Provider& provider);
     routing::Router& router() { return router_; }
@@ -119,6 +126,7 @@ class Worker {
     governance::Governance* governance_ = nullptr;
     std::mt19937_64 rng_;
     std::uint64_t request_counter_ = 0;
+    telemetry::access::AccessLog* access_log_ = nullptr;
 };
 
 }  // namespace sb::server

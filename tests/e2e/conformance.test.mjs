@@ -217,3 +217,56 @@ describe('bedrock error types', () => {
             (err) => err instanceof OpenAI.RateLimitError && err.type === 'ThrottlingException');
     });
 });
+
+describe('anthropic extended thinking with tools', () => {
+    // With reasoning_effort the gateway enables Anthropic's thinking; the mock, like Anthropic,
+    // then refuses a tool turn sent back without its signed thinking block. The client keeps
+    // the assistant message it got (`thinking_blocks` included) and the conversation goes on.
+    const ask = (extra = {}) => ({
+        model: 'claude-tools', reasoning_effort: 'low', tools: [TOOL], ...extra,
+    });
+    const continued = (assistant) => [
+        ...MESSAGES,
+        assistant,
+        { role: 'tool', tool_call_id: assistant.tool_calls[0].id, content: '18C' },
+    ];
+
+    test('the returned message sent back continues the conversation', TIMEOUT, async () => {
+        const first = await client.chat.completions.create(ask({ messages: MESSAGES }));
+        const message = first.choices[0].message;
+        assert.equal(message.thinking_blocks.length, 1);
+        assert.equal(message.thinking_blocks[0].type, 'thinking');
+        assert.equal(message.thinking_blocks[0].thinking, message.reasoning_content);
+        assert.ok(message.thinking_blocks[0].signature.length > 0);
+
+        const second = await client.chat.completions.create(ask({ messages: continued(message) }));
+        assert.equal(second.choices[0].message.tool_calls.length, 1);
+
+        const { thinking_blocks: _dropped, ...withoutBlocks } = message;
+        await assert.rejects(
+            client.chat.completions.create(ask({ messages: continued(withoutBlocks) })),
+            (err) => err instanceof OpenAI.BadRequestError &&
+                /Expected `thinking` or `redacted_thinking`, but found `tool_use`/.test(err.message));
+    });
+
+    test('streamed thinking_blocks entries rebuild the message', TIMEOUT, async () => {
+        const stream = await client.chat.completions.create(ask({ messages: MESSAGES, stream: true }));
+        const message = { role: 'assistant', content: null, thinking_blocks: [], tool_calls: [] };
+        for await (const chunk of stream) {
+            const delta = chunk.choices[0]?.delta ?? {};
+            message.thinking_blocks.push(...(delta.thinking_blocks ?? []));
+            for (const call of delta.tool_calls ?? []) {
+                if (call.id) {
+                    message.tool_calls[call.index] = {
+                        id: call.id, type: 'function', function: { name: call.function.name, arguments: '' },
+                    };
+                }
+                message.tool_calls[call.index].function.arguments += call.function.arguments ?? '';
+            }
+        }
+        assert.equal(message.thinking_blocks.length, 1);
+        assert.ok(message.thinking_blocks[0].signature.length > 0);
+        const second = await client.chat.completions.create(ask({ messages: continued(message) }));
+        assert.equal(second.choices[0].finish_reason, 'tool_calls');
+    });
+});

@@ -53,10 +53,9 @@ std::string with_provider(std::string_view entries) {
            std::string(entries) + "\n";
 }
 
+// An absolute path from CMake: __FILE__ may be relative (ccache's base_dir rewrites it).
 std::filesystem::path source_dir() {
-    // SB_GOLDEN_DIR is absolute (<source>/tests/golden); __FILE__ may be relative to the build
-    // directory (ccache's base_dir rewriting), which breaks when ctest runs from build/tests.
-    return std::filesystem::path(SB_GOLDEN_DIR).parent_path().parent_path();
+    return std::filesystem::path(SB_SOURCE_DIR);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1368,6 +1368,90 @@ std::string_view messages_stream_error(std::string_view value) {
     return {};
 }
 
+// The mock's thinking signature: "mocksig-" + FNV-1a of the thinking text in hex, so a
+// thinking block sent back with its text or signature changed does not verify.
+std::string thinking_signature(std::string_view thinking) {
+    std::string out = "mocksig-";
+    const std::uint64_t hash = fnv1a(kFnvOffset, thinking.data(), thinking.size());
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out += kHex[(hash >> shift) & 0xF];
+    }
+    return out;
+}
+
+// With thinking enabled Anthropic checks the assistant turns sent back: every thinking block
+// must carry its valid signature, and the last assistant turn, when it used tools, must start
+// with a thinking or redacted_thinking block. Answers the 400 and returns false when a check
+// fails.
+bool check_thinking_turns(Context& context, const simdjson::dom::array& messages) {
+    std::size_t i = 0;
+    std::size_t last_assistant = 0;
+    bool any_assistant = false;
+    for (const simdjson::dom::element message : messages) {
+        std::string_view role;
+        if (message["role"].get_string().get(role) == simdjson::SUCCESS && role == "assistant") {
+            last_assistant = i;
+            any_assistant = true;
+            simdjson::dom::array blocks;
+            if (message["content"].get_array().get(blocks) == simdjson::SUCCESS) {
+                std::size_t j = 0;
+                for (const simdjson::dom::element block : blocks) {
+                    std::string_view type;
+                    std::string_view thinking;
+                    std::string_view signature;
+                    if (block["type"].get_string().get(type) == simdjson::SUCCESS &&
+                        type == "thinking" &&
+                        (block["thinking"].get_string().get(thinking) != simdjson::SUCCESS ||
+                         block["signature"].get_string().get(signature) != simdjson::SUCCESS ||
+                         signature != thinking_signature(thinking))) {
+                        std::string text = "messages.";
+                        append_uint(text, i);
+                        text += ".content.";
+                        append_uint(text, j);
+                        text += ": Invalid `signature` in `thinking` block";
+                        respond_messages_error(context, 400, "invalid_request_error", text);
+                        return false;
+                    }
+                    ++j;
+                }
+            }
+        }
+        ++i;
+    }
+    if (!any_assistant) {
+        return true;
+    }
+    simdjson::dom::array blocks;
+    if (messages.at(last_assistant)["content"].get_array().get(blocks) != simdjson::SUCCESS ||
+        blocks.begin() == blocks.end()) {
+        return true;
+    }
+    bool uses_tool = false;
+    for (const simdjson::dom::element block : blocks) {
+        std::string_view type;
+        uses_tool = uses_tool || (block["type"].get_string().get(type) == simdjson::SUCCESS &&
+                                  type == "tool_use");
+    }
+    std::string_view first;
+    if (!uses_tool || (blocks.at(0)["type"].get_string().get(first) == simdjson::SUCCESS &&
+                       (first == "thinking" || first == "redacted_thinking"))) {
+        return true;
+    }
+    std::string text = "messages.";
+    append_uint(text, last_assistant);
+    text += ".content.0.type: Expected `thinking` or `redacted_thinking`, but found `";
+    text += first;
+    text +=
+        "`. When `thinking` is enabled, a final `assistant` message must start with a thinking "
+        "block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We "
+        "recommend you include thinking blocks from previous turns. To avoid this requirement, "
+        "disable `thinking`. Please consult our documentation at "
+        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+    respond_messages_error(context, 400, "invalid_request_error", text);
+    return false;
+}
+
 long system_tokens(const simdjson::dom::element& system) {
     return content_tokens(system);
 }
@@ -1424,6 +1508,14 @@ void messages(Context& context) {
     }
     const bool stream = read_bool(object["stream"]);
 
+    std::string_view thinking_type;
+    const bool thinking_enabled =
+        object["thinking"]["type"].get_string().get(thinking_type) == simdjson::SUCCESS &&
+        thinking_type == "enabled";
+    if (thinking_enabled && !check_thinking_turns(context, messages_array)) {
+        return;
+    }
+
     std::string_view tool_name;
     simdjson::dom::array tools;
     const bool wants_tool = context.controls.tool_call == 1 &&
@@ -1444,6 +1536,16 @@ void messages(Context& context) {
                    : (context.controls.chunks > max_tokens ? "max_tokens" : "end_turn");
 
     const std::uint64_t sequence = next_sequence();
+    // With thinking, a thinking block first: its text names this answer, its signature is
+    // derived from the text (thinking_signature).
+    std::string thinking;
+    std::string signature;
+    if (thinking_enabled) {
+        thinking = "Mock reasoning for answer ";
+        append_uint(thinking, sequence);
+        thinking += '.';
+        signature = thinking_signature(thinking);
+    }
     Response& response = context.response;
     if (stream) {
         StreamRenderer::Setup setup;
@@ -1457,6 +1559,8 @@ void messages(Context& context) {
         setup.prompt_tokens = prompt;
         setup.stop_reason = stop_reason;
         setup.error_type = messages_stream_error(context.controls.stream_error);
+        setup.thinking = thinking;
+        setup.signature = signature;
         response.renderer.reset(setup);
         response.stream = true;
         write_head(context, 200, kEventStream, true, messages_headers(context, 200));
@@ -1471,6 +1575,16 @@ void messages(Context& context) {
     append_mock_id(body, "msg_", sequence);
     body += "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[";
     long completion = words;
+    if (thinking_enabled) {
+        body += "{\"type\":\"thinking\",\"thinking\":";
+        append_quoted(body, thinking);
+        body += ",\"signature\":";
+        append_quoted(body, signature);
+        body += '}';
+        if (wants_tool || words > 0) {
+            body += ',';
+        }
+    }
     if (wants_tool) {
         completion = static_cast<long>(kMessagesToolFragmentCount);
         body += "{\"type\":\"tool_use\",\"id\":\"";
@@ -1842,6 +1956,8 @@ void StreamRenderer::reset(const Setup& setup) {
     model_.assign(setup.model);
     error_type_.assign(setup.error_type);
     prompt_tokens_ = setup.prompt_tokens;
+    thinking_.assign(setup.thinking);
+    signature_.assign(setup.signature);
     call_id_.clear();
     message_id_.clear();
     if (gemini() || bedrock()) {
@@ -2027,6 +2143,23 @@ void StreamRenderer::append_messages_event(std::size_t index, std::string& out) 
     const std::size_t begin = content_begin();
     const std::size_t end = begin + content_count();
     const bool tool = kind_ == Kind::MessagesToolUse;
+    const bool thinking = begin > 3;
+    // The content block's index: 1 after a thinking block.
+    const char* block = thinking ? "1" : "0";
+    auto content_block_start = [&] {
+        out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
+        out += block;
+        out += ',';
+        if (tool) {
+            out += "\"content_block\":{\"type\":\"tool_use\",\"id\":\"";
+            out += call_id_;
+            out += "\",\"name\":";
+            append_quoted(out, tool_name_);
+            out += ",\"input\":{}}}\n\n";
+        } else {
+            out += "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+        }
+    };
     if (index == 0) {
         out += "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":";
         append_quoted(out, model_);
@@ -2037,22 +2170,46 @@ void StreamRenderer::append_messages_event(std::size_t index, std::string& out) 
             "\"stop_sequence\":null,\"usage\":";
         append_messages_usage(out, prompt_tokens_, 1);
         out += "}}\n\n";
-    } else if (index == 1) {
-        out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,";
-        if (tool) {
-            out += "\"content_block\":{\"type\":\"tool_use\",\"id\":\"";
-            out += call_id_;
-            out += "\",\"name\":";
-            append_quoted(out, tool_name_);
-            out += ",\"input\":{}}}\n\n";
-        } else {
-            out += "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
-        }
     } else if (index == 2) {
         out += "event: ping\ndata: {\"type\": \"ping\"}\n\n";
+    } else if (index < begin && !thinking) {
+        content_block_start();  // index 1
+    } else if (index < begin) {
+        switch (index) {
+            case 1:
+                out +=
+                    "event: content_block_start\ndata: {\"type\":\"content_block_start\","
+                    "\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\","
+                    "\"signature\":\"\"}}\n\n";
+                break;
+            case 3:
+                out +=
+                    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                    "\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":";
+                append_quoted(out, thinking_);
+                out += "}}\n\n";
+                break;
+            case 4:
+                out +=
+                    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                    "\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":";
+                append_quoted(out, signature_);
+                out += "}}\n\n";
+                break;
+            case 5:
+                out +=
+                    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\","
+                    "\"index\":0}\n\n";
+                break;
+            default:
+                content_block_start();  // index 6
+                break;
+        }
     } else if (index < end) {
         const std::size_t k = index - begin;
-        out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,";
+        out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+        out += block;
+        out += ',';
         if (tool) {
             out += "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"";
             append_escaped(out, kMessagesToolFragments[k]);
@@ -2068,7 +2225,9 @@ void StreamRenderer::append_messages_event(std::size_t index, std::string& out) 
         append_quoted(out, messages_error_message(error_type_));
         out += "}}\n\n";
     } else if (index == end) {
-        out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+        out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":";
+        out += block;
+        out += "}\n\n";
     } else if (index == end + 1) {
         out +=
             "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":";

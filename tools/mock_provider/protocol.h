@@ -109,6 +109,9 @@ class StreamRenderer {
         // Chat text: Azure's content filter cut the answer (prompt_filter_results on the first
         // chunk, finish_reason content_filter with content_filter_results on the last).
         bool content_filter = false;
+        // Messages with `thinking` enabled: a signed thinking block (index 0) comes first.
+        std::string_view thinking;
+        std::string_view signature;
     };
     void reset(const Setup& setup);
 
@@ -124,7 +127,9 @@ class StreamRenderer {
                 return 0;
             case Kind::MessagesText:
             case Kind::MessagesToolUse:
-                return 3;
+                // With thinking: its start, the ping, thinking_delta, signature_delta, its stop,
+                // then the content block's start.
+                return thinking_.empty() && signature_.empty() ? 3 : 7;
             case Kind::BedrockToolUse:
                 return 2;
             default:
@@ -179,6 +184,8 @@ class StreamRenderer {
     bool json_array_ = false;
     long latency_ms_ = 0;
     bool content_filter_ = false;
+    std::string thinking_;  // Messages: the thinking block, when asked for
+    std::string signature_;
 };
 
 // What the socket layer must do for one request. Reused across the requests of a connection.

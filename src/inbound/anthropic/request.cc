@@ -1181,7 +1181,7 @@ TargetOptions target_options_for(config::ProviderType type) {
             break;
         case config::ProviderType::Anthropic:
         case config::ProviderType::Gemini:
-        case config::ProviderType::Vertex:  // Gemini's translation
+        case config::ProviderType::Vertex:
             target.top_k = true;
             target.thinking = Thinking::ReasoningEffort;
             break;

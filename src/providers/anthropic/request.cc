@@ -230,6 +230,7 @@ class Translator {
     Status read_top_level(object root);
     Status translate_messages(array messages);
     Status append_tool_uses(std::string& blocks, element message, const std::string& param);
+    Status append_thinking_blocks(std::string& blocks, element message, const std::string& param);
     Status translate_tools(array tools);
     Status translate_tool_choice(element choice);
     Status translate_response_format(element format);
@@ -747,16 +748,23 @@ Status Translator::translate_messages(array messages) {
                 return wrong_type(content_param, "a string or an array of content parts");
             }
         } else if (role == "assistant") {
+            // thinking_blocks (from our earlier answer) go first, unchanged: with thinking on,
+            // Anthropic wants the turn that called tools to start with its signed thinking.
+            std::string thinking;
+            if (auto status = append_thinking_blocks(thinking, message, param); !status) {
+                return status;
+            }
             element calls;
             const bool has_calls =
                 message["tool_calls"].get(calls) == simdjson::SUCCESS && !is_null(calls);
             std::string_view plain;
-            if (!has_calls && has_content && content.get_string().get(plain) == simdjson::SUCCESS &&
-                !plain.empty()) {
+            if (!has_calls && thinking.empty() && has_content &&
+                content.get_string().get(plain) == simdjson::SUCCESS && !plain.empty()) {
                 list.add_string("assistant", plain);
                 continue;
             }
             std::string& blocks = list.begin_blocks("assistant");
+            blocks += thinking;
             if (has_content) {
                 std::string_view text;
                 array parts;
@@ -820,6 +828,78 @@ Status Translator::translate_messages(array messages) {
         return invalid("messages",
                        "'messages' must contain at least one user or assistant message for "
                        "provider anthropic.");
+    }
+    return {};
+}
+
+// An assistant message's `thinking_blocks` (the entries our responses carry, LiteLLM's
+// convention) -> Anthropic thinking / redacted_thinking blocks, validated. The blocks are only sent
+// when this request enables thinking: without it Anthropic refuses thinking blocks in the final
+// assistant turn and ignores them in earlier ones (docs/providers/anthropic.md).
+Status Translator::append_thinking_blocks(std::string& blocks, element message,
+                                          const std::string& param) {
+    element value;
+    if (message["thinking_blocks"].get(value) != simdjson::SUCCESS || is_null(value)) {
+        return {};
+    }
+    const std::string list_param = param + ".thinking_blocks";
+    array entries;
+    if (value.get_array().get(entries) != simdjson::SUCCESS) {
+        return wrong_type(list_param, "an array");
+    }
+    std::size_t j = 0;
+    for (element entry : entries) {
+        const std::string entry_param = param_at(list_param, j++);
+        if (!entry.is_object()) {
+            return wrong_type(entry_param, "an object");
+        }
+        std::string_view type;
+        if (entry["type"].get_string().get(type) != simdjson::SUCCESS) {
+            return missing(entry_param + ".type");
+        }
+        // A required non-empty string member of this entry.
+        auto read = [&entry, &entry_param](std::string_view field,
+                                           bool non_empty) -> Result<std::string_view> {
+            const std::string field_param = entry_param + "." + std::string(field);
+            element member;
+            if (entry[field].get(member) != simdjson::SUCCESS || is_null(member)) {
+                return missing(field_param);
+            }
+            std::string_view text;
+            if (member.get_string().get(text) != simdjson::SUCCESS) {
+                return wrong_type(field_param, "a string");
+            }
+            if (non_empty && text.empty()) {
+                return invalid(
+                    field_param,
+                    fmt::format("Invalid value for '{}': it must not be empty.", field_param));
+            }
+            return text;
+        };
+        std::string block;
+        if (type == "thinking") {
+            SB_TRY(thinking, read("thinking", false));
+            SB_TRY(signature, read("signature", true));
+            block += "{\"type\":\"thinking\",\"thinking\":";
+            append_string(block, thinking);
+            block += ",\"signature\":";
+            append_string(block, signature);
+            block += '}';
+        } else if (type == "redacted_thinking") {
+            SB_TRY(data, read("data", true));
+            block += "{\"type\":\"redacted_thinking\",\"data\":";
+            append_string(block, data);
+            block += '}';
+        } else {
+            return invalid(entry_param + ".type",
+                           fmt::format("Invalid value for '{}.type': '{}'. Supported values are: "
+                                       "'thinking' and 'redacted_thinking'.",
+                                       entry_param, type));
+        }
+        if (thinking_budget_) {
+            begin_item(blocks);
+            blocks += block;
+        }
     }
     return {};
 }

@@ -45,7 +45,13 @@ Result<std::string> AnthropicAdapter::translate_chat_response(std::string_view u
         if (type == "text") {
             message.add_text(detail::string_member(block, "text"));
         } else if (type == "thinking") {
-            message.add_reasoning(detail::string_member(block, "thinking"));
+            // The text as reasoning_content (as before) and the block, signature included, as
+            // a thinking_blocks entry the client sends back on its next turn.
+            const std::string_view thinking = detail::string_member(block, "thinking");
+            message.add_reasoning(thinking);
+            message.add_thinking_block(thinking, detail::string_member(block, "signature"));
+        } else if (type == "redacted_thinking") {
+            message.add_redacted_thinking(detail::string_member(block, "data"));
         } else if (type == "tool_use") {
             simdjson::dom::element input;
             if (block["input"].get(input) != simdjson::SUCCESS) {
@@ -54,8 +60,8 @@ Result<std::string> AnthropicAdapter::translate_chat_response(std::string_view u
             message.add_tool_call(detail::string_member(block, "id"),
                                   detail::string_member(block, "name"), simdjson::to_string(input));
         }
-        // redacted_thinking (encrypted), server tool blocks and their results (we never ask for
-        // server tools) and block types added later carry nothing an OpenAI client can use.
+        // Server tool blocks and their results (we never ask for server tools) and block types
+        // added later carry nothing an OpenAI client can use.
     }
 
     detail::Usage usage;

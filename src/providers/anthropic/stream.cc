@@ -14,6 +14,7 @@
 #include "providers/anthropic/anthropic.h"
 #include "providers/anthropic/internal.h"
 #include "providers/common/chunk.h"
+#include "providers/common/completion.h"
 #include "providers/common/errors.h"
 #include "providers/common/sse.h"
 
@@ -48,9 +49,22 @@ class MessagesStreamDecoder final : public StreamDecoder {
   private:
     enum class BlockKind : std::uint8_t { Text, Thinking, ToolUse, Other };
     struct Block {
+        Block(std::int64_t index_in, BlockKind kind_in, int tool_ordinal_in,
+              std::string_view thinking_in = {}, std::string_view signature_in = {})
+            : index(index_in),
+              kind(kind_in),
+              tool_ordinal(tool_ordinal_in),
+              thinking(thinking_in),
+              signature(signature_in) {}
+
         std::int64_t index;
         BlockKind kind;
         int tool_ordinal;
+        // Thinking: the text and signature so far, sent as one thinking_blocks entry when the
+        // block stops; `closed` once sent.
+        std::string thinking;
+        std::string signature;
+        bool closed = false;
     };
 
     // Hands the SSE reader's events to on_event, writing to `out`.
@@ -69,7 +83,7 @@ class MessagesStreamDecoder final : public StreamDecoder {
         return tl::unexpected<Error>(*error_);
     }
     Status on_event(const std::string& event, std::string& data, std::string& out);
-    const Block* find_block(std::int64_t index) const;
+    Block* find_block(std::int64_t index);
 
     void ensure_started(std::string& out);
     void emit_delta(std::string& out, std::string_view field, std::string_view text);
@@ -126,8 +140,8 @@ Status MessagesStreamDecoder::finish(std::string& out) {
     return {};
 }
 
-const MessagesStreamDecoder::Block* MessagesStreamDecoder::find_block(std::int64_t index) const {
-    for (const Block& block : blocks_) {
+MessagesStreamDecoder::Block* MessagesStreamDecoder::find_block(std::int64_t index) {
+    for (Block& block : blocks_) {
         if (block.index == index) {
             return &block;
         }
@@ -199,21 +213,30 @@ Status MessagesStreamDecoder::on_event(const std::string& event, std::string& da
         const std::int64_t index = detail::int_member(root, "index");
         const std::string_view block_type = detail::string_member(block, "type");
         if (block_type == "text") {
-            blocks_.push_back({index, BlockKind::Text, -1});
+            blocks_.emplace_back(index, BlockKind::Text, -1);
             emit_delta(out, "content", detail::string_member(block, "text"));
         } else if (block_type == "thinking") {
-            blocks_.push_back({index, BlockKind::Thinking, -1});
-            emit_delta(out, "reasoning_content", detail::string_member(block, "thinking"));
+            const std::string_view thinking = detail::string_member(block, "thinking");
+            blocks_.emplace_back(index, BlockKind::Thinking, -1, thinking,
+                                 detail::string_member(block, "signature"));
+            emit_delta(out, "reasoning_content", thinking);
+        } else if (block_type == "redacted_thinking") {
+            // Encrypted and complete in its start event: one thinking_blocks entry.
+            blocks_.emplace_back(index, BlockKind::Other, -1);
+            std::string entry;
+            common::append_redacted_thinking(entry, detail::string_member(block, "data"));
+            ensure_started(out);
+            chunks_.thinking_block(out, entry);
         } else if (block_type == "tool_use") {
             // OpenAI's tool_calls[].index is the ordinal of the call, not Anthropic's block
             // index (a text block usually comes first: fixture stream.tool_use.sse).
             const int ordinal = tools_++;
-            blocks_.push_back({index, BlockKind::ToolUse, ordinal});
+            blocks_.emplace_back(index, BlockKind::ToolUse, ordinal);
             ensure_started(out);
             chunks_.tool_call_start(out, ordinal, detail::string_member(block, "id"),
                                     detail::string_member(block, "name"));
         } else {
-            blocks_.push_back({index, BlockKind::Other, -1});
+            blocks_.emplace_back(index, BlockKind::Other, -1);
         }
     } else if (type == "content_block_delta") {
         simdjson::dom::element delta;
@@ -224,7 +247,17 @@ Status MessagesStreamDecoder::on_event(const std::string& event, std::string& da
         if (delta_type == "text_delta") {
             emit_delta(out, "content", detail::string_member(delta, "text"));
         } else if (delta_type == "thinking_delta") {
-            emit_delta(out, "reasoning_content", detail::string_member(delta, "thinking"));
+            const std::string_view text = detail::string_member(delta, "thinking");
+            if (Block* block = find_block(detail::int_member(root, "index"));
+                block != nullptr && block->kind == BlockKind::Thinking) {
+                block->thinking += text;
+            }
+            emit_delta(out, "reasoning_content", text);
+        } else if (delta_type == "signature_delta") {
+            if (Block* block = find_block(detail::int_member(root, "index"));
+                block != nullptr && block->kind == BlockKind::Thinking) {
+                block->signature += detail::string_member(delta, "signature");
+            }
         } else if (delta_type == "input_json_delta") {
             const Block* block = find_block(detail::int_member(root, "index"));
             const std::string_view fragment = detail::string_member(delta, "partial_json");
@@ -233,8 +266,19 @@ Status MessagesStreamDecoder::on_event(const std::string& event, std::string& da
                 chunks_.tool_call_arguments(out, block->tool_ordinal, fragment);
             }
         }
-        // signature_delta (thinking signature), citations_delta and later delta types carry
-        // nothing an OpenAI client reads.
+        // citations_delta and later delta types carry nothing an OpenAI client reads.
+    } else if (type == "content_block_stop") {
+        // A thinking block is complete: its text and signature as one thinking_blocks entry,
+        // which the client sends back on its next turn (docs/providers/anthropic.md).
+        if (Block* block = find_block(detail::int_member(root, "index"));
+            block != nullptr && block->kind == BlockKind::Thinking && !block->closed) {
+            block->closed = true;
+            std::string entry;
+            common::append_thinking_block(entry, block->thinking, block->signature);
+            ensure_started(out);
+            chunks_.thinking_block(out, entry);
+            block->thinking = std::string();
+        }
     } else if (type == "message_delta") {
         simdjson::dom::element usage;
         if (root["usage"].get(usage) == simdjson::SUCCESS) {
@@ -261,7 +305,7 @@ Status MessagesStreamDecoder::on_event(const std::string& event, std::string& da
         return fail_with(
             detail::upstream_error(detail::status_for_error_type(error_type), error_type, message));
     }
-    // content_block_stop and event types added later: nothing to emit.
+    // Event types added later: nothing to emit.
     return {};
 }
 

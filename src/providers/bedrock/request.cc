@@ -652,6 +652,9 @@ Status Translator::translate_messages(array messages) {
                 return wrong_type(content_param, "a string or an array of content parts");
             }
         } else if (role == "assistant") {
+            // `thinking_blocks` (Anthropic's signed thinking, from our Anthropic adapter) are
+            // ignored, unread: we never enable reasoning on Bedrock (reasoning_effort is
+            // refused), so there is no thinking turn to continue (docs/providers/bedrock.md).
             std::string& blocks = turns.begin("assistant");
             if (has_content) {
                 std::string_view text;

@@ -52,6 +52,14 @@ void ChunkWriter::delta(std::string& out, std::string_view field, std::string_vi
     end(out);
 }
 
+void ChunkWriter::thinking_block(std::string& out, std::string_view entry) const {
+    begin(out);
+    out += "{\"thinking_blocks\":[";
+    out += entry;
+    out += "]}";
+    end(out);
+}
+
 void ChunkWriter::tool_call_start(std::string& out, std::int64_t ordinal, std::string_view id,
                                   std::string_view name) const {
     begin(out);

@@ -31,6 +31,9 @@ class ChunkWriter {
     // A `{"<field>":"<text>"}` delta (content, reasoning_content).
     void delta(std::string& out, std::string_view field, std::string_view text,
                std::int64_t index = 0) const;
+    // A `{"thinking_blocks":[<entry>]}` delta: `entry` is one complete JSON object
+    // (completion.h append_thinking_block / append_redacted_thinking).
+    void thinking_block(std::string& out, std::string_view entry) const;
     // A tool call's first chunk: its ordinal, id and name with empty arguments.
     void tool_call_start(std::string& out, std::int64_t ordinal, std::string_view id,
                          std::string_view name) const;

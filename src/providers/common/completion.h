@@ -17,6 +17,10 @@ struct AssistantMessage {
     std::string text;
     std::string reasoning;
     std::string tool_calls;  // comma-separated OpenAI tool call objects
+    // Comma-separated `thinking_blocks` entries (the LiteLLM convention for Anthropic's signed
+    // thinking): `{"type":"thinking","thinking","signature"}`, `{"type":"redacted_thinking",
+    // "data"}`, in the upstream's order.
+    std::string thinking_blocks;
     bool has_text = false;
     bool has_reasoning = false;
 
@@ -28,10 +32,19 @@ struct AssistantMessage {
         has_reasoning = true;
         reasoning += value;
     }
+    // A `{"type":"thinking","thinking","signature"}` entry (`signature` left out when empty).
+    void add_thinking_block(std::string_view thinking, std::string_view signature);
+    // A `{"type":"redacted_thinking","data"}` entry.
+    void add_redacted_thinking(std::string_view data);
     // `{"id","type":"function","function":{"name","arguments"}}`; `arguments` is JSON text,
     // written as a JSON string.
     void add_tool_call(std::string_view id, std::string_view name, std::string_view arguments);
 };
+
+// One `thinking_blocks` entry: `{"type":"thinking","thinking","signature"}` (no `signature`
+// member when it is empty) or `{"type":"redacted_thinking","data"}`.
+void append_thinking_block(std::string& out, std::string_view thinking, std::string_view signature);
+void append_redacted_thinking(std::string& out, std::string_view data);
 
 // Token counts in OpenAI's terms.
 struct OpenAIUsage {
@@ -46,7 +59,8 @@ struct OpenAIUsage {
 void append_usage(std::string& out, const OpenAIUsage& usage);
 
 // `{"id","object":"chat.completion","created","model","choices":[{"index":0,"message":{...},
-// "logprobs":null,"finish_reason"}],"usage":<usage_object>}`. `content` is null without text.
+// "logprobs":null,"finish_reason"}],"usage":<usage_object>}`. `content` is null without text;
+// `reasoning_content` and `thinking_blocks` are written only when the message has them.
 std::string render_completion(const ChatContext& ctx, const AssistantMessage& message,
                               std::string_view finish_reason, std::string_view usage_object);
 

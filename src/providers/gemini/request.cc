@@ -614,7 +614,9 @@ Status Translator::translate_assistant(element message, std::size_t index) {
         }
     }
     // `reasoning_content` (ours, echoed back) is not sent: Gemini does not take thought text
-    // back; its reasoning state travels in thought signatures.
+    // back; its reasoning state travels in thought signatures. `thinking_blocks` (Anthropic's
+    // signed thinking, from a conversation begun on Anthropic) are ignored too, unread: Gemini
+    // cannot verify Anthropic signatures, and a client that switches providers keeps its history.
 
     element tool_calls;
     if (message["tool_calls"].get(tool_calls) == simdjson::SUCCESS && !is_null(tool_calls)) {

@@ -1,0 +1,243 @@
+#include "telemetry/access/spool.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace sb::telemetry::access {
+
+namespace {
+
+constexpr std::string_view kPrefix = "seg-";
+constexpr std::string_view kSuffix = ".spool";
+constexpr std::size_t kIdDigits = 20;
+
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    }
+}
+
+std::uint32_t get_u32(std::string_view in, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+    }
+    return v;
+}
+
+Error io_error(std::string_view what, const std::string& path) {
+    return Error{ErrorCode::Internal, fmt::format("{} {}: {}", what, path, std::strerror(errno))};
+}
+
+}  // namespace
+
+std::uint32_t crc32(std::string_view bytes) {
+    uLong crc = ::crc32(0L, Z_NULL, 0);
+    // zlib takes uInt lengths; feed large inputs in pieces.
+    while (!bytes.empty()) {
+        std::size_t n = std::min<std::size_t>(bytes.size(), 1u << 30);
+        crc = ::crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n));
+        bytes.remove_prefix(n);
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+void append_frame(std::string& out, std::string_view payload) {
+    put_u32(out, static_cast<std::uint32_t>(payload.size()));
+    put_u32(out, crc32(payload));
+    out.append(payload);
+}
+
+std::string segment_file_name(std::uint64_t id) {
+    return fmt::format("{}{:020d}{}", kPrefix, id, kSuffix);
+}
+
+std::uint64_t parse_segment_file_name(std::string_view name) {
+    if (name.size() != kPrefix.size() + kIdDigits + kSuffix.size() || !name.starts_with(kPrefix) ||
+        !name.ends_with(kSuffix)) {
+        return 0;
+    }
+    std::uint64_t id = 0;
+    for (char c : name.substr(kPrefix.size(), kIdDigits)) {
+        if (c < '0' || c > '9') {
+            return 0;
+        }
+        std::uint64_t next = id * 10 + static_cast<std::uint64_t>(c - '0');
+        if (next / 10 != id) {
+            return 0;  // overflow
+        }
+        id = next;
+    }
+    return id;
+}
+
+Result<SegmentContents> parse_segment(std::string_view bytes) {
+    if (!bytes.starts_with(kSegmentMagic)) {
+        return fail(ErrorCode::Internal, "not a spool segment (bad magic)");
+    }
+    SegmentContents out;
+    out.file_bytes = bytes.size();
+    std::size_t pos = kSegmentMagic.size();
+    while (bytes.size() - pos >= 8) {
+        std::uint32_t len = get_u32(bytes, pos);
+        std::uint32_t crc = get_u32(bytes, pos + 4);
+        if (len > kMaxFrameBytes || bytes.size() - pos - 8 < len) {
+            break;
+        }
+        std::string_view payload = bytes.substr(pos + 8, len);
+        if (crc32(payload) != crc) {
+            break;
+        }
+        out.payloads.emplace_back(payload);
+        pos += 8 + len;
+    }
+    out.valid_bytes = pos;
+    out.torn = pos != bytes.size();
+    return out;
+}
+
+Result<SegmentContents> read_segment(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(io_error("cannot open spool segment", path));
+    }
+    std::string data;
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            Error e = io_error("cannot read spool segment", path);
+            ::close(fd);
+            return fail(std::move(e));
+        }
+        if (n == 0) {
+            break;
+        }
+        data.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (data.size() < kSegmentMagic.size() && std::string_view(kSegmentMagic).starts_with(data)) {
+        // Created but the magic never fully reached the disk: an empty segment.
+        SegmentContents empty;
+        empty.file_bytes = data.size();
+        empty.torn = !data.empty();
+        return empty;
+    }
+    auto parsed = parse_segment(data);
+    if (!parsed) {
+        return fail(ErrorCode::Internal, fmt::format("{}: {}", path, parsed.error().message));
+    }
+    return parsed;
+}
+
+Result<std::vector<std::uint64_t>> list_segments(const std::string& dir) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        return fail(io_error("cannot list spool directory", dir));
+    }
+    std::vector<std::uint64_t> ids;
+    while (const dirent* e = ::readdir(d)) {
+        if (std::uint64_t id = parse_segment_file_name(e->d_name); id != 0) {
+            ids.push_back(id);
+        }
+    }
+    ::closedir(d);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+Result<SegmentWriter> SegmentWriter::create(const std::string& dir, std::uint64_t id) {
+    std::string path = dir + "/" + segment_file_name(id);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return fail(io_error("cannot create spool segment", path));
+    }
+    SegmentWriter w(fd, id, std::move(path));
+    if (auto st = w.append(kSegmentMagic); !st) {
+        return fail(st.error());
+    }
+    return w;
+}
+
+SegmentWriter::SegmentWriter(SegmentWriter&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      id_(other.id_),
+      path_(std::move(other.path_)),
+      bytes_(other.bytes_) {}
+
+SegmentWriter& SegmentWriter::operator=(SegmentWriter&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = std::exchange(other.fd_, -1);
+        id_ = other.id_;
+        path_ = std::move(other.path_);
+        bytes_ = other.bytes_;
+    }
+    return *this;
+}
+
+SegmentWriter::~SegmentWriter() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+Status SegmentWriter::append(std::string_view frames) {
+    if (fd_ < 0) {
+        return fail(ErrorCode::Internal, "spool segment is closed: " + path_);
+    }
+    std::string_view rest = frames;
+    while (!rest.empty()) {
+        ssize_t n = ::write(fd_, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            Error e = io_error("cannot write spool segment", path_);
+            // Cut the partial write so later appends do not follow a half frame.
+            if (::ftruncate(fd_, static_cast<off_t>(bytes_)) == 0) {
+                (void)::lseek(fd_, static_cast<off_t>(bytes_), SEEK_SET);
+            }
+            return fail(std::move(e));
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    bytes_ += frames.size();
+    return {};
+}
+
+Status SegmentWriter::sync() {
+    if (fd_ < 0) {
+        return fail(ErrorCode::Internal, "spool segment is closed: " + path_);
+    }
+    if (::fdatasync(fd_) != 0) {
+        return fail(io_error("cannot sync spool segment", path_));
+    }
+    return {};
+}
+
+Status SegmentWriter::close() {
+    if (fd_ < 0) {
+        return {};
+    }
+    int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) {
+        return fail(io_error("cannot close spool segment", path_));
+    }
+    return {};
+}
+
+}  // namespace sb::telemetry::access
