@@ -159,4 +159,109 @@ bool strip_usage_chunks(std::string& events) {
     return removed;
 }
 
+namespace {
+
+// Merges one Anthropic usage object's present counts into `into`. False when it is not an
+// object.
+bool merge_anthropic_usage(std::string_view text, AnthropicUsage& into) {
+    thread_local simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(text);
+    simdjson::ondemand::document doc;
+    if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
+        return false;
+    }
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+        return false;
+    }
+    auto read = [&obj](std::string_view name, std::optional<std::uint64_t>& slot) {
+        std::uint64_t v = 0;
+        if (obj.find_field_unordered(name).get_uint64().get(v) == simdjson::SUCCESS) {
+            slot = v;
+        }
+    };
+    read("input_tokens", into.input_tokens);
+    read("output_tokens", into.output_tokens);
+    read("cache_read_input_tokens", into.cache_read_input_tokens);
+    read("cache_creation_input_tokens", into.cache_creation_input_tokens);
+    return true;
+}
+
+// Every `"usage":{...}` object (as a key, not inside a string) in `json`, in order.
+template <typename F>
+void for_each_usage_object(std::string_view json, F&& f) {
+    std::size_t pos = 0;
+    while ((pos = json.find(kKey, pos)) != std::string_view::npos) {
+        const std::size_t key_at = pos;
+        pos += kKey.size();
+        if (escaped(json, key_at)) {
+            continue;
+        }
+        std::size_t begin = pos;
+        while (begin < json.size() && (json[begin] == ' ' || json[begin] == '\t' ||
+                                       json[begin] == '\n' || json[begin] == '\r')) {
+            ++begin;
+        }
+        if (begin >= json.size() || json[begin] != '{') {
+            continue;
+        }
+        const std::size_t end = object_end(json, begin);
+        if (end == std::string_view::npos) {
+            return;
+        }
+        f(json.substr(begin, end - begin));
+        pos = end;
+    }
+}
+
+}  // namespace
+
+std::optional<AnthropicUsage> AnthropicUsage::from_message(std::string_view json) {
+    std::optional<std::string_view> last;
+    for_each_usage_object(json, [&last](std::string_view obj) { last = obj; });
+    if (!last) {
+        return std::nullopt;
+    }
+    AnthropicUsage u;
+    if (!merge_anthropic_usage(*last, u)) {
+        return std::nullopt;
+    }
+    return u;
+}
+
+bool AnthropicUsage::update_from_events(std::string_view events) {
+    if (events.find(kKey) == std::string_view::npos) {
+        return false;  // the common case: one search, no parsing
+    }
+    bool found = false;
+    std::size_t line_start = 0;
+    while (line_start < events.size()) {
+        std::size_t line_end = events.find('\n', line_start);
+        if (line_end == std::string_view::npos) {
+            line_end = events.size();
+        }
+        std::string_view line = events.substr(line_start, line_end - line_start);
+        if (line.starts_with("data:") && line.find(kKey) != std::string_view::npos) {
+            for_each_usage_object(line, [&](std::string_view obj) {
+                found = merge_anthropic_usage(obj, *this) || found;
+            });
+        }
+        line_start = line_end + 1;
+    }
+    return found;
+}
+
+std::optional<Usage> AnthropicUsage::to_usage() const {
+    if (!input_tokens && !output_tokens && !cache_read_input_tokens &&
+        !cache_creation_input_tokens) {
+        return std::nullopt;
+    }
+    Usage u;
+    u.cached_tokens = cache_read_input_tokens.value_or(0);
+    u.prompt_tokens =
+        input_tokens.value_or(0) + u.cached_tokens + cache_creation_input_tokens.value_or(0);
+    u.completion_tokens = output_tokens.value_or(0);
+    return u;
+}
+
 }  // namespace sb::api

@@ -593,9 +593,15 @@ constexpr std::array<std::string_view, 1> kTelemetryKeys{"otlp"};
 constexpr std::array<std::string_view, 10> kOtlpKeys{
     "endpoint", "headers",          "timeout",    "batch_size",   "interval",
     "metrics",  "metrics_interval", "queue_size", "service_name", "sample_ratio"};
-constexpr std::array<std::string_view, 8> kServerKeys{
-    "listen",         "workers",      "max_body_bytes", "max_header_bytes",
-    "header_timeout", "idle_timeout", "drain_timeout",  "tls"};
+constexpr std::array<std::string_view, 9> kServerKeys{"listen",
+                                                      "workers",
+                                                      "max_body_bytes",
+                                                      "max_header_bytes",
+                                                      "header_timeout",
+                                                      "idle_timeout",
+                                                      "drain_timeout",
+                                                      "tls",
+                                                      "stream_ping_interval"};
 constexpr std::array<std::string_view, 3> kTlsKeys{"listen", "cert_file", "key_file"};
 constexpr std::array<std::string_view, 16> kProviderKeys{
     "type",          "base_url", "api_key",       "auth_header",
@@ -964,6 +970,9 @@ class Parser {
                 }
                 if (key == "drain_timeout") {
                     return read_duration(value, kp, out.drain_timeout);
+                }
+                if (key == "stream_ping_interval") {
+                    return read_duration(value, kp, out.stream_ping_interval);
                 }
                 if (key == "tls") {
                     return parse_tls(value, kp, out.tls);

@@ -42,6 +42,8 @@ struct Server {
     Millis header_timeout{10'000};             // 408 if the head has not arrived in time
     Millis idle_timeout{75'000};               // keep-alive connection idle before close
     Millis drain_timeout{30'000};              // SIGTERM: time in-flight requests get
+    // /v1/messages streams: `event: ping` after this much silence towards the client.
+    Millis stream_ping_interval{10'000};
     std::optional<TlsListener> tls;
 };
 

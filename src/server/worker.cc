@@ -24,6 +24,7 @@
 #include "api/openai_request.h"
 #include "api/usage.h"
 #include "governance/governance.h"
+#include "inbound/anthropic/messages.h"
 #include "providers/openai.h"
 #include "providers/provider.h"
 #include "routing/router.h"
@@ -31,11 +32,19 @@
 #include "telemetry/access/access_log.h"
 #include "telemetry/otlp/exporter.h"
 
+// GCC 12 false positive (GCC PR 109224): when it inlines Asio's awaitable frame allocation
+// (thread_info_base::allocate, aligned_alloc) into a large coroutine it reports the matching
+// awaitable_frame_base::operator delete as "mismatched". Both are Asio's own pair.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace sb::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace messages_api = sb::inbound::anthropic;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using asio::awaitable;
@@ -130,6 +139,12 @@ awaitable<void> wait_wake(Conn& c) {
     co_await c.wake.async_wait(kNoThrow);
 }
 
+// The same, but also waking at `at` (a stream's keep-alive ping).
+awaitable<void> wait_wake_until(Conn& c, Clock::time_point at) {
+    c.wake.expires_at(at);
+    co_await c.wake.async_wait(kNoThrow);
+}
+
 std::string format_millis(Clock::duration d) {
     return fmt::format("{:.3f}", std::chrono::duration<double, std::milli>(d).count());
 }
@@ -161,6 +176,10 @@ struct Exchange {
     Clock::time_point started;
     Clock::duration upstream_time{};  // subtracted from elapsed time to get our overhead
     bool keep_alive = true;
+    // The request is for Anthropic's Messages API (/v1/messages...): every error it gets, from
+    // a bad head to an upstream failure, has Anthropic's shape, and in-stream errors are
+    // `event: error`.
+    bool anthropic = false;
     std::string provider;
     std::string target;       // upstream model of the last attempt
     std::string target_name;  // the target's configured name
@@ -181,6 +200,10 @@ struct Exchange {
 
 void append_common_headers(std::string& head, Exchange& ex) {
     fmt::format_to(std::back_inserter(head), "x-request-id: {}\r\n", ex.request_id);
+    if (ex.anthropic) {
+        // Anthropic's name for it, which its SDKs show on errors (`requestID`).
+        fmt::format_to(std::back_inserter(head), "request-id: {}\r\n", ex.request_id);
+    }
     if (!ex.provider.empty()) {
         fmt::format_to(std::back_inserter(head),
                        "x-switchboard-provider: {}\r\nx-switchboard-target: {}\r\n"
@@ -267,16 +290,20 @@ awaitable<bool> send_error(Stream& s, Exchange& ex, const Error& e) {
     if (!e.retry_after.empty()) {
         extra = fmt::format("retry-after: {}\r\n", e.retry_after);
     }
+    auto render = [&ex](const Error& shown) {
+        return ex.anthropic ? messages_api::anthropic_error_body(shown, ex.request_id)
+                            : render_openai_error(shown);
+    };
     if (e.code == ErrorCode::MethodNotAllowed && !e.param.empty()) {
         // For 405 the `param` slot carries the allowed methods (never rendered as a param).
         extra += fmt::format("allow: {}\r\n", e.param);
         Error shown = e;
         shown.param.clear();
-        co_return co_await send_response(s, ex, http_status(e), "application/json",
-                                         render_openai_error(shown), extra);
+        std::string body = render(shown);
+        co_return co_await send_response(s, ex, http_status(e), "application/json", body, extra);
     }
-    co_return co_await send_response(s, ex, http_status(e), "application/json",
-                                     render_openai_error(e), extra);
+    std::string body = render(e);
+    co_return co_await send_response(s, ex, http_status(e), "application/json", body, extra);
 }
 
 // An upstream SSE event larger than this (no blank line in sight) fails the stream rather than
@@ -339,9 +366,19 @@ std::string stream_head(int status, std::string_view content_type, Exchange& ex)
     return head;
 }
 
-std::string sse_error_event(const Error& e) {
+// The error event that ends a stream in the client's API: OpenAI's `data: {"error":...}`, or
+// Anthropic's `event: error`.
+std::string sse_error_event(const Exchange& ex, const Error& e) {
+    if (ex.anthropic) {
+        std::string out;
+        messages_api::append_error_event(out, e);
+        return out;
+    }
     return "data: " + render_openai_error(e) + "\n\n";
 }
+
+// Anthropic's keep-alive event, as api.anthropic.com sends it.
+constexpr std::string_view kAnthropicPing = "event: ping\ndata: {\"type\": \"ping\"}\n\n";
 
 // `/v1/models`: every servable name (aliases included; patterns are not names). `owned_by` is
 // the provider when all of a model's targets share one, else "switchboard".
@@ -572,7 +609,7 @@ awaitable<bool> fail_exchange(Stream& s, Exchange& ex, bool head_sent, Error e) 
         bool reusable = co_await send_error(s, ex, e);
         co_return reusable;
     }
-    std::string event = sse_error_event(e);
+    std::string event = sse_error_event(ex, e);
     bool written = co_await write_chunk(s, ex, event);
     if (!written) {
         co_return false;
@@ -608,7 +645,59 @@ struct AttemptResult {
     Error error;             // when not committed: why the attempt failed
     routing::Outcome outcome;
     std::optional<api::Usage> usage;  // from the answer (OpenAI format), when it reported it
+    bool local = false;               // answered by the gateway itself (no upstream call was made)
 };
+
+// The client's request as each attempt sees it. Its inbound API (OpenAI's endpoints, or
+// Anthropic's Messages API) decides how a target's upstream request is built, how the answer
+// is translated back, and the shape of errors. The routing fields (model, stream, max_tokens,
+// model token span) are the base class's, whatever the API.
+struct ClientRequest : api::InboundRequest {
+    // Set for /v1/messages (Messages) and /v1/messages/count_tokens (CountTokens).
+    std::optional<messages_api::Endpoint> messages_endpoint;
+    messages_api::MessagesRequest messages;
+    messages_api::ClientHeaders client_headers;  // views into the request's headers
+    std::int64_t input_tokens_estimate = 0;      // shown in message_start of translated streams
+};
+
+std::string_view header_value(const bhttp::fields* headers, std::string_view name) {
+    if (headers == nullptr) {
+        return {};
+    }
+    auto it = headers->find(name);
+    return it == headers->end() ? std::string_view() : std::string_view(it->value());
+}
+
+// Validates the client's body for its inbound API and reads what routing needs.
+Result<ClientRequest> read_client_request(api::Endpoint ep,
+                                          std::optional<messages_api::Endpoint> messages,
+                                          const std::string& body, const Exchange& ex) {
+    ClientRequest out;
+    if (!messages) {
+        auto inspected = api::inspect_request(ep, body, body.capacity());
+        if (!inspected) {
+            return fail(std::move(inspected).error());
+        }
+        static_cast<api::InboundRequest&>(out) = std::move(*inspected);
+        return out;
+    }
+    auto parsed = messages_api::parse(*messages, body);
+    if (!parsed) {
+        return fail(std::move(parsed).error());
+    }
+    static_cast<api::InboundRequest&>(out) = parsed->inbound;
+    out.max_tokens =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, parsed->max_tokens.value_or(0)));
+    out.include_usage = true;  // Anthropic streams always report usage
+    out.messages_endpoint = messages;
+    out.messages = std::move(*parsed);
+    out.client_headers.anthropic_version = header_value(ex.headers, "anthropic-version");
+    out.client_headers.anthropic_beta = header_value(ex.headers, "anthropic-beta");
+    if (*messages == messages_api::Endpoint::Messages && out.stream) {
+        out.input_tokens_estimate = messages_api::estimate_input_tokens(body).value_or(0);
+    }
+    return out;
+}
 
 // Everything an attempt needs besides the connection.
 struct AttemptPlan {
@@ -655,6 +744,39 @@ std::optional<Error> stream_error_event(const config::Provider& provider, std::s
     return providers::openai::map_error(provider, 500, payload, {});
 }
 
+// An Anthropic `event: error` among the first events of a native Messages stream (before
+// anything reached the client), as an Error that may be retried elsewhere.
+std::optional<Error> anthropic_stream_error(const providers::Adapter& adapter,
+                                            const config::Provider& provider,
+                                            std::string_view events) {
+    std::size_t at = events.find("event: error");
+    if (at == std::string_view::npos) {
+        at = events.find("event:error");
+    }
+    if (at == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::size_t pos = events.find("data:", at);
+    if (pos == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view data = events.substr(pos + 5);
+    while (!data.empty() && data.front() == ' ') {
+        data.remove_prefix(1);
+    }
+    const std::string_view payload = data.substr(0, data.find_first_of("\r\n"));
+    // The event carries no status; Anthropic's documented status for its error type.
+    int status = 500;
+    if (payload.find("\"overloaded_error\"") != std::string_view::npos) {
+        status = 529;
+    } else if (payload.find("\"rate_limit_error\"") != std::string_view::npos) {
+        status = 429;
+    } else if (payload.find("\"timeout_error\"") != std::string_view::npos) {
+        status = 504;
+    }
+    return adapter.map_error(provider, status, payload, {});
+}
+
 std::optional<double> price_of(const config::Target& t, const std::optional<api::Usage>& u) {
     if (!t.price || !u) {
         return std::nullopt;
@@ -667,7 +789,7 @@ std::optional<double> price_of(const config::Target& t, const std::optional<api:
 // to answer with. Failures before that are returned, not sent.
 template <typename Stream>
 awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex,
-                                     const AttemptPlan& p, const api::InboundRequest& inbound,
+                                     const AttemptPlan& p, const ClientRequest& inbound,
                                      const std::string& body) {
     Worker& w = c->worker;
     AttemptResult r;
@@ -688,6 +810,14 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
         return r;
     };
 
+    // Anthropic Messages: an Anthropic target gets the client's bytes (native), any other the
+    // OpenAI chat body translated from them, and its answer translated back.
+    const bool messages = inbound.messages_endpoint.has_value();
+    const bool count_tokens =
+        messages && *inbound.messages_endpoint == messages_api::Endpoint::CountTokens;
+    const bool native = messages && p.provider->type == config::ProviderType::Anthropic;
+    const bool to_anthropic = messages && !native;  // the answer is translated into Anthropic's
+
     providers::ChatContext ctx;
     ctx.public_model = ex.model;
     ctx.upstream_model = std::string(p.upstream_model);
@@ -704,15 +834,57 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
     embeddings_ctx.public_model = ex.model;
     embeddings_ctx.upstream_model = std::string(p.upstream_model);
 
+    messages_api::ResponseContext response_ctx;
+    if (to_anthropic) {
+        response_ctx.message_id = "msg_" + ex.request_id.substr(4);
+        response_ctx.model = inbound.model;
+        response_ctx.stop_sequences = inbound.messages.stop_sequences;
+        response_ctx.input_tokens_estimate = inbound.input_tokens_estimate;
+        response_ctx.upstream = std::string(config::to_string(p.provider->type));
+    }
+
     http::UpstreamRequest up;
     bool strip_usage = false;
-    if (p.adapter != nullptr) {
-        auto built = embeddings ? p.adapter->build_embeddings(*p.provider, body, embeddings_ctx)
-                                : p.adapter->build_chat(*p.provider, body, ctx);
+    std::string chat_body;  // Anthropic Messages for a non-Anthropic target: the OpenAI body
+    if (to_anthropic && !count_tokens) {
+        auto options = messages_api::target_options_for(p.provider->type);
+        options.model = std::string(p.upstream_model);
+        auto translated_body = messages_api::to_openai_chat(body, options);
+        if (!translated_body) {
+            co_return failed(std::move(translated_body).error());
+        }
+        chat_body = std::move(*translated_body);
+    }
+    if (native) {
+        auto built = messages_api::native_request(*p.provider, *inbound.messages_endpoint, body,
+                                                  inbound.messages, p.upstream_model,
+                                                  inbound.client_headers);
         if (!built) {
             co_return failed(std::move(built).error());
         }
         up = std::move(*built);
+    } else if (count_tokens) {
+        // Only Anthropic counts with its own tokenizer; elsewhere the documented estimate,
+        // answered here without an upstream call.
+        r.local = true;
+        auto counted = messages_api::count_tokens_response(body);
+        if (!counted) {
+            co_return failed(std::move(counted).error());
+        }
+        bool reusable = co_await send_response(s, ex, 200, "application/json", *counted);
+        co_return committed(reusable);
+    } else if (p.adapter != nullptr) {
+        const std::string_view request_body = to_anthropic ? std::string_view(chat_body) : body;
+        auto built = embeddings
+                         ? p.adapter->build_embeddings(*p.provider, request_body, embeddings_ctx)
+                         : p.adapter->build_chat(*p.provider, request_body, ctx);
+        if (!built) {
+            co_return failed(std::move(built).error());
+        }
+        up = std::move(*built);
+    } else if (to_anthropic) {
+        up = w.request_template(*p.target, *p.provider, p.endpoint, p.upstream_model);
+        up.body = std::move(chat_body);  // already names the upstream model, asks for usage
     } else {
         up = w.request_template(*p.target, *p.provider, p.endpoint, p.upstream_model);
         if (p.upstream_model == inbound.model) {
@@ -755,7 +927,10 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
     r.outcome.ttft = tr->headers_at() - started;
     const int status = tr->status();
     const bool success = status >= 200 && status < 300;
-    const bool translated = p.adapter != nullptr;
+    const bool has_adapter = p.adapter != nullptr;
+    // The answer is translated (an adapter's format to OpenAI's, then for Anthropic Messages to
+    // Anthropic's), or forwarded as is (OpenAI-format passthrough, native Anthropic).
+    const bool translated = to_anthropic || (has_adapter && !native);
     const bool streaming = success && inbound.stream &&
                            (translated || tr->content_type().starts_with("text/event-stream"));
 
@@ -780,13 +955,25 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
         tr->take_data(response);
         unwatch_client(*c);
         if (!success) {
-            Error e = translated ? p.adapter->map_error(*p.provider, status, response,
-                                                        tr->retry_after(), tr->error_type())
-                                 : providers::openai::map_error(*p.provider, status, response,
-                                                                tr->retry_after());
+            Error e = has_adapter ? p.adapter->map_error(*p.provider, status, response,
+                                                         tr->retry_after(), tr->error_type())
+                                  : providers::openai::map_error(*p.provider, status, response,
+                                                                 tr->retry_after());
             r.outcome.retry_after =
                 routing::parse_retry_after(tr->retry_after(), std::chrono::system_clock::now());
             co_return failed(std::move(e));
+        }
+        if (to_anthropic) {
+            auto out = messages_api::anthropic_response(p.adapter, response, ctx, response_ctx);
+            if (!out) {
+                co_return failed(std::move(out).error());
+            }
+            if (auto u = api::AnthropicUsage::from_message(*out)) {
+                r.usage = u->to_usage();
+            }
+            ex.cost = price_of(*p.target, r.usage);
+            bool reusable = co_await send_response(s, ex, 200, "application/json", *out);
+            co_return committed(reusable);
         }
         if (translated) {
             auto out = embeddings
@@ -802,7 +989,13 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
         }
         std::string_view ct = tr->content_type().empty() ? std::string_view("application/json")
                                                          : std::string_view(tr->content_type());
-        r.usage = api::find_usage(response);
+        if (native) {
+            if (auto u = api::AnthropicUsage::from_message(response)) {
+                r.usage = u->to_usage();
+            }
+        } else {
+            r.usage = api::find_usage(response);
+        }
         ex.cost = price_of(*p.target, r.usage);
         bool reusable = co_await send_response(s, ex, status, ct, response);
         co_return committed(reusable);
@@ -811,9 +1004,33 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
     // A stream: nothing goes to the client before the first complete event (translated: the
     // first translated event), so an error the upstream sends first is still retryable.
     std::unique_ptr<providers::StreamDecoder> decoder;
-    if (translated) {
+    messages_api::InboundStream* messages_stream = nullptr;  // in `decoder`, for its pings
+    if (to_anthropic) {
+        auto chained = std::make_unique<messages_api::InboundStream>(
+            has_adapter ? p.adapter->make_chat_stream_decoder(ctx) : nullptr, response_ctx);
+        messages_stream = chained.get();
+        decoder = std::move(chained);
+    } else if (translated) {
         decoder = p.adapter->make_chat_stream_decoder(ctx);
     }
+    // Usage seen so far: OpenAI's comes whole in one chunk, Anthropic's in pieces.
+    api::AnthropicUsage anthropic_usage;
+    auto note_usage = [&](std::string_view events) {
+        if (messages) {
+            if (anthropic_usage.update_from_events(events)) {
+                r.usage = anthropic_usage.to_usage();
+            }
+            return false;
+        }
+        if (auto u = api::find_stream_usage(events)) {
+            r.usage = u;
+            return true;
+        }
+        return false;
+    };
+    // Anthropic streams get `event: ping` after this much upstream silence once they started.
+    const auto ping_interval = w.snapshot()->config().server.stream_ping_interval;
+    Clock::time_point last_activity = Clock::now();
     bool head_sent = false;
     std::string pending;      // passthrough: bytes not yet forwarded
     std::size_t scanned = 0;  // bytes of `pending` already searched for an event boundary
@@ -832,6 +1049,7 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
             co_return committed(false);
         }
         if (tr->buffered() > 0) {
+            last_activity = Clock::now();
             if (translated) {
                 in.clear();
                 tr->take_data(in);
@@ -850,9 +1068,7 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                     ex.upstream_time += Clock::now() - started;
                     r.outcome.ttft = Clock::now() - started;
                 }
-                if (auto u = api::find_stream_usage(out)) {
-                    r.usage = u;
-                }
+                note_usage(out);
                 if (!co_await write_translated(s, ex, head_sent, out)) {
                     co_return committed(false);
                 }
@@ -864,7 +1080,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
             if (end > 0) {
                 std::string_view events = std::string_view(pending).substr(0, end);
                 if (!head_sent) {
-                    if (auto e = stream_error_event(*p.provider, events)) {
+                    auto e = native ? anthropic_stream_error(*p.adapter, *p.provider, events)
+                                    : stream_error_event(*p.provider, events);
+                    if (e) {
                         tr->cancel();
                         ex.upstream_time += Clock::now() - started;
                         co_return failed(std::move(*e));
@@ -877,8 +1095,7 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                         co_return committed(false);
                     }
                 }
-                if (auto u = api::find_stream_usage(events)) {
-                    r.usage = u;
+                if (note_usage(events)) {
                     if (strip_usage) {
                         std::string kept(events);
                         api::strip_usage_chunks(kept);
@@ -931,9 +1148,7 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                     co_return failed(
                         Error{ErrorCode::UpstreamBadResponse, "The upstream stream was empty."});
                 }
-                if (auto u = api::find_stream_usage(out)) {
-                    r.usage = u;
-                }
+                note_usage(out);
                 if (!co_await write_translated(s, ex, head_sent, out)) {
                     co_return committed(false);
                 }
@@ -944,7 +1159,9 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                         co_return failed(Error{ErrorCode::UpstreamBadResponse,
                                                "The upstream stream was empty."});
                     }
-                    if (auto e = stream_error_event(*p.provider, pending)) {
+                    auto e = native ? anthropic_stream_error(*p.adapter, *p.provider, pending)
+                                    : stream_error_event(*p.provider, pending);
+                    if (e) {
                         ex.upstream_time += tr->finished_at() - started;
                         co_return failed(std::move(*e));
                     }
@@ -955,11 +1172,8 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
                         co_return committed(false);
                     }
                 }
-                if (auto u = api::find_stream_usage(pending)) {
-                    r.usage = u;
-                    if (strip_usage) {
-                        api::strip_usage_chunks(pending);
-                    }
+                if (note_usage(pending) && strip_usage) {
+                    api::strip_usage_chunks(pending);
                 }
                 if (!pending.empty() && !co_await write_chunk(s, ex, pending)) {
                     co_return committed(false);
@@ -967,6 +1181,26 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
             }
             bool reusable = co_await end_stream(s, ex);
             co_return committed(reusable);
+        }
+        if (messages && head_sent) {
+            // Anthropic's keep-alive: a ping after `ping_interval` of upstream silence (the
+            // translator writes one only while a message is in progress).
+            const Clock::time_point ping_at = last_activity + ping_interval;
+            if (Clock::now() >= ping_at) {
+                std::string ping;
+                if (messages_stream != nullptr) {
+                    messages_stream->ping(ping);
+                } else {
+                    ping = kAnthropicPing;
+                }
+                last_activity = Clock::now();
+                if (!ping.empty() && !co_await write_chunk(s, ex, ping)) {
+                    co_return committed(false);
+                }
+                continue;
+            }
+            co_await wait_wake_until(*c, ping_at);
+            continue;
         }
         co_await wait_wake(*c);
     }
@@ -1102,12 +1336,16 @@ struct Settle {
     }
 };
 
-// Proxies one OpenAI-format request: picks targets by the model's strategy and health, and
-// retries or falls back (within the retry budget and the total deadline) for as long as
-// nothing has reached the client. Returns whether the connection may serve another request.
+// Proxies one request: picks targets by the model's strategy and health, and retries or falls
+// back (within the retry budget and the total deadline) for as long as nothing has reached the
+// client. `messages` is set for Anthropic's Messages API (/v1/messages, count_tokens; `ep` is
+// then ChatCompletions, the OpenAI endpoint non-Anthropic targets are reached through);
+// otherwise the request is OpenAI's `ep`. Returns whether the connection may serve another
+// request.
 template <typename Stream>
 awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, api::Endpoint ep,
-                      std::string body) {
+                      std::string body,
+                      std::optional<messages_api::Endpoint> messages = std::nullopt) {
     Worker& w = c->worker;
     std::shared_ptr<const config::Snapshot> snap = w.snapshot();  // held for the whole request
     routing::Router& router = w.router();
@@ -1117,7 +1355,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
     if (!who) {
         co_return co_await send_error(s, ex, who.error());
     }
-    auto inspected = api::inspect_request(ep, body, body.capacity());
+    auto inspected = read_client_request(ep, messages, body, ex);
     if (!inspected) {
         co_return co_await send_error(s, ex, inspected.error());
     }
@@ -1253,7 +1491,11 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
 
         const Clock::time_point attempt_started = Clock::now();
         AttemptResult r = co_await run_attempt(s, c, ex, p, *inspected, body);
-        router.finish(*target, r.outcome, Clock::now());
+        if (r.local) {
+            router.release(*target);  // no upstream call: nothing to learn about the target
+        } else {
+            router.finish(*target, r.outcome, Clock::now());
+        }
         AttemptRecord rec;
         rec.target = target->name;
         rec.provider = p.provider->name;
@@ -1346,6 +1588,16 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         }
         co_return co_await proxy(s, c, ex, *ep, std::move(body));
     }
+    if (path == "/v1/messages" || path == "/v1/messages/count_tokens") {
+        if (method != bhttp::verb::post) {
+            co_return co_await send_error(s, ex, wrong_method("POST"));
+        }
+        const messages_api::Endpoint messages = path == "/v1/messages"
+                                                    ? messages_api::Endpoint::Messages
+                                                    : messages_api::Endpoint::CountTokens;
+        co_return co_await proxy(s, c, ex, api::Endpoint::ChatCompletions, std::move(body),
+                                 messages);
+    }
     if (path == "/v1/models" || path.starts_with("/v1/models/")) {
         if (method != bhttp::verb::get) {
             co_return co_await send_error(s, ex, wrong_method("GET"));
@@ -1398,6 +1650,25 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         Error{ErrorCode::NotFound,
               fmt::format("Unknown request URL: {} {}. Please check the URL for typos.",
                           std::string_view(bhttp::to_string(method)), path)});
+}
+
+// The request target of the request line at the start of `buf` ("" when there is none).
+std::string_view request_line_target(const beast::flat_buffer& buf) {
+    const auto data = buf.data();
+    std::string_view raw(static_cast<const char*>(data.data()), data.size());
+    raw = raw.substr(0, raw.find_first_of("\r\n"));
+    const std::size_t first = raw.find(' ');
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    raw.remove_prefix(first + 1);
+    return raw.substr(0, raw.find(' '));
+}
+
+// /v1/messages and anything under it (count_tokens, unknown sub-paths): Anthropic's API.
+bool is_messages_path(std::string_view target) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    return path == "/v1/messages" || path.starts_with("/v1/messages/");
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -1459,6 +1730,12 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         auto [hec, hn] = co_await bhttp::async_read_header(s, buf, parser, kNoThrow);
         (void)hn;
         disarm_deadline(*c);
+        // Errors on Anthropic's routes have Anthropic's shape, from the head on (a head that
+        // failed, e.g. too large, may not have been parsed: then its request line is read
+        // from the bytes received).
+        ex.anthropic = hec && parser.get().target().empty()
+                           ? is_messages_path(request_line_target(buf))
+                           : is_messages_path(parser.get().target());
         if (hec) {
             ex.keep_alive = false;
             if (c->timed_out) {

@@ -8,7 +8,7 @@
 //     that error type;
 //   - every translated message: messages.create() returns it unchanged;
 //   - every refusal body: the SDK raises the error class for its status with our error type.
-// No gateway binary is involved; the wiring into /v1/messages is tested where it is built.
+// No gateway binary is involved; the gateway's /v1/messages is tested in messages.test.mjs.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

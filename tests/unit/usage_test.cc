@@ -67,5 +67,37 @@ TEST(StripUsageChunks, RemovesOnlyTheUsageOnlyChunk) {
     EXPECT_EQ(plain, "data: {\"choices\":[]}\n\n");
 }
 
+TEST(AnthropicUsage, ReadsAMessageBodyInOpenAITerms) {
+    const auto u = AnthropicUsage::from_message(
+        R"({"id":"msg_1","content":[{"type":"text","text":"\"usage\":{\"input_tokens\":99}"}],)"
+        R"("usage":{"input_tokens":10,"cache_creation_input_tokens":2,)"
+        R"("cache_read_input_tokens":30,"output_tokens":7}})");
+    ASSERT_TRUE(u.has_value());
+    EXPECT_EQ(u->input_tokens, 10u);
+    const auto usage = u->to_usage();
+    ASSERT_TRUE(usage.has_value());
+    EXPECT_EQ(usage->prompt_tokens, 42u);  // Anthropic's input_tokens excludes cache reads
+    EXPECT_EQ(usage->cached_tokens, 30u);
+    EXPECT_EQ(usage->completion_tokens, 7u);
+    EXPECT_FALSE(AnthropicUsage::from_message(R"({"id":"msg_1"})").has_value());
+}
+
+TEST(AnthropicUsage, MergesStreamEventsLaterCountsWin) {
+    AnthropicUsage u;
+    EXPECT_FALSE(u.update_from_events("event: ping\ndata: {\"type\":\"ping\"}\n\n"));
+    EXPECT_FALSE(u.to_usage().has_value());
+    EXPECT_TRUE(u.update_from_events(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\","
+        "\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n"));
+    EXPECT_TRUE(u.update_from_events(
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":12}}\n\n"));
+    const auto usage = u.to_usage();
+    ASSERT_TRUE(usage.has_value());
+    EXPECT_EQ(usage->prompt_tokens, 30u);
+    EXPECT_EQ(usage->cached_tokens, 5u);
+    EXPECT_EQ(usage->completion_tokens, 12u);
+}
+
 }  // namespace
 }  // namespace sb::api

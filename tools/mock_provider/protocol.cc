@@ -1611,6 +1611,50 @@ void messages(Context& context) {
     write_head(context, 200, kJson, false, messages_headers(context, 200));
 }
 
+// POST /v1/messages/count_tokens: {"input_tokens": N}, N counted as a message's input_tokens.
+// Same header and status-control checks as /v1/messages; no max_tokens.
+void count_message_tokens(Context& context) {
+    if (find_header(context.request, "anthropic-version") == nullptr) {
+        respond_messages_error(context, 400, "invalid_request_error",
+                               "anthropic-version: header is required");
+        return;
+    }
+    const std::string_view raw = context.request.body;
+    simdjson::dom::element root;
+    simdjson::dom::object object;
+    if (json_parser().parse(raw.data(), raw.size(), false).get(root) != simdjson::SUCCESS ||
+        root.get_object().get(object) != simdjson::SUCCESS) {
+        respond_messages_error(context, 400, "invalid_request_error",
+                               "There was an error parsing the body of your request: it is "
+                               "not a JSON object.");
+        return;
+    }
+    std::string_view model;
+    if (object["model"].get_string().get(model) != simdjson::SUCCESS) {
+        respond_messages_error(context, 400, "invalid_request_error", "model: Field required");
+        return;
+    }
+    model = apply_model_controls(model, context.controls);
+    if (respond_messages_status_control(context, model)) {
+        return;
+    }
+    simdjson::dom::array messages_array;
+    if (object["messages"].get_array().get(messages_array) != simdjson::SUCCESS) {
+        respond_messages_error(context, 400, "invalid_request_error", "messages: Field required");
+        return;
+    }
+    long prompt = chat_prompt_tokens(messages_array);
+    simdjson::dom::element system;
+    if (object["system"].get(system) == simdjson::SUCCESS) {
+        prompt += system_tokens(system);
+    }
+    std::string& body = context.response.body;
+    body.assign("{\"input_tokens\":");
+    append_int(body, prompt);
+    body += '}';
+    write_head(context, 200, kJson, false, messages_headers(context, 200));
+}
+
 // ---------------------------------------------------------------------------------------------
 // /_mock endpoints
 
@@ -1782,6 +1826,8 @@ void v1_endpoint(Context& context, std::string_view path) {
         post ? chat_completions(context) : respond_method_not_allowed(context, "POST");
     } else if (path == "/v1/messages") {
         post ? messages(context) : respond_method_not_allowed(context, "POST");
+    } else if (path == "/v1/messages/count_tokens") {
+        post ? count_message_tokens(context) : respond_method_not_allowed(context, "POST");
     } else if (path == "/v1/completions") {
         post ? completions(context) : respond_method_not_allowed(context, "POST");
     } else if (path == "/v1/embeddings") {
@@ -1848,7 +1894,7 @@ Api classify(const Request& request) {
     if (is_bedrock_path(path)) {
         return Api::Bedrock;
     }
-    if (path == "/v1/messages") {
+    if (path == "/v1/messages" || path == "/v1/messages/count_tokens") {
         return Api::Messages;
     }
     if (!azure_openai_path(path).empty()) {
