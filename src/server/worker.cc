@@ -195,6 +195,17 @@ struct Exchange {
     std::string traceparent;
     std::string_view operation;  // a literal from otlp::operation_for_path()
     std::string endpoint;        // request path, for the access log
+    // logging.bodies: the request body and what the client was sent, up to kMaxLoggedBody each
+    // (the access log redacts them before they reach the spool).
+    static constexpr std::size_t kMaxLoggedBody = 1u << 20;
+    bool capture_bodies = false;
+    std::string request_body;
+    std::string response_body;
+    void keep_response_body(std::string_view bytes) {
+        if (capture_bodies && response_body.size() < kMaxLoggedBody) {
+            response_body.append(bytes.substr(0, kMaxLoggedBody - response_body.size()));
+        }
+    }
     bhttp::verb method = bhttp::verb::unknown;
 };
 
@@ -263,6 +274,7 @@ template <typename Stream>
 awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_view content_type,
                               std::string_view body, std::string_view extra_headers = {}) {
     ex.status = status;
+    ex.keep_response_body(body);
     std::string head;
     head.reserve(256 + extra_headers.size());
     fmt::format_to(std::back_inserter(head),
@@ -327,6 +339,7 @@ std::size_t complete_events_end(std::string_view buf, std::size_t from) {
 
 template <typename Stream>
 awaitable<bool> write_chunk(Stream& s, Exchange& ex, std::string_view data) {
+    ex.keep_response_body(data);
     if (ex.http10) {
         co_return co_await write_one(s, ex, data);
     }
@@ -485,6 +498,10 @@ struct Recorder {
                 r.ttft_ms = sample.first_byte_seconds * 1000;
             }
             r.attempts = ex.attempts;
+            if (ex.capture_bodies) {
+                r.request_body = std::move(ex.request_body);
+                r.response_body = std::move(ex.response_body);
+            }
             if (ex.usage) {
                 r.tokens_in = static_cast<std::int64_t>(ex.usage->prompt_tokens);
                 r.tokens_out = static_cast<std::int64_t>(ex.usage->completion_tokens);
@@ -1575,6 +1592,10 @@ awaitable<bool> dispatch(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex
         }
     }
     ex.endpoint = path;
+    if (const auto* log = w.access_log(); log != nullptr && log->keeps_bodies()) {
+        ex.capture_bodies = true;
+        ex.request_body.assign(body.data(), std::min(body.size(), Exchange::kMaxLoggedBody));
+    }
     ex.method = method;
     if (auto ep = post_endpoint(path)) {
         if (const auto* log = w.access_log(); log != nullptr && !log->accepting()) {

@@ -416,6 +416,41 @@ describe('access log', () => {
                                [path.join(dir, 'out'), path.join(dir, 's3'), path.join(dir, 'spool')]);
     });
 
+    test('bodies, when enabled, are recorded redacted; off by default they are absent', async () => {
+        const dir = tempDir();
+        const mock = await startMock();
+        cleanup.push(() => mock.kill('SIGKILL'));
+        const config = gatewayConfig({ mockUrl: mock.url, dir,
+            extra: "  bodies:\n    enabled: true\n    redact: ['card-[0-9]{4}']\n" });
+        const gw = await startGateway(config, dir);
+        cleanup.push(() => gw.kill('SIGKILL'));
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` },
+            body: JSON.stringify({ model: 'mock-gpt',
+                                   messages: [{ role: 'user', content: 'my card-1234 please' }] }),
+        });
+        const answer = await res.json();
+        assert.equal(res.status, 200);
+        assert.deepEqual(await gw.kill('SIGTERM'), { code: 0, signal: null });
+        const rows = await duckRows(path.join(dir, 'out', 'requests', '**', '*.parquet'));
+        assert.equal(rows.length, 1);
+        assert.match(rows[0].request_body, /my \[REDACTED\] please/);
+        assert.doesNotMatch(rows[0].request_body, /card-1234/);
+        assert.ok(rows[0].response_body.includes(answer.choices[0].message.content));
+
+        // The same without `bodies`: the columns stay null.
+        const dir2 = tempDir();
+        const gw2 = await startGateway(gatewayConfig({ mockUrl: mock.url, dir: dir2 }), dir2);
+        cleanup.push(() => gw2.kill('SIGKILL'));
+        assert.equal((await chat(gw2, 'mock-gpt')).status, 200);
+        assert.deepEqual(await gw2.kill('SIGTERM'), { code: 0, signal: null });
+        const rows2 = await duckRows(path.join(dir2, 'out', 'requests', '**', '*.parquet'));
+        assert.equal(rows2.length, 1);
+        assert.equal(rows2[0].request_body, null);
+        assert.equal(rows2[0].response_body, null);
+    });
+
     test('a spool directory that cannot be created stops the gateway at startup', async () => {
         const dir = tempDir();
         fs.writeFileSync(path.join(dir, 'file'), 'not a directory');

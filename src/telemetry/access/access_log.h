@@ -72,6 +72,9 @@ class AccessLog {
     AccessLog(const AccessLog&) = delete;
     AccessLog& operator=(const AccessLog&) = delete;
 
+    // Whether records should carry request and response bodies (`logging.bodies.enabled`).
+    bool keeps_bodies() const { return options_.bodies; }
+
     // Validates options (compiles redaction patterns), creates directories, queues leftover
     // segments for delivery and starts the threads.
     Status open();
