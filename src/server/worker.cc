@@ -201,6 +201,21 @@ struct Exchange {
     bool capture_bodies = false;
     std::string request_body;
     std::string response_body;
+    // Runs right before the response's last write: the attempt that answered is added to the
+    // attempt log (set by run_attempt while it runs), then the exchange is recorded (set by
+    // serve()), so the access record is spooled before the client can see a complete answer.
+    std::function<void()> finalize_attempt;
+    std::function<void()> record;
+    void before_last_write() {
+        if (finalize_attempt) {
+            auto finalize = std::move(finalize_attempt);
+            finalize_attempt = nullptr;
+            finalize();
+        }
+        if (record) {
+            record();
+        }
+    }
     void keep_response_body(std::string_view bytes) {
         if (capture_bodies && response_body.size() < kMaxLoggedBody) {
             response_body.append(bytes.substr(0, kMaxLoggedBody - response_body.size()));
@@ -283,6 +298,7 @@ awaitable<bool> send_response(Stream& s, Exchange& ex, int status, std::string_v
     head += extra_headers;
     append_common_headers(head, ex);
     head += "\r\n";
+    ex.before_last_write();
     Gather g;
     g.add(asio::buffer(head));
     if (!ex.head_only) {
@@ -355,6 +371,7 @@ awaitable<bool> write_chunk(Stream& s, Exchange& ex, std::string_view data) {
 // Ends a streamed body (the last chunk; nothing for HTTP/1.0, where closing ends it).
 template <typename Stream>
 awaitable<bool> end_stream(Stream& s, Exchange& ex) {
+    ex.before_last_write();
     if (ex.http10) {
         co_return false;
     }
@@ -444,10 +461,16 @@ double seconds(Clock::duration d) {
 struct Recorder {
     Worker& worker;
     Exchange& ex;
-    ~Recorder() {
-        if (ex.status == 0) {
+    bool done = false;
+    ~Recorder() { record(); }
+    // Records the exchange once: called right before the response's last write (so that a crash
+    // after the client has its whole answer cannot lose the record), or at the latest when the
+    // exchange ends.
+    void record() {
+        if (done || ex.status == 0) {
             return;
         }
+        done = true;
         auto now = Clock::now();
         telemetry::RequestSample sample;
         sample.model = ex.model;
@@ -663,6 +686,7 @@ struct AttemptResult {
     routing::Outcome outcome;
     std::optional<api::Usage> usage;  // from the answer (OpenAI format), when it reported it
     bool local = false;               // answered by the gateway itself (no upstream call was made)
+    bool finalized = false;  // its attempt record went to the exchange before the last write
 };
 
 // The client's request as each attempt sees it. Its inbound API (OpenAI's endpoints, or
@@ -811,6 +835,28 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
     Worker& w = c->worker;
     AttemptResult r;
     const Clock::time_point started = Clock::now();
+    // The attempt's record joins the exchange before the response's last write (see
+    // Exchange::before_last_write); proxy() adds it afterwards only when no last write happened.
+    ex.finalize_attempt = [&ex, &r, &p, started] {
+        AttemptRecord rec;
+        rec.target = p.target->name;
+        rec.provider = p.provider->name;
+        rec.upstream_model = std::string(p.upstream_model);
+        rec.started = started;
+        rec.duration = Clock::now() - started;
+        rec.status = ex.status;
+        rec.error_code = ex.error_code;
+        rec.usage = r.usage;
+        rec.cost = price_of(*p.target, r.usage);
+        ex.usage = r.usage;
+        ex.cost = rec.cost;
+        ex.attempt_log.push_back(std::move(rec));
+        r.finalized = true;
+    };
+    struct ClearFinalize {
+        Exchange& ex;
+        ~ClearFinalize() { ex.finalize_attempt = nullptr; }
+    } clear_finalize{ex};
     auto failed = [&](Error e) {
         r.error = std::move(e);
         r.outcome.failure = routing::classify(r.error);
@@ -1520,13 +1566,15 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         rec.started = attempt_started;
         rec.duration = r.outcome.duration;
         if (r.committed) {
-            rec.status = ex.status;
-            rec.error_code = ex.error_code;
-            rec.usage = r.usage;
-            rec.cost = price_of(*target, r.usage);
-            ex.usage = r.usage;
-            ex.cost = rec.cost;
-            ex.attempt_log.push_back(std::move(rec));
+            if (!r.finalized) {  // the client went away before the last write
+                rec.status = ex.status;
+                rec.error_code = ex.error_code;
+                rec.usage = r.usage;
+                rec.cost = price_of(*target, r.usage);
+                ex.usage = r.usage;
+                ex.cost = rec.cost;
+                ex.attempt_log.push_back(std::move(rec));
+            }
             co_return r.reusable;
         }
         rec.status = http_status(r.error);
@@ -1719,6 +1767,7 @@ awaitable<void> serve(Stream& s, std::shared_ptr<Conn> c) {
         }
         Exchange ex;
         Recorder recorder{w, ex};
+        ex.record = [&recorder] { recorder.record(); };
         if (buf.size() == 0) {
             // Waiting for the next request: idle timeout on keep-alive, head timeout on a new
             // connection (a client that connects and sends nothing gets 408).
