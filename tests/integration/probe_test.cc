@@ -34,14 +34,12 @@ std::string chat(const std::string& model) {
 long probe_count(const std::string& metrics, const std::string& provider, const std::string& target,
                  const std::string& result) {
     const std::string series = R"(switchboard_probes_total{provider=")" + provider +
-                               R"(",target=")" + target + R"(",result=")" + result + ""
-}
-";
+                               R"(",target=")" + target + R"(",result=")" + result + R"("} )";
     const std::size_t at = metrics.find(series);
-if (at == std::string::npos) {
-    return -1;
-}
-return std::stol(metrics.substr(at + series.size()));
+    if (at == std::string::npos) {
+        return -1;
+    }
+    return std::stol(metrics.substr(at + series.size()));
 }
 
 class ProbeTest : public GatewayFixture {
@@ -58,7 +56,8 @@ class ProbeTest : public GatewayFixture {
         if (r.status != 200) {
             return std::nullopt;
         }
-        for (const auto& m : boost::json::parse(r.body).as_object().at("models").as_array()) {
+        const boost::json::value root = boost::json::parse(r.body);
+        for (const auto& m : root.as_object().at("models").as_array()) {
             if (m.as_object().at("model").as_string() != model) {
                 continue;
             }
