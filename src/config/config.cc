@@ -612,13 +612,15 @@ constexpr std::array<std::string_view, 16> kProviderKeys{
 constexpr std::string_view kAzureApiVersion = "2024-10-21";
 constexpr std::array<std::string_view, 4> kTimeoutKeys{"connect", "first_byte", "idle", "total"};
 // A model's own keys; a model with one target may also hold that target's keys (shorthand).
-constexpr std::array<std::string_view, 14> kModelKeys{
-    "provider",      "model",   "name",  "weight",   "priority", "price",     "timeouts",
-    "max_in_flight", "targets", "alias", "strategy", "retry",    "fallbacks", "rules"};
-constexpr std::array<std::string_view, 8> kShorthandKeys{
-    "provider", "model", "name", "weight", "priority", "price", "timeouts", "max_in_flight"};
-constexpr std::array<std::string_view, 8> kTargetKeys{
-    "provider", "model", "name", "weight", "priority", "price", "timeouts", "max_in_flight"};
+constexpr std::array<std::string_view, 15> kModelKeys{
+    "provider", "model", "name",     "weight", "priority",  "price", "timeouts", "max_in_flight",
+    "targets",  "alias", "strategy", "retry",  "fallbacks", "rules", "probe"};
+constexpr std::array<std::string_view, 9> kShorthandKeys{"provider", "model",         "name",
+                                                         "weight",   "priority",      "price",
+                                                         "timeouts", "max_in_flight", "probe"};
+constexpr std::array<std::string_view, 9> kTargetKeys{"provider", "model",         "name",
+                                                      "weight",   "priority",      "price",
+                                                      "timeouts", "max_in_flight", "probe"};
 constexpr std::array<std::string_view, 3> kPriceKeys{"input", "output", "cached_input"};
 constexpr std::array<std::string_view, 4> kRetryKeys{"max_attempts", "backoff_base", "backoff_max",
                                                      "total_deadline"};
@@ -628,8 +630,11 @@ constexpr std::array<std::string_view, 2> kRuleKeys{"when", "targets"};
 constexpr std::array<std::string_view, 3> kWhenKeys{"team", "headers", "metadata"};
 constexpr std::array<std::string_view, 5> kRoutingKeys{"retry_budget_ratio", "retry_budget_min",
                                                        "exploration", "seed", "health"};
-constexpr std::array<std::string_view, 4> kHealthKeys{"consecutive_failures", "base_ejection",
-                                                      "max_ejection", "max_ejected_percent"};
+constexpr std::array<std::string_view, 5> kHealthKeys{
+    "consecutive_failures", "base_ejection", "max_ejection", "max_ejected_percent", "probe"};
+constexpr std::array<std::string_view, 3> kProbeKeys{"interval", "timeout", "max_tokens"};
+// A probe's timeout when none is given: this, or the interval when that is shorter.
+constexpr Millis kDefaultProbeTimeout{5'000};
 constexpr std::array<std::string_view, 1> kAdminKeys{"listen"};
 constexpr std::size_t kDisabledProvider = static_cast<std::size_t>(-1);
 constexpr std::array<std::string_view, 9> kAuthKeys{"required", "key_store", "default_max_tokens",
@@ -1951,6 +1956,7 @@ class Parser {
         bool has_model = false;
         std::optional<YAML::Node> timeouts;
         std::optional<std::string> timeouts_path;
+        bool probe_set = false;
         auto status = for_each_entry(
             node, path,
             [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
@@ -2007,6 +2013,10 @@ class Parser {
                     timeouts_path = kp;
                     return {};
                 }
+                if (key == "probe") {
+                    probe_set = true;
+                    return parse_probe(value, kp, default_probe_, t.probe);
+                }
                 return unknown_key(kp, kTargetKeys);
             });
         if (!status) {
@@ -2030,6 +2040,9 @@ class Parser {
         }
         if (!has_model && !m.glob) {
             t.upstream_model = m.name;  // a pattern's targets get the name the client sent
+        }
+        if (!probe_set) {
+            t.probe = default_probe_;  // routing is parsed before models
         }
         if (t.name.empty()) {
             t.name = fmt::format("{}/{}", t.provider,
@@ -2333,12 +2346,78 @@ class Parser {
                 if (key == "max_ejected_percent") {
                     return read_int(value, kp, 0, 100, out.max_ejected_percent);
                 }
+                if (key == "probe") {
+                    if (auto s = parse_probe(value, kp, std::nullopt, out.probe); !s) {
+                        return s;
+                    }
+                    default_probe_ = out.probe;
+                    return {};
+                }
                 return unknown_key(kp, kHealthKeys);
             });
         if (status && out.max_ejection < out.base_ejection) {
             return fail_at(child(path, "max_ejection"), "must not be less than base_ejection");
         }
         return status;
+    }
+
+    // -- probes --------------------------------------------------------------------------------
+
+    // `probe:` of routing.health (base: none) or of a target (base: routing.health.probe). A
+    // mapping turns probing on, its missing keys taken from `base` (or the defaults); `false`
+    // turns it off, `true` on with `base`'s settings.
+    Status parse_probe(const YAML::Node& node, const std::string& path,
+                       const std::optional<Probe>& base, std::optional<Probe>& out) {
+        if (node.IsScalar()) {
+            bool on = false;
+            if (auto s = read_bool(node, path, on); !s) {
+                return fail_at(path,
+                               "must be a mapping with interval, timeout and max_tokens, "
+                               "or true or false" +
+                                   got(node.Scalar()));
+            }
+            out.reset();
+            if (on) {
+                out = base.value_or(Probe{});
+            }
+            return {};
+        }
+        if (auto s = expect_map(node, path); !s) {
+            return fail_at(path, fmt::format("must be a mapping with interval, timeout and "
+                                             "max_tokens, or true or false (got {})",
+                                             node_kind(node)));
+        }
+        Probe p = base.value_or(Probe{});
+        bool timeout_set = false;
+        auto status = for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& kp) -> Status {
+                if (key == "interval") {
+                    return read_duration(value, kp, p.interval);
+                }
+                if (key == "timeout") {
+                    timeout_set = true;
+                    return read_duration(value, kp, p.timeout);
+                }
+                if (key == "max_tokens") {
+                    return read_int(value, kp, 1, 4096, p.max_tokens);
+                }
+                return unknown_key(kp, kProbeKeys);
+            });
+        if (!status) {
+            return status;
+        }
+        if (!timeout_set) {
+            p.timeout = std::min(base ? base->timeout : kDefaultProbeTimeout, p.interval);
+        }
+        if (p.timeout > p.interval) {
+            return fail_at(child(path, "timeout"),
+                           fmt::format("the probe timeout ({} ms) must not exceed its interval "
+                                       "({} ms)",
+                                       p.timeout.count(), p.interval.count()));
+        }
+        out = p;
+        return {};
     }
 
     Status parse_admin(const YAML::Node& node, const std::string& path, Admin& out) {
@@ -3016,7 +3095,8 @@ class Parser {
     }
 
     const EnvLookup& env_;
-    ProviderDraft* draft_ = nullptr;  // the provider being parsed, if any
+    ProviderDraft* draft_ = nullptr;      // the provider being parsed, if any
+    std::optional<Probe> default_probe_;  // routing.health.probe, for targets without `probe:`
 };
 
 // Sees the first event of a YAML document, to tell an empty document from a real one.

@@ -92,6 +92,16 @@ struct Price {
     double cached_input = 0;  // defaults to `input` when not given
 };
 
+// -- probes (optional active health checks of targets; docs/routing.md, "Active probes") --
+
+// One target's active probe: a tiny upstream request every `interval` (with jitter), off the
+// request path, whose outcome feeds the target's health.
+struct Probe {
+    Millis interval{10'000};
+    Millis timeout{5'000};  // whole probe; defaults to min(5s, interval), never above interval
+    int max_tokens = 1;     // chat-completion probes (translated providers, Azure)
+};
+
 // One place a virtual model can be served from.
 struct Target {
     std::string name;            // unique within its model; default "provider/model"
@@ -104,6 +114,9 @@ struct Target {
     std::uint32_t max_in_flight = 0;  // 0 = unlimited; a full target is skipped
     std::size_t provider_index = 0;   // index into Config::providers (set by parse)
     std::size_t index = 0;            // ordinal among all targets of the config (set by parse)
+    // Active probing of this target: `routing.health.probe` unless the target says `probe:`;
+    // std::nullopt: not probed.
+    std::optional<Probe> probe;
 };
 
 enum class Strategy : std::uint8_t { Weighted, Priority, LeastLatency, LowestCost };
@@ -151,6 +164,7 @@ struct Health {
     Millis base_ejection{10'000};  // first ejection; doubles with each further one ...
     Millis max_ejection{300'000};  // ... up to this
     int max_ejected_percent = 50;  // beyond this share of a model's targets, all are used
+    std::optional<Probe> probe;    // active probes of every target; absent: off
 };
 
 struct Routing {

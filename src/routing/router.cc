@@ -644,14 +644,52 @@ void Router::finish(const config::Target& t, const Outcome& o, Clock::time_point
     s.failures.fetch_add(1, std::memory_order_relaxed);
     if (o.failure == Failure::RateLimited) {
         if (o.retry_after) {
-            const std::int64_t until = ticks(now + *o.retry_after);
-            std::int64_t cur = s.cooling_until.load(std::memory_order_relaxed);
-            while (cur < until &&
-                   !s.cooling_until.compare_exchange_weak(cur, until, std::memory_order_relaxed)) {
-            }
+            cool_down(s, *o.retry_after, now);
         }
         return;
     }
+    count_failure(s, now);
+}
+
+void Router::cool_down(State& s, milliseconds after, Clock::time_point now) {
+    const std::int64_t until = ticks(now + after);
+    std::int64_t cur = s.cooling_until.load(std::memory_order_relaxed);
+    while (cur < until &&
+           !s.cooling_until.compare_exchange_weak(cur, until, std::memory_order_relaxed)) {
+    }
+}
+
+void Router::probe_result(const config::Target& t, const Outcome& o, Clock::time_point now) {
+    State& s = state(t);
+    const std::int64_t n = ticks(now);
+    if (o.failure == Failure::None) {
+        // The target answers again: end its ejection now rather than when its cooldown is up.
+        // The ejection count stays, so a target that fails again is ejected for longer.
+        std::int64_t until = s.ejected_until.load(std::memory_order_relaxed);
+        while (until > n &&
+               !s.ejected_until.compare_exchange_weak(until, 0, std::memory_order_relaxed)) {
+        }
+        publish(t, now);
+        return;
+    }
+    if (o.failure == Failure::RateLimited) {
+        if (o.retry_after) {
+            cool_down(s, *o.retry_after, now);
+            publish(t, now);
+        }
+        return;
+    }
+    if (!counts_against_target(o.failure)) {
+        return;
+    }
+    if (s.ejected_until.load(std::memory_order_relaxed) > n) {
+        return;  // already out; a failing probe does not lengthen the ejection
+    }
+    count_failure(s, now);
+    publish(t, now);
+}
+
+void Router::count_failure(State& s, Clock::time_point now) {
     const config::Health& h = snapshot_->config().routing.health;
     const std::uint32_t failures =
         s.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;

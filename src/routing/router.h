@@ -107,6 +107,14 @@ class Router {
     // Ends an attempt admitted by try_start.
     void finish(const config::Target& t, const Outcome& o, Clock::time_point now);
 
+    // The outcome of an active health probe (docs/routing.md, "Active probes"); any thread. A
+    // failure that counts against the target counts like a client attempt's towards ejection
+    // (a dead target is ejected without client traffic), but not while it is already ejected;
+    // a success ends an ejection at once; a 429 with Retry-After cools the target down; other
+    // failures (the probe itself was refused as a bad request) change nothing. Probes are not
+    // attempts: they never touch in_flight, attempts, failures or the retry budget.
+    void probe_result(const config::Target& t, const Outcome& o, Clock::time_point now);
+
     // The retry budget: every request deposits retry_budget_ratio tokens (the bucket holds at
     // most max(retry_budget_min, 1)); every retry takes one. So retries never exceed
     // ratio * requests + the bucket's size, however badly the upstreams fail.
@@ -142,6 +150,10 @@ class Router {
     double latency_score(const config::Target& t, const RequestFacts& facts) const;
 
     void publish(const config::Target& t, Clock::time_point now) const;
+    // Retry-After: cool the target down until now + after (never shortening a cooldown).
+    static void cool_down(State& s, std::chrono::milliseconds after, Clock::time_point now);
+    // One more failure in a row; ejects the target when there are enough.
+    void count_failure(State& s, Clock::time_point now);
 
     std::shared_ptr<const config::Snapshot> snapshot_;
     std::unique_ptr<State[]> states_;

@@ -6,6 +6,7 @@
 
 #include "governance/governance.h"
 #include "server/adapters.h"
+#include "server/prober.h"
 #include "server/worker.h"
 
 namespace sb::server {
@@ -71,6 +72,7 @@ Gateway::Gateway(std::shared_ptr<const config::Snapshot> snapshot)
 Gateway::~Gateway() {
     stop();
     wait();
+    prober_.reset();  // joins the probe thread while the router and registry still exist
 }
 
 Status Gateway::start() {
@@ -101,6 +103,11 @@ Status Gateway::start() {
     // OAuth refreshers (Vertex) start before the workers, so the first requests find a token.
     if (auto started = start_credentials(snapshot_->config(), std::chrono::seconds(10)); !started) {
         return started;
+    }
+    // Active probes start after the credentials (a Vertex probe needs a token) and before the
+    // workers; nothing starts when no target is probed.
+    if (!prober_) {
+        prober_ = Prober::start(snapshot_, *router_, registry_);
     }
     if (snapshot_->config().auth.enabled && !governance_) {
         auto gov = governance::Governance::create(snapshot_->config());

@@ -19,6 +19,7 @@ class Governance;
 namespace sb::server {
 
 class Worker;
+class Prober;
 
 // The data plane: N worker threads, each with its own io_context, SO_REUSEPORT acceptor(s) and
 // upstream client. Owned by main (or a test). start/drain/wait/stop may be called from any one
@@ -39,6 +40,8 @@ class Gateway {
     int workers() const { return static_cast<int>(workers_.size()); }
     // The OTLP exporter (telemetry.otlp), or nullptr when export is off.
     const telemetry::otlp::Exporter* exporter() const { return exporter_.get(); }
+    // The active health prober, or nullptr when no target is probed.
+    const Prober* prober() const { return prober_.get(); }
 
     // Stops accepting, lets in-flight requests finish within server.drain_timeout, then ends
     // the remaining streams with an error event and closes. Returns at once; wait() joins.
@@ -59,6 +62,9 @@ class Gateway {
     // Opened by start() before the workers run, closed by wait() after they end.
     std::unique_ptr<telemetry::access::AccessLog> access_log_;
     std::unique_ptr<routing::Router> router_;  // shared by the workers; outlives them
+    // Active health probes (off unless configured); declared after router_ so that its thread
+    // is joined before the router goes away.
+    std::unique_ptr<Prober> prober_;
     // Declared before workers_ so that it outlives them: a worker's destruction ends its
     // sessions, whose recorders may still submit traces.
     std::unique_ptr<telemetry::otlp::Exporter> exporter_;
