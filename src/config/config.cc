@@ -2455,20 +2455,9 @@ class Parser {
     }
 
     Status read_money(const YAML::Node& node, const std::string& path, double& out) {
-        constexpr std::string_view kExpected =
-            "must be an amount of currency >= 0 and at most 1e9, e.g. 25 or 12.50";
-        auto text = scalar(node, path, kExpected);
-        if (!text) {
-            return fail(std::move(text).error());
-        }
-        const std::string& t = **text;
-        double v = 0;
-        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (t.empty() || ec != std::errc() || end != t.data() + t.size() || !(v >= 0) || v > 1e9) {
-            return fail_at(path, std::string(kExpected) + got(t));
-        }
-        out = v;
-        return {};
+        return read_number(node, path, 0.0, 1e9,
+                           "must be an amount of currency >= 0 and at most 1e9, e.g. 25 or 12.50",
+                           out);
     }
 
     // A list of model names or globs (`*` any run of characters, `?` one character).
