@@ -825,6 +825,26 @@ std::optional<double> price_of(const config::Target& t, const std::optional<api:
     return routing::cost(*t.price, *u);
 }
 
+// Adds the attempt that answered the client to the exchange's attempt log, with its usage and
+// cost, which become the exchange's.
+void record_committed_attempt(Exchange& ex, const AttemptPlan& p, AttemptResult& r,
+                              Clock::time_point started) {
+    AttemptRecord rec;
+    rec.target = p.target->name;
+    rec.provider = p.provider->name;
+    rec.upstream_model = std::string(p.upstream_model);
+    rec.started = started;
+    rec.duration = Clock::now() - started;
+    rec.status = ex.status;
+    rec.error_code = ex.error_code;
+    rec.usage = r.usage;
+    rec.cost = price_of(*p.target, r.usage);
+    ex.usage = r.usage;
+    ex.cost = rec.cost;
+    ex.attempt_log.push_back(std::move(rec));
+    r.finalized = true;
+}
+
 // Runs one attempt against one target: builds the upstream request (forwarding the bytes with
 // the model rewritten, or through the adapter), and answers the client once there is something
 // to answer with. Failures before that are returned, not sent.
@@ -837,21 +857,15 @@ awaitable<AttemptResult> run_attempt(Stream& s, const std::shared_ptr<Conn>& c, 
     const Clock::time_point started = Clock::now();
     // The attempt's record joins the exchange before the response's last write (see
     // Exchange::before_last_write); proxy() adds it afterwards only when no last write happened.
-    ex.finalize_attempt = [&ex, &r, &p, started] {
-        AttemptRecord rec;
-        rec.target = p.target->name;
-        rec.provider = p.provider->name;
-        rec.upstream_model = std::string(p.upstream_model);
-        rec.started = started;
-        rec.duration = Clock::now() - started;
-        rec.status = ex.status;
-        rec.error_code = ex.error_code;
-        rec.usage = r.usage;
-        rec.cost = price_of(*p.target, r.usage);
-        ex.usage = r.usage;
-        ex.cost = rec.cost;
-        ex.attempt_log.push_back(std::move(rec));
-        r.finalized = true;
+    struct Finalize {
+        Exchange& ex;
+        const AttemptPlan& p;
+        AttemptResult& r;
+        Clock::time_point started;
+    } finalize{ex, p, r, started};
+    // One pointer: fits std::function's small buffer, so no allocation per attempt.
+    ex.finalize_attempt = [f = &finalize] {
+        record_committed_attempt(f->ex, f->p, f->r, f->started);
     };
     struct ClearFinalize {
         Exchange& ex;
@@ -1567,13 +1581,7 @@ awaitable<bool> proxy(Stream& s, const std::shared_ptr<Conn>& c, Exchange& ex, a
         rec.duration = r.outcome.duration;
         if (r.committed) {
             if (!r.finalized) {  // the client went away before the last write
-                rec.status = ex.status;
-                rec.error_code = ex.error_code;
-                rec.usage = r.usage;
-                rec.cost = price_of(*target, r.usage);
-                ex.usage = r.usage;
-                ex.cost = rec.cost;
-                ex.attempt_log.push_back(std::move(rec));
+                record_committed_attempt(ex, p, r, attempt_started);
             }
             co_return r.reusable;
         }
