@@ -135,7 +135,7 @@ std::string segment_of(const std::vector<std::string>& payloads) {
 }
 
 TEST(AccessSpool, FramesRoundTripWithLengthAndCrc) {
-    std::string seg = segment_of({"alpha", "", std::string(70'000, 'x')});
+    std::string seg = segment_of({"alpha", "b", std::string(70'000, 'x')});
     // The first frame: length 5, CRC-32 of "alpha" (zlib), then the bytes.
     std::uint32_t len = 0;
     std::uint32_t crc = 0;
@@ -147,7 +147,7 @@ TEST(AccessSpool, FramesRoundTripWithLengthAndCrc) {
     ASSERT_TRUE(parsed);
     ASSERT_EQ(parsed->payloads.size(), 3u);
     EXPECT_EQ(parsed->payloads[0], "alpha");
-    EXPECT_EQ(parsed->payloads[1], "");
+    EXPECT_EQ(parsed->payloads[1], "b");
     EXPECT_EQ(parsed->payloads[2].size(), 70'000u);
     EXPECT_FALSE(parsed->torn);
     EXPECT_EQ(parsed->valid_bytes, seg.size());
@@ -215,6 +215,65 @@ TEST(AccessSpool, WriterAppendsAndReaderReadsBack) {
     auto ids = list_segments(dir.path().string());
     ASSERT_TRUE(ids);
     EXPECT_EQ(*ids, std::vector<std::uint64_t>{7});
+    // close() cut the preallocated reserve: the file holds exactly what was written.
+    EXPECT_EQ(fs::file_size(dir.path() / segment_file_name(7)), w->bytes());
+}
+
+TEST(AccessSpool, ZeroFilledReserveAfterTheFramesIsNotTorn) {
+    // What a crash leaves of a preallocated segment: frames, then zeros to the reserve's end.
+    std::string seg = segment_of({"one", "two"}) + std::string(4096, '\0');
+    auto parsed = parse_segment(seg);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->payloads, (std::vector<std::string>{"one", "two"}));
+    EXPECT_FALSE(parsed->torn);
+    EXPECT_EQ(parsed->valid_bytes, segment_of({"one", "two"}).size());
+    // A half-written frame before the zeros is torn, and the frames before it are kept.
+    std::string half = segment_of({"one", "three"});
+    half.resize(half.size() - 2);
+    half += std::string(4096, '\0');
+    parsed = parse_segment(half);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->payloads, std::vector<std::string>{"one"});
+    EXPECT_TRUE(parsed->torn);
+}
+
+TEST(AccessSpool, AppendsAreInTheFileBeforeCloseOrSync) {
+    // A process kill leaves the page cache intact: what append() returned from must be readable
+    // by another reader of the file without sync() or close(), past several growths of the
+    // reserve, and its zero tail must not count as corruption.
+    TempDir dir;
+    auto w = SegmentWriter::create(dir.path().string(), 9);
+    ASSERT_TRUE(w);
+    EXPECT_TRUE(w->mapped());
+    std::vector<std::string> payloads;
+    std::string frames;
+    for (int i = 0; frames.size() < 3 * SegmentWriter::kInitialReserve; ++i) {
+        payloads.push_back(std::string(1000 + i % 700, static_cast<char>('a' + i % 26)));
+        std::string one;
+        append_frame(one, payloads.back());
+        ASSERT_TRUE(w->append(one));
+        frames += one;
+    }
+    const auto path = (dir.path() / segment_file_name(9)).string();
+    EXPECT_GT(fs::file_size(path), w->bytes());  // the reserve is still there
+    auto contents = read_segment(path);
+    ASSERT_TRUE(contents);
+    EXPECT_EQ(contents->payloads, payloads);
+    EXPECT_FALSE(contents->torn);
+    EXPECT_EQ(contents->valid_bytes, w->bytes());
+    ASSERT_TRUE(w->close());
+    EXPECT_EQ(fs::file_size(path), kSegmentMagic.size() + frames.size());
+}
+
+TEST(AccessSpool, AZeroFilledSegmentIsEmptyNotCorrupt) {
+    // Created and preallocated, then a crash before the magic reached the disk.
+    TempDir dir;
+    const auto path = (dir.path() / segment_file_name(11)).string();
+    std::ofstream(path, std::ios::binary) << std::string(8192, '\0');
+    auto contents = read_segment(path);
+    ASSERT_TRUE(contents);
+    EXPECT_TRUE(contents->payloads.empty());
+    EXPECT_FALSE(contents->torn);
 }
 
 // -- record codec -----------------------------------------------------------------------------

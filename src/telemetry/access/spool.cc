@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -89,6 +90,9 @@ Result<SegmentContents> parse_segment(std::string_view bytes) {
     while (bytes.size() - pos >= 8) {
         std::uint32_t len = get_u32(bytes, pos);
         std::uint32_t crc = get_u32(bytes, pos + 4);
+        if (len == 0) {
+            break;  // not a frame: the end of what was written (or corruption, see below)
+        }
         if (len > kMaxFrameBytes || bytes.size() - pos - 8 < len) {
             break;
         }
@@ -100,7 +104,8 @@ Result<SegmentContents> parse_segment(std::string_view bytes) {
         pos += 8 + len;
     }
     out.valid_bytes = pos;
-    out.torn = pos != bytes.size();
+    const std::string_view rest = bytes.substr(pos);
+    out.torn = std::any_of(rest.begin(), rest.end(), [](char c) { return c != 0; });
     return out;
 }
 
@@ -127,11 +132,13 @@ Result<SegmentContents> read_segment(const std::string& path) {
         data.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    if (data.size() < kSegmentMagic.size() && std::string_view(kSegmentMagic).starts_with(data)) {
-        // Created but the magic never fully reached the disk: an empty segment.
+    const std::string_view head = std::string_view(data).substr(0, kSegmentMagic.size());
+    if ((data.size() < kSegmentMagic.size() && kSegmentMagic.starts_with(data)) ||
+        std::all_of(head.begin(), head.end(), [](char c) { return c == 0; })) {
+        // Created, but the magic never (fully) reached the disk: an empty segment.
         SegmentContents empty;
         empty.file_bytes = data.size();
-        empty.torn = !data.empty();
+        empty.torn = std::any_of(data.begin(), data.end(), [](char c) { return c != 0; });
         return empty;
     }
     auto parsed = parse_segment(data);
@@ -159,11 +166,19 @@ Result<std::vector<std::uint64_t>> list_segments(const std::string& dir) {
 
 Result<SegmentWriter> SegmentWriter::create(const std::string& dir, std::uint64_t id) {
     std::string path = dir + "/" + segment_file_name(id);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0) {
         return fail(io_error("cannot create spool segment", path));
     }
     SegmentWriter w(fd, id, std::move(path));
+    if (!w.reserve(kInitialReserve)) {
+        // No preallocation or shared mapping here (or no space for the first chunk): plain
+        // writes, which report a full disk the same way.
+        w.release();
+        if (::ftruncate(w.fd_, 0) != 0) {
+            return fail(io_error("cannot truncate spool segment", w.path_));
+        }
+    }
     if (auto st = w.append(kSegmentMagic); !st) {
         return fail(st.error());
     }
@@ -174,10 +189,13 @@ SegmentWriter::SegmentWriter(SegmentWriter&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       id_(other.id_),
       path_(std::move(other.path_)),
-      bytes_(other.bytes_) {}
+      bytes_(other.bytes_),
+      map_(std::exchange(other.map_, nullptr)),
+      reserved_(std::exchange(other.reserved_, 0)) {}
 
 SegmentWriter& SegmentWriter::operator=(SegmentWriter&& other) noexcept {
     if (this != &other) {
+        release();
         if (fd_ >= 0) {
             ::close(fd_);
         }
@@ -185,32 +203,76 @@ SegmentWriter& SegmentWriter::operator=(SegmentWriter&& other) noexcept {
         id_ = other.id_;
         path_ = std::move(other.path_);
         bytes_ = other.bytes_;
+        map_ = std::exchange(other.map_, nullptr);
+        reserved_ = std::exchange(other.reserved_, 0);
     }
     return *this;
 }
 
 SegmentWriter::~SegmentWriter() {
+    release();
     if (fd_ >= 0) {
         ::close(fd_);
     }
+}
+
+void SegmentWriter::release() {
+    if (map_ != nullptr) {
+        ::munmap(map_, reserved_);
+        map_ = nullptr;
+    }
+    reserved_ = 0;
+}
+
+Status SegmentWriter::reserve(std::uint64_t needed) {
+    if (needed <= reserved_) {
+        return {};
+    }
+    std::uint64_t size = std::max(reserved_, kInitialReserve);
+    while (size < needed) {
+        size += std::min(size, kMaxGrowth);
+    }
+    // Blocks first: pages of the mapping are then backed, so storing to them cannot fault on a
+    // full disk. posix_fallocate also extends the file size.
+    if (int err = ::posix_fallocate(fd_, static_cast<off_t>(reserved_),
+                                    static_cast<off_t>(size - reserved_));
+        err != 0) {
+        errno = err;
+        return fail(io_error("cannot preallocate spool segment", path_));
+    }
+    void* p = map_ == nullptr ? ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)
+                              : ::mremap(map_, reserved_, size, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) {
+        return fail(io_error("cannot map spool segment", path_));
+    }
+    map_ = static_cast<char*>(p);
+    reserved_ = size;
+    return {};
 }
 
 Status SegmentWriter::append(std::string_view frames) {
     if (fd_ < 0) {
         return fail(ErrorCode::Internal, "spool segment is closed: " + path_);
     }
+    if (map_ != nullptr) {
+        if (auto st = reserve(bytes_ + frames.size()); !st) {
+            return st;
+        }
+        std::memcpy(map_ + bytes_, frames.data(), frames.size());
+        bytes_ += frames.size();
+        return {};
+    }
     std::string_view rest = frames;
     while (!rest.empty()) {
-        ssize_t n = ::write(fd_, rest.data(), rest.size());
+        ssize_t n = ::pwrite(fd_, rest.data(), rest.size(),
+                             static_cast<off_t>(bytes_ + (frames.size() - rest.size())));
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
             Error e = io_error("cannot write spool segment", path_);
             // Cut the partial write so later appends do not follow a half frame.
-            if (::ftruncate(fd_, static_cast<off_t>(bytes_)) == 0) {
-                (void)::lseek(fd_, static_cast<off_t>(bytes_), SEEK_SET);
-            }
+            (void)::ftruncate(fd_, static_cast<off_t>(bytes_));
             return fail(std::move(e));
         }
         rest.remove_prefix(static_cast<std::size_t>(n));
@@ -223,6 +285,7 @@ Status SegmentWriter::sync() {
     if (fd_ < 0) {
         return fail(ErrorCode::Internal, "spool segment is closed: " + path_);
     }
+    // On Linux fdatasync also writes back the pages stored to through the mapping.
     if (::fdatasync(fd_) != 0) {
         return fail(io_error("cannot sync spool segment", path_));
     }
@@ -233,7 +296,16 @@ Status SegmentWriter::close() {
     if (fd_ < 0) {
         return {};
     }
+    const bool had_reserve = map_ != nullptr;
+    release();
     int fd = std::exchange(fd_, -1);
+    // The unused reserve goes; a crash before this leaves zeros, which readers skip.
+    const bool cut = !had_reserve || ::ftruncate(fd, static_cast<off_t>(bytes_)) == 0;
+    if (!cut) {
+        Error e = io_error("cannot trim spool segment", path_);
+        ::close(fd);
+        return fail(std::move(e));
+    }
     if (::close(fd) != 0) {
         return fail(io_error("cannot close spool segment", path_));
     }
