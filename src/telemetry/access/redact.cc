@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <re2/re2.h>
+#include <simdjson.h>
 
 namespace sb::telemetry::access {
 
@@ -36,7 +37,6 @@ std::string check_pattern(const std::string& pattern) {
 }
 
 void make_valid_utf8(std::string& text) {
-    // Fast path: most strings are valid.
     auto valid_at = [&](std::size_t i, std::size_t& len) {
         const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
         const unsigned char c = b(i);
@@ -70,13 +70,13 @@ void make_valid_utf8(std::string& text) {
         static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
         return cp >= kMin[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
     };
+    if (simdjson::validate_utf8(text.data(), text.size())) {
+        return;  // the common case, checked 64 bytes at a time
+    }
     std::size_t len = 0;
     std::size_t i = 0;
     while (i < text.size() && valid_at(i, len)) {
         i += len;
-    }
-    if (i == text.size()) {
-        return;
     }
     std::string out = text.substr(0, i);
     while (i < text.size()) {

@@ -42,11 +42,15 @@ Status ColumnBuilder::type_error(std::string_view got) const {
                                                ", not " + std::string(got));
 }
 
-Status ColumnBuilder::check_type(ColumnType wanted) const {
-    if (column_.type != wanted) {
-        return type_error(column_type_name(wanted));
+bool ColumnBuilder::accepts(const Value& value) const {
+    if (std::holds_alternative<Null>(value)) {
+        return column_.nullable;
     }
-    return {};
+    if (value_column_type(value) != column_.type) {
+        return false;
+    }
+    const auto* s = std::get_if<std::string_view>(&value);
+    return s == nullptr || detail::is_valid_utf8(*s);
 }
 
 Status ColumnBuilder::check(const Value& value) const {
@@ -76,83 +80,76 @@ void ColumnBuilder::mark_present(std::size_t value_bytes) {
     estimated_bytes_ += value_bytes;
 }
 
-Status ColumnBuilder::append(const Value& value) {
+void ColumnBuilder::put(const Value& value) {
     struct Visitor {
         ColumnBuilder& self;
-        Status operator()(Null) const { return self.append_null(); }
-        Status operator()(bool v) const { return self.append_bool(v); }
-        Status operator()(std::int32_t v) const { return self.append_int32(v); }
-        Status operator()(std::int64_t v) const { return self.append_int64(v); }
-        Status operator()(double v) const { return self.append_double(v); }
-        Status operator()(std::string_view v) const { return self.append_string(v); }
-        Status operator()(Timestamp v) const { return self.append_timestamp(v); }
+        void operator()(Null) const {
+            self.defined_.push_back(0);
+            ++self.rows_;
+        }
+        void operator()(bool v) const {
+            self.bools_.push_back(v ? 1 : 0);
+            self.mark_present(1);  // an eighth of a byte, rounded up: only an estimate
+        }
+        void operator()(std::int32_t v) const {
+            self.int32s_.push_back(v);
+            self.mark_present(sizeof v);
+        }
+        void operator()(std::int64_t v) const {
+            self.int64s_.push_back(v);
+            self.mark_present(sizeof v);
+        }
+        void operator()(double v) const {
+            self.doubles_.push_back(v);
+            self.mark_present(sizeof v);
+        }
+        void operator()(std::string_view v) const {
+            self.string_bytes_.append(v);
+            self.string_ends_.push_back(self.string_bytes_.size());
+            self.mark_present(sizeof(std::uint32_t) + v.size());
+        }
+        void operator()(Timestamp v) const {
+            self.int64s_.push_back(v.micros);
+            self.mark_present(sizeof v.micros);
+        }
     };
-    return std::visit(Visitor{*this}, value);
+    std::visit(Visitor{*this}, value);
+}
+
+Status ColumnBuilder::append(const Value& value) {
+    if (!accepts(value)) {
+        return check(value);
+    }
+    put(value);
+    return {};
 }
 
 Status ColumnBuilder::append_null() {
-    if (!column_.nullable) {
-        return fail(ErrorCode::InvalidRequest,
-                    "parquet column '" + column_.name + "' is not nullable");
-    }
-    defined_.push_back(0);
-    ++rows_;
-    return {};
+    return append(Null{});
 }
 
 Status ColumnBuilder::append_bool(bool value) {
-    if (auto ok = check_type(ColumnType::Boolean); !ok) {
-        return ok;
-    }
-    bools_.push_back(value ? 1 : 0);
-    mark_present(1);  // an eighth of a byte, rounded up: only an estimate
-    return {};
+    return append(value);
 }
 
 Status ColumnBuilder::append_int32(std::int32_t value) {
-    if (auto ok = check_type(ColumnType::Int32); !ok) {
-        return ok;
-    }
-    int32s_.push_back(value);
-    mark_present(sizeof(std::int32_t));
-    return {};
+    return append(value);
 }
 
 Status ColumnBuilder::append_int64(std::int64_t value) {
-    if (auto ok = check_type(ColumnType::Int64); !ok) {
-        return ok;
-    }
-    int64s_.push_back(value);
-    mark_present(sizeof(std::int64_t));
-    return {};
+    return append(value);
 }
 
 Status ColumnBuilder::append_double(double value) {
-    if (auto ok = check_type(ColumnType::Double); !ok) {
-        return ok;
-    }
-    doubles_.push_back(value);
-    mark_present(sizeof(double));
-    return {};
+    return append(value);
 }
 
 Status ColumnBuilder::append_string(std::string_view value) {
-    if (auto ok = check(Value(value)); !ok) {
-        return ok;
-    }
-    string_bytes_.append(value);
-    string_ends_.push_back(string_bytes_.size());
-    mark_present(sizeof(std::uint32_t) + value.size());
-    return {};
+    return append(value);
 }
 
 Status ColumnBuilder::append_timestamp(Timestamp value) {
-    if (auto ok = check_type(ColumnType::Timestamp); !ok) {
-        return ok;
-    }
-    int64s_.push_back(value.micros);
-    mark_present(sizeof(std::int64_t));
-    return {};
+    return append(value);
 }
 
 std::string_view ColumnBuilder::string_at(std::size_t index) const {
@@ -187,14 +184,12 @@ Status RowGroupBuilder::append_row(std::span<const Value> row) {
                                                    std::to_string(columns_.size()) + " columns");
     }
     for (std::size_t i = 0; i < row.size(); ++i) {
-        if (auto ok = columns_[i].check(row[i]); !ok) {
-            return ok;
+        if (!columns_[i].accepts(row[i])) {
+            return columns_[i].check(row[i]);
         }
     }
     for (std::size_t i = 0; i < row.size(); ++i) {
-        if (auto ok = columns_[i].append(row[i]); !ok) {
-            return ok;  // unreachable: check() accepted the cell
-        }
+        columns_[i].put(row[i]);
     }
     return {};
 }

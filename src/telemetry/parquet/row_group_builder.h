@@ -72,9 +72,14 @@ class ColumnBuilder {
     std::string_view string_at(std::size_t index) const;
 
   private:
-    Status check_type(ColumnType wanted) const;
+    friend class RowGroupBuilder;
+
     Status type_error(std::string_view got) const;
     void mark_present(std::size_t value_bytes);
+    // check() without building an error: the hot path (a Status is a large object to return).
+    bool accepts(const Value& value) const;
+    // Appends a cell check() accepted, without checking it again.
+    void put(const Value& value);
 
     Column column_;
     std::size_t rows_ = 0;

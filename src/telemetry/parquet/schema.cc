@@ -1,5 +1,7 @@
 #include "telemetry/parquet/schema.h"
 
+#include <simdjson.h>
+
 #include <unordered_set>
 
 namespace sb::telemetry::parquet {
@@ -54,48 +56,8 @@ std::optional<std::size_t> Schema::index_of(std::string_view name) const {
 namespace detail {
 
 bool is_valid_utf8(std::string_view bytes) {
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-    const auto* end = p + bytes.size();
-    while (p < end) {
-        const unsigned char lead = *p;
-        if (lead < 0x80) {
-            ++p;
-            continue;
-        }
-        int length = 0;
-        std::uint32_t code_point = 0;
-        std::uint32_t min_code_point = 0;
-        if ((lead & 0xE0) == 0xC0) {
-            length = 2;
-            code_point = lead & 0x1F;
-            min_code_point = 0x80;
-        } else if ((lead & 0xF0) == 0xE0) {
-            length = 3;
-            code_point = lead & 0x0F;
-            min_code_point = 0x800;
-        } else if ((lead & 0xF8) == 0xF0) {
-            length = 4;
-            code_point = lead & 0x07;
-            min_code_point = 0x10000;
-        } else {
-            return false;  // continuation byte or 0xF8..0xFF as a lead
-        }
-        if (end - p < length) {
-            return false;
-        }
-        for (int i = 1; i < length; ++i) {
-            if ((p[i] & 0xC0) != 0x80) {
-                return false;
-            }
-            code_point = (code_point << 6) | (p[i] & 0x3F);
-        }
-        if (code_point < min_code_point || code_point > 0x10FFFF ||
-            (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-            return false;
-        }
-        p += length;
-    }
-    return true;
+    // simdjson's validator (SIMD; rejects overlong forms, surrogates and values past U+10FFFF).
+    return simdjson::validate_utf8(bytes.data(), bytes.size());
 }
 
 }  // namespace detail
