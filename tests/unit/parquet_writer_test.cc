@@ -555,7 +555,7 @@ TEST(ParquetSchema, RejectsEmptyDuplicateAndUnnamedColumns) {
 }
 
 TEST(ParquetSchema, ValidatesUtf8) {
-    using detail::is_valid_utf8;
+    using sb::telemetry::parquet::is_valid_utf8;
     EXPECT_TRUE(is_valid_utf8(""));
     EXPECT_TRUE(is_valid_utf8("plain"));
     EXPECT_TRUE(is_valid_utf8("héllo 日本語 \U0001F680 \U0010FFFF"));
@@ -566,6 +566,10 @@ TEST(ParquetSchema, ValidatesUtf8) {
     EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
     EXPECT_FALSE(is_valid_utf8("\xE6\x97"));          // truncated
     EXPECT_FALSE(is_valid_utf8("\xFF"));
+    // Past the eight-byte ASCII fast path, in a whole word and in the tail.
+    EXPECT_TRUE(is_valid_utf8("0123456789abcdef 日本語"));
+    EXPECT_FALSE(is_valid_utf8("01234567\xED\xA0\x80 and more ASCII"));
+    EXPECT_FALSE(is_valid_utf8("0123456789\xFF"));
 }
 
 TEST(ParquetWriter, AppendsRejectTheWrongTypeAndAppendNothing) {

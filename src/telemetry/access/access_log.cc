@@ -496,24 +496,29 @@ void AccessLog::delivery_loop() {
 bool AccessLog::deliver(const Sealed& seg) {
     const std::string path = options_.spool_dir + "/" + segment_file_name(seg.id);
     auto contents = read_segment(path);
-    std::vector<AccessRecord> records;
+    SegmentEncoder encoder(seg.id, options_.zstd_level);
+    std::uint64_t records = 0;
+    Status encoded;
     if (contents) {
         if (contents->torn) {
             ++corrupt_frames_;
         }
-        records.reserve(contents->payloads.size());
+        AccessRecord r;  // reused: its strings keep their capacity from record to record
         for (const std::string& p : contents->payloads) {
-            auto r = decode(p);
-            if (!r) {
+            if (!decode(p, r)) {
                 ++corrupt_frames_;
                 continue;
             }
-            records.push_back(std::move(*r));
+            if (encoded = encoder.add(r); !encoded) {
+                break;
+            }
+            ++records;
         }
     } else {
         ++corrupt_frames_;
     }
-    auto files = encode_segment(records, seg.id, options_.zstd_level);
+    auto files =
+        encoded ? encoder.finish() : Result<std::vector<EncodedFile>>(fail(encoded.error()));
     if (!files) {
         // Should not happen (strings are made valid UTF-8 before spooling); keep the segment
         // aside rather than block the pipeline.
@@ -532,7 +537,7 @@ bool AccessLog::deliver(const Sealed& seg) {
         }
         ::unlink(path.c_str());
         (void)parquet::sync_parent_directory(path);
-        records_delivered_ += records.size();
+        records_delivered_ += records;
     }
     spool_bytes_ -= std::min(spool_bytes_.load(), seg.bytes);
     --spool_segments_;

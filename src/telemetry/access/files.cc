@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <functional>
-
 #include "telemetry/parquet/sink.h"
 #include "telemetry/parquet/writer.h"
 
@@ -101,25 +99,6 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
     y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0));
 }
 
-Result<std::string> write_file(const pq::Schema& schema, int zstd_level,
-                               const std::function<Status(pq::RowGroupBuilder&)>& fill) {
-    pq::StringSink sink;
-    pq::WriterOptions options;
-    options.zstd_level = zstd_level;
-    options.key_value_metadata = {{"switchboard.schema_version", std::to_string(kSchemaVersion)}};
-    auto writer = pq::Writer::open(schema, options, sink);
-    if (!writer) {
-        return fail(writer.error());
-    }
-    if (auto st = fill(writer->rows()); !st) {
-        return fail(st.error());
-    }
-    if (auto st = writer->finish(); !st) {
-        return fail(st.error());
-    }
-    return sink.take();
-}
-
 }  // namespace
 
 std::string partition_of(std::int64_t unix_micros) {
@@ -139,97 +118,129 @@ std::string partition_of(std::int64_t unix_micros) {
 
 Result<std::vector<EncodedFile>> encode_segment(const std::vector<AccessRecord>& records,
                                                 std::uint64_t segment_id, int zstd_level) {
+    SegmentEncoder encoder(segment_id, zstd_level);
+    for (const AccessRecord& r : records) {
+        if (auto st = encoder.add(r); !st) {
+            return fail(st.error());
+        }
+    }
+    return encoder.finish();
+}
+
+SegmentEncoder::SegmentEncoder(std::uint64_t segment_id, int zstd_level)
+    : segment_id_(segment_id), zstd_level_(zstd_level) {}
+
+SegmentEncoder::~SegmentEncoder() = default;
+
+Status SegmentEncoder::open() {
+    pq::WriterOptions options;
+    options.zstd_level = zstd_level_;
+    options.key_value_metadata = {{"switchboard.schema_version", std::to_string(kSchemaVersion)}};
+    for (auto* table : {&requests_, &attempts_}) {
+        *table = std::make_unique<Table>();
+        auto writer = pq::Writer::open(table == &requests_ ? requests_schema() : attempts_schema(),
+                                       options, (*table)->sink);
+        if (!writer) {
+            return fail(writer.error());
+        }
+        (*table)->writer.emplace(std::move(*writer));
+    }
+    return {};
+}
+
+Status SegmentEncoder::add(const AccessRecord& r) {
+    if (!requests_) {
+        partition_ = partition_of(r.started_at_us);
+        if (auto st = open(); !st) {
+            requests_.reset();
+            attempts_.reset();
+            return st;
+        }
+    }
+    const auto seg = static_cast<std::int64_t>(segment_id_);
+    const std::int32_t index = index_;
+    const pq::Value row[] = {
+        kSchemaVersion,
+        std::string_view(r.request_id),
+        pq::Timestamp{r.started_at_us},
+        pq::Timestamp{r.finished_at_us},
+        str_or_null(r.endpoint),
+        str_or_null(r.method),
+        str_or_null(r.principal),
+        str_or_null(r.key_id),
+        str_or_null(r.team),
+        str_or_null(r.model_requested),
+        str_or_null(r.target),
+        str_or_null(r.provider),
+        r.status,
+        str_or_null(r.error_code),
+        r.total_ms,
+        opt(r.overhead_ms),
+        opt(r.ttft_ms),
+        opt(r.tokens_in),
+        opt(r.tokens_out),
+        opt(r.tokens_cached),
+        opt(r.tokens_reasoning),
+        opt(r.cost_usd),
+        r.attempts,
+        r.stream,
+        str_or_null(r.cache_outcome),
+        str_or_null(r.guardrail_outcome),
+        opt_str(r.request_body),
+        opt_str(r.response_body),
+        seg,
+        index,
+    };
+    auto failed = [&](const Error& e) {
+        return fail(ErrorCode::Internal,
+                    fmt::format("access record {}: {}", r.request_id, e.message));
+    };
+    if (auto st = requests_->writer->rows().append_row(row); !st) {
+        return failed(st.error());
+    }
+    for (const AttemptRecord& a : r.attempt_details) {
+        const pq::Value attempt[] = {
+            kSchemaVersion,
+            std::string_view(r.request_id),
+            a.index,
+            pq::Timestamp{a.started_at_us},
+            str_or_null(a.provider),
+            str_or_null(a.target),
+            a.status,
+            str_or_null(a.error_code),
+            a.duration_ms,
+            seg,
+            index,
+        };
+        if (auto st = attempts_->writer->rows().append_row(attempt); !st) {
+            return failed(st.error());
+        }
+        ++attempts_->rows;
+    }
+    ++requests_->rows;
+    ++index_;
+    return {};
+}
+
+Result<std::vector<EncodedFile>> SegmentEncoder::finish() {
     std::vector<EncodedFile> out;
-    if (records.empty()) {
+    if (!requests_) {
         return out;
     }
-    const std::string partition = partition_of(records.front().started_at_us);
-    const std::string base = fmt::format("{}/{:020d}.parquet", partition, segment_id);
-    const auto seg = static_cast<std::int64_t>(segment_id);
-
-    std::size_t attempt_rows = 0;
-    auto requests =
-        write_file(requests_schema(), zstd_level, [&](pq::RowGroupBuilder& rows) -> Status {
-            for (std::size_t i = 0; i < records.size(); ++i) {
-                const AccessRecord& r = records[i];
-                attempt_rows += r.attempt_details.size();
-                const pq::Value row[] = {
-                    kSchemaVersion,
-                    std::string_view(r.request_id),
-                    pq::Timestamp{r.started_at_us},
-                    pq::Timestamp{r.finished_at_us},
-                    str_or_null(r.endpoint),
-                    str_or_null(r.method),
-                    str_or_null(r.principal),
-                    str_or_null(r.key_id),
-                    str_or_null(r.team),
-                    str_or_null(r.model_requested),
-                    str_or_null(r.target),
-                    str_or_null(r.provider),
-                    r.status,
-                    str_or_null(r.error_code),
-                    r.total_ms,
-                    opt(r.overhead_ms),
-                    opt(r.ttft_ms),
-                    opt(r.tokens_in),
-                    opt(r.tokens_out),
-                    opt(r.tokens_cached),
-                    opt(r.tokens_reasoning),
-                    opt(r.cost_usd),
-                    r.attempts,
-                    r.stream,
-                    str_or_null(r.cache_outcome),
-                    str_or_null(r.guardrail_outcome),
-                    opt_str(r.request_body),
-                    opt_str(r.response_body),
-                    seg,
-                    static_cast<std::int32_t>(i),
-                };
-                if (auto st = rows.append_row(row); !st) {
-                    return fail(ErrorCode::Internal, fmt::format("access record {}: {}",
-                                                                 r.request_id, st.error().message));
-                }
-            }
-            return Status{};
-        });
-    if (!requests) {
-        return fail(requests.error());
-    }
-    out.push_back({"requests/" + base, std::move(*requests), records.size()});
-
-    if (attempt_rows > 0) {
-        auto attempts =
-            write_file(attempts_schema(), zstd_level, [&](pq::RowGroupBuilder& rows) -> Status {
-                for (std::size_t i = 0; i < records.size(); ++i) {
-                    const AccessRecord& r = records[i];
-                    for (const AttemptRecord& a : r.attempt_details) {
-                        const pq::Value row[] = {
-                            kSchemaVersion,
-                            std::string_view(r.request_id),
-                            a.index,
-                            pq::Timestamp{a.started_at_us},
-                            str_or_null(a.provider),
-                            str_or_null(a.target),
-                            a.status,
-                            str_or_null(a.error_code),
-                            a.duration_ms,
-                            seg,
-                            static_cast<std::int32_t>(i),
-                        };
-                        if (auto st = rows.append_row(row); !st) {
-                            return fail(ErrorCode::Internal,
-                                        fmt::format("access record {}: {}", r.request_id,
-                                                    st.error().message));
-                        }
-                    }
-                }
-                return Status{};
-            });
-        if (!attempts) {
-            return fail(attempts.error());
+    const std::string base = fmt::format("{}/{:020d}.parquet", partition_, segment_id_);
+    for (auto* table : {&requests_, &attempts_}) {
+        Table& t = **table;
+        if (t.rows == 0) {
+            continue;  // no attempts file without attempts
         }
-        out.push_back({"attempts/" + base, std::move(*attempts), attempt_rows});
+        if (auto st = t.writer->finish(); !st) {
+            return fail(st.error());
+        }
+        out.push_back(
+            {(table == &requests_ ? "requests/" : "attempts/") + base, t.sink.take(), t.rows});
     }
+    requests_.reset();
+    attempts_.reset();
     return out;
 }
 

@@ -1,11 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "telemetry/access/record.h"
+#include "telemetry/parquet/sink.h"
+#include "telemetry/parquet/writer.h"
 
 namespace sb::telemetry::access {
 
@@ -23,6 +27,36 @@ struct EncodedFile {
 // duplicate would be visible. Pure: the same records and id give the same names and bytes.
 Result<std::vector<EncodedFile>> encode_segment(const std::vector<AccessRecord>& records,
                                                 std::uint64_t segment_id, int zstd_level);
+
+// encode_segment() a record at a time, for the delivery thread: it decodes a segment's records
+// one after another into one reused AccessRecord instead of holding them all. add() the
+// records in segment order, then finish() once.
+class SegmentEncoder {
+  public:
+    SegmentEncoder(std::uint64_t segment_id, int zstd_level);
+    SegmentEncoder(const SegmentEncoder&) = delete;
+    SegmentEncoder& operator=(const SegmentEncoder&) = delete;
+    ~SegmentEncoder();
+
+    Status add(const AccessRecord& record);
+    // The files (none when no record was added). The encoder accepts nothing after it.
+    Result<std::vector<EncodedFile>> finish();
+
+  private:
+    struct Table {
+        parquet::StringSink sink;  // the writer points to it: never moves (Table is on the heap)
+        std::optional<parquet::Writer> writer;
+        std::size_t rows = 0;
+    };
+    Status open();
+
+    std::uint64_t segment_id_;
+    int zstd_level_;
+    std::int32_t index_ = 0;  // position of the next record in the segment
+    std::string partition_;   // of the first record
+    std::unique_ptr<Table> requests_;
+    std::unique_ptr<Table> attempts_;
+};
 
 // "dt=YYYY-MM-DD/hour=HH" (UTC) for a Unix time in microseconds.
 std::string partition_of(std::int64_t unix_micros);

@@ -82,15 +82,27 @@ class Reader {
         }
         return c == 1;
     }
-    std::string str() {
+    std::string_view str() {
         std::int32_t n = i32();
         if (n < 0 || !need(static_cast<std::size_t>(n))) {
             ok_ = false;
             return {};
         }
-        std::string s(in_.substr(pos_, static_cast<std::size_t>(n)));
+        std::string_view s = in_.substr(pos_, static_cast<std::size_t>(n));
         pos_ += static_cast<std::size_t>(n);
         return s;
+    }
+    // Reads a string into `out`, reusing its capacity.
+    void str(std::string& out) { out.assign(str()); }
+    void opt_str(std::optional<std::string>& out) {
+        if (!boolean()) {
+            out.reset();
+            return;
+        }
+        if (!out) {
+            out.emplace();
+        }
+        str(*out);
     }
     std::uint8_t byte() {
         if (!need(1)) {
@@ -162,27 +174,26 @@ void encode(const AccessRecord& r, std::string& out) {
     }
 }
 
-Result<AccessRecord> decode(std::string_view bytes) {
+Status decode(std::string_view bytes, AccessRecord& r) {
     Reader in(bytes);
     std::uint8_t format = in.byte();
     if (!in.ok() || format != kPayloadFormat) {
         return fail(ErrorCode::Internal,
                     "access record: unknown payload format " + std::to_string(format));
     }
-    AccessRecord r;
-    r.request_id = in.str();
+    in.str(r.request_id);
     r.started_at_us = in.i64();
     r.finished_at_us = in.i64();
-    r.endpoint = in.str();
-    r.method = in.str();
-    r.principal = in.str();
-    r.key_id = in.str();
-    r.team = in.str();
-    r.model_requested = in.str();
-    r.target = in.str();
-    r.provider = in.str();
+    in.str(r.endpoint);
+    in.str(r.method);
+    in.str(r.principal);
+    in.str(r.key_id);
+    in.str(r.team);
+    in.str(r.model_requested);
+    in.str(r.target);
+    in.str(r.provider);
     r.status = in.i32();
-    r.error_code = in.str();
+    in.str(r.error_code);
     r.total_ms = in.f64();
     r.overhead_ms = in.opt<double>([&] { return in.f64(); });
     r.ttft_ms = in.opt<double>([&] { return in.f64(); });
@@ -193,28 +204,35 @@ Result<AccessRecord> decode(std::string_view bytes) {
     r.cost_usd = in.opt<double>([&] { return in.f64(); });
     r.attempts = in.i32();
     r.stream = in.boolean();
-    r.cache_outcome = in.str();
-    r.guardrail_outcome = in.str();
-    r.request_body = in.opt<std::string>([&] { return in.str(); });
-    r.response_body = in.opt<std::string>([&] { return in.str(); });
+    in.str(r.cache_outcome);
+    in.str(r.guardrail_outcome);
+    in.opt_str(r.request_body);
+    in.opt_str(r.response_body);
     std::int32_t n = in.i32();
     // Each attempt takes at least 40 bytes, so a count larger than what is left is corrupt.
     if (n < 0 || static_cast<std::size_t>(n) > bytes.size() / 40) {
         return fail(ErrorCode::Internal, "access record: bad attempt count");
     }
-    for (std::int32_t i = 0; i < n && in.ok(); ++i) {
-        AttemptRecord a;
+    r.attempt_details.resize(static_cast<std::size_t>(n));
+    for (AttemptRecord& a : r.attempt_details) {
         a.index = in.i32();
-        a.provider = in.str();
-        a.target = in.str();
+        in.str(a.provider);
+        in.str(a.target);
         a.status = in.i32();
-        a.error_code = in.str();
+        in.str(a.error_code);
         a.started_at_us = in.i64();
         a.duration_ms = in.f64();
-        r.attempt_details.push_back(std::move(a));
     }
     if (!in.ok() || !in.at_end()) {
         return fail(ErrorCode::Internal, "access record: truncated or malformed payload");
+    }
+    return {};
+}
+
+Result<AccessRecord> decode(std::string_view bytes) {
+    AccessRecord r;
+    if (auto st = decode(bytes, r); !st) {
+        return fail(st.error());
     }
     return r;
 }

@@ -64,5 +64,8 @@ struct AccessRecord {
 // format byte). decode() rejects truncated or malformed input with an error, never a crash.
 void encode(const AccessRecord& record, std::string& out);
 Result<AccessRecord> decode(std::string_view bytes);
+// The same into an existing record, reusing its strings' capacity (for decoding a segment's
+// records one after another). On error `record` holds a partial decode.
+Status decode(std::string_view bytes, AccessRecord& record);
 
 }  // namespace sb::telemetry::access

@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 #include <re2/re2.h>
-#include <simdjson.h>
+
+#include "telemetry/parquet/schema.h"
 
 namespace sb::telemetry::access {
 
@@ -70,8 +71,8 @@ void make_valid_utf8(std::string& text) {
         static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
         return cp >= kMin[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
     };
-    if (simdjson::validate_utf8(text.data(), text.size())) {
-        return;  // the common case, checked 64 bytes at a time
+    if (parquet::is_valid_utf8(text)) {
+        return;  // the common case (ASCII fast path, then simdjson)
     }
     std::size_t len = 0;
     std::size_t i = 0;

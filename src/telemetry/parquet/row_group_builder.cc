@@ -50,7 +50,7 @@ bool ColumnBuilder::accepts(const Value& value) const {
         return false;
     }
     const auto* s = std::get_if<std::string_view>(&value);
-    return s == nullptr || detail::is_valid_utf8(*s);
+    return s == nullptr || is_valid_utf8(*s);
 }
 
 Status ColumnBuilder::check(const Value& value) const {
@@ -64,7 +64,7 @@ Status ColumnBuilder::check(const Value& value) const {
     if (value_column_type(value) != column_.type) {
         return type_error(value_type_name(value));
     }
-    if (const auto* s = std::get_if<std::string_view>(&value); s && !detail::is_valid_utf8(*s)) {
+    if (const auto* s = std::get_if<std::string_view>(&value); s && !is_valid_utf8(*s)) {
         return fail(ErrorCode::InvalidRequest,
                     "parquet column '" + column_.name + "': string is not valid UTF-8");
     }

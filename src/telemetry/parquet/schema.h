@@ -53,10 +53,8 @@ class Schema {
     std::vector<Column> columns_;
 };
 
-namespace detail {
 // True if `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
 // above U+10FFFF), as the STRING logical type requires.
 bool is_valid_utf8(std::string_view bytes);
-}  // namespace detail
 
 }  // namespace sb::telemetry::parquet
