@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "telemetry/parquet/rle.h"
@@ -37,6 +38,24 @@ bool bytes_less(std::string_view a, std::string_view b) {
     return c != 0 ? c < 0 : a.size() < b.size();
 }
 
+// PLAIN encoding of fixed-width values: their little-endian bytes, copied whole on a
+// little-endian host.
+template <typename T>
+void append_fixed(std::string& out, const std::vector<T>& values, std::size_t begin,
+                  std::size_t end) {
+    if constexpr (std::endian::native == std::endian::little) {
+        out.append(reinterpret_cast<const char*>(values.data() + begin), (end - begin) * sizeof(T));
+    } else {
+        for (std::size_t i = begin; i < end; ++i) {
+            if constexpr (std::is_floating_point_v<T>) {
+                append_double(out, values[i]);
+            } else {
+                append_little_endian(out, values[i]);
+            }
+        }
+    }
+}
+
 // Size in bits of the PLAIN encoding of present value `index`, for cutting pages.
 std::size_t value_bits(const ColumnBuilder& column, std::size_t index) {
     switch (column.column().type) {
@@ -66,20 +85,14 @@ void append_plain(std::string& out, const ColumnBuilder& column, std::size_t beg
             break;
         }
         case ColumnType::Int32:
-            for (std::size_t i = begin; i < end; ++i) {
-                append_little_endian(out, column.int32s()[i]);
-            }
+            append_fixed(out, column.int32s(), begin, end);
             break;
         case ColumnType::Int64:
         case ColumnType::Timestamp:
-            for (std::size_t i = begin; i < end; ++i) {
-                append_little_endian(out, column.int64s()[i]);
-            }
+            append_fixed(out, column.int64s(), begin, end);
             break;
         case ColumnType::Double:
-            for (std::size_t i = begin; i < end; ++i) {
-                append_double(out, column.doubles()[i]);
-            }
+            append_fixed(out, column.doubles(), begin, end);
             break;
         case ColumnType::String:
             for (std::size_t i = begin; i < end; ++i) {
