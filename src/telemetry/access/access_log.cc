@@ -17,6 +17,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// A worker's frame buffer is kept between records up to this size.
+constexpr std::size_t kKeptScratchBytes = 256u << 10;
+
 std::int64_t system_micros() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -175,12 +178,14 @@ void AccessLog::close() {
 bool AccessLog::submit(AccessRecord&& record) {
     // Write-through: the record is encoded here and appended to the current segment under the
     // spool lock, which is only ever held for an append or a pointer swap (never for an fsync,
-    // a segment creation, encoding or delivery). One write(2) into the page cache, and the
-    // record survives a crash of the process from this moment on.
+    // a segment creation, encoding or delivery). One copy into the mapped segment (the page
+    // cache), and the record survives a crash of the process from this moment on.
     if (options_.write_through && open_flag_.load(std::memory_order_acquire) &&
         !(options_.policy == SpoolPolicy::DropOldest &&
           spool_bytes_.load() >= options_.spool_max_bytes)) {
-        std::string frames;
+        // Per-thread scratch, so that a record costs no allocation here.
+        thread_local std::string frames;
+        frames.clear();
         const std::uint64_t n = prepare_frames(std::span<AccessRecord>(&record, 1), frames);
         std::unique_lock spool(spool_mu_);
         if (segment_ || n == 0) {
@@ -196,6 +201,9 @@ bool AccessLog::submit(AccessRecord&& record) {
                     sync_wanted_ = true;
                 }
                 cv_.notify_one();
+            }
+            if (frames.capacity() > kKeptScratchBytes) {
+                std::string().swap(frames);  // a large body passed: do not hold on to its buffer
             }
             return true;
         }
@@ -324,7 +332,6 @@ std::optional<SegmentWriter> AccessLog::create_segment() {
 }
 
 std::uint64_t AccessLog::prepare_frames(std::span<AccessRecord> records, std::string& frames) {
-    std::string payload;
     std::uint64_t written = 0;
     for (AccessRecord& r : records) {
         // The cap is checked per record, so one large batch cannot overshoot it.
@@ -361,13 +368,14 @@ std::uint64_t AccessLog::prepare_frames(std::span<AccessRecord> records, std::st
                 redactor_->redact(**body);
             }
         }
-        payload.clear();
-        encode(r, payload);
-        if (payload.size() > kMaxFrameBytes) {
+        const std::size_t frame = begin_frame(frames);
+        encode(r, frames);
+        if (frames.size() - frame - 8 > kMaxFrameBytes) {
+            frames.resize(frame);
             ++dropped_write_error_;
             continue;
         }
-        append_frame(frames, payload);
+        end_frame(frames, frame);
         ++written;
     }
     return written;

@@ -10,19 +10,22 @@ namespace {
 // Bumped when the payload layout changes; decode() refuses what it does not know.
 constexpr std::uint8_t kPayloadFormat = 1;
 
-void put_u64(std::string& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+template <typename T>
+void put_le(std::string& out, T v) {
+    char bytes[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);  // compiles to one store
     }
+    out.append(bytes, sizeof(T));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+    put_le(out, v);
 }
 void put_i64(std::string& out, std::int64_t v) {
     put_u64(out, static_cast<std::uint64_t>(v));
 }
 void put_i32(std::string& out, std::int32_t v) {
-    auto u = static_cast<std::uint32_t>(v);
-    for (int i = 0; i < 4; ++i) {
-        out.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
-    }
+    put_le(out, static_cast<std::uint32_t>(v));
 }
 void put_f64(std::string& out, double v) {
     put_u64(out, std::bit_cast<std::uint64_t>(v));
@@ -134,6 +137,10 @@ class Reader {
 }  // namespace
 
 void encode(const AccessRecord& r, std::string& out) {
+    out.reserve(out.size() + 256 + r.request_id.size() + r.principal.size() + r.team.size() +
+                r.model_requested.size() + r.target.size() +
+                (r.request_body ? r.request_body->size() : 0) +
+                (r.response_body ? r.response_body->size() : 0) + 64 * r.attempt_details.size());
     out.push_back(static_cast<char>(kPayloadFormat));
     put_str(out, r.request_id);
     put_i64(out, r.started_at_us);

@@ -51,10 +51,24 @@ std::uint32_t crc32(std::string_view bytes) {
     return static_cast<std::uint32_t>(crc);
 }
 
+std::size_t begin_frame(std::string& out) {
+    const std::size_t offset = out.size();
+    out.append(8, '\0');
+    return offset;
+}
+
+void end_frame(std::string& out, std::size_t frame_offset) {
+    const std::string_view payload = std::string_view(out).substr(frame_offset + 8);
+    std::string header;
+    put_u32(header, static_cast<std::uint32_t>(payload.size()));
+    put_u32(header, crc32(payload));
+    out.replace(frame_offset, 8, header);
+}
+
 void append_frame(std::string& out, std::string_view payload) {
-    put_u32(out, static_cast<std::uint32_t>(payload.size()));
-    put_u32(out, crc32(payload));
+    const std::size_t offset = begin_frame(out);
     out.append(payload);
+    end_frame(out, offset);
 }
 
 std::string segment_file_name(std::uint64_t id) {

@@ -26,6 +26,11 @@ inline constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
 std::uint32_t crc32(std::string_view bytes);
 // Appends one frame holding `payload` (not empty) to `out`.
 void append_frame(std::string& out, std::string_view payload);
+// The same in two steps, for a payload encoded straight into `out`: begin_frame() reserves the
+// header at the end of `out` and returns its offset; end_frame() fills it in for the payload
+// appended since.
+std::size_t begin_frame(std::string& out);
+void end_frame(std::string& out, std::size_t frame_offset);
 
 std::string segment_file_name(std::uint64_t id);
 // The id of a file named by segment_file_name(), or 0 if `name` is not a segment.
