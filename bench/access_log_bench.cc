@@ -7,7 +7,9 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -22,10 +24,16 @@ using namespace sb::telemetry::access;
 namespace fs = std::filesystem;
 
 AccessRecord typical_record(int i) {
+    // Random where the gateway's records are (request ids, timings), so compression sees what it
+    // would see in production.
+    std::mt19937_64 rng(static_cast<std::uint64_t>(i));
+    char id[32];
+    std::snprintf(id, sizeof id, "req_%016llx%04x", static_cast<unsigned long long>(rng()),
+                  i & 0xffff);
     AccessRecord r;
-    r.request_id = "req_" + std::to_string(0x5f3a9c10e4d2b870ULL + static_cast<unsigned>(i));
-    r.started_at_us = 1'764'000'000'000'000 + i * 37;
-    r.finished_at_us = r.started_at_us + 1200 + i % 300;
+    r.request_id = id;
+    r.started_at_us = 1'764'000'000'000'000 + i * 37 + static_cast<std::int64_t>(rng() % 30);
+    r.finished_at_us = r.started_at_us + 1200 + static_cast<std::int64_t>(rng() % 3000);
     r.endpoint = "/v1/chat/completions";
     r.method = "POST";
     r.principal = "key_3f9a2b7c";
@@ -35,15 +43,16 @@ AccessRecord typical_record(int i) {
     r.target = "gpt-4o-mini";
     r.provider = "openai";
     r.status = 200;
-    r.total_ms = 1.2 + (i % 300) / 1000.0;
-    r.overhead_ms = 0.08;
+    r.total_ms = static_cast<double>(r.finished_at_us - r.started_at_us) / 1000.0;
+    r.overhead_ms = 0.05 + static_cast<double>(rng() % 1000) / 10'000.0;
     r.tokens_in = 12 + i % 50;
     r.tokens_out = 40 + i % 200;
     r.tokens_cached = 0;
     r.tokens_reasoning = 0;
     r.cost_usd = 0.0000123 * (1 + i % 7);
     r.attempts = 1;
-    r.attempt_details = {{1, "openai", "gpt-4o-mini", 200, "", r.started_at_us + 20, 1.1}};
+    r.attempt_details = {
+        {1, "openai", "gpt-4o-mini", 200, "", r.started_at_us + 20, r.total_ms - 0.07}};
     return r;
 }
 
@@ -104,7 +113,7 @@ void BM_AccessSegment_ToParquet(benchmark::State& state) {
     std::size_t bytes = 0;
     for (auto _ : state) {
         auto contents = parse_segment(segment);
-        SegmentEncoder encoder(1'764'000'000'000'000, 3);
+        SegmentEncoder encoder(1'764'000'000'000'000, static_cast<int>(state.range(0)));
         AccessRecord r;
         for (const auto& p : contents->payloads) {
             if (!decode(p, r) || !encoder.add(r)) {
@@ -126,6 +135,7 @@ void BM_AccessSegment_ToParquet(benchmark::State& state) {
     state.counters["parquet_bytes_per_record"] = static_cast<double>(bytes) / kRecords;
     state.counters["spool_bytes_per_record"] = static_cast<double>(segment.size()) / kRecords;
 }
-BENCHMARK(BM_AccessSegment_ToParquet)->Unit(benchmark::kMillisecond);
+// Argument: the zstd level (logging.zstd_level).
+BENCHMARK(BM_AccessSegment_ToParquet)->Arg(1)->Arg(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
