@@ -9,7 +9,8 @@
 # Reports req/s, the gateway's CPU time per request (utime+stime of the whole process, writer and
 # delivery threads included) and the dropped-record counters after each run. The gateway is
 # pinned to CPU 0; wrk and the mock share CPU 1. Traffic goes to 127.0.0.1 only; every run is
-# bounded by -d. Off and on alternate, ROUNDS times, to spread the noise of a shared machine.
+# bounded by -d. Off and on alternate, ROUNDS times, to spread the noise of a shared machine; the
+# headline is the median over rounds of each round's on/off ratio.
 #
 # Usage: bench/run_on_off_bench.sh [--feature logging|policy] [--duration SECONDS] [--rounds N]
 #                                  [--out docs/benchmarks.md]
@@ -120,7 +121,7 @@ run() {
 start_gateway off 0; OFF_PID=$GW_PID; OFF_PORT=$GW_PORT
 start_gateway on 1; ON_PID=$GW_PID; ON_PORT=$GW_PORT
 
-declare -A SUM_RPS SUM_CPU SUM_REQ SUM_ERR
+declare -A SUM_RPS SUM_CPU SUM_REQ SUM_ERR ROUND_RPS ROUND_CPU RPS_RATIOS CPU_RATIOS
 for mode in json stream; do
   stream=0; [[ $mode == stream ]] && stream=1
   for _ in $(seq 1 "$ROUNDS"); do
@@ -131,9 +132,15 @@ for mode in json stream; do
       SUM_ERR[$side,$mode]=$(( ${SUM_ERR[$side,$mode]:-0} + errs ))
       SUM_RPS[$side,$mode]=$(awk -v a="${SUM_RPS[$side,$mode]:-0}" -v b="$rps" 'BEGIN { print a + b }')
       SUM_CPU[$side,$mode]=$(awk -v a="${SUM_CPU[$side,$mode]:-0}" -v b="$cpu" 'BEGIN { print a + b }')
+      ROUND_RPS[$side]=$rps; ROUND_CPU[$side]=$cpu
     done
+    # The ratio of each round's adjacent off and on runs: the machine's load drifts between
+    # rounds far more than within one.
+    RPS_RATIOS[$mode]+="$(awk -v a="${ROUND_RPS[on]}" -v b="${ROUND_RPS[off]}" 'BEGIN { printf "%.3f", a / b }') "
+    CPU_RATIOS[$mode]+="$(awk -v a="${ROUND_CPU[on]}" -v b="${ROUND_CPU[off]}" 'BEGIN { printf "%.3f", a / b }') "
   done
 done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 METRICS=$(curl -s "http://127.0.0.1:$ON_PORT/metrics")
 LIMITED=$( (grep '^switchboard_requests_total' <<<"$METRICS" | grep -v 'status="200"' || true) | awk '{s += $2} END {print s + 0}')
 DROPPED=$( (grep '^switchboard_access_log_records_dropped_total' <<<"$METRICS" || true) | awk '{s += $2} END {print s + 0}')
@@ -151,7 +158,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
   else
     echo "\`on\`: \`auth:\` with an API key (hash lookup, constant-time compare), model allow-lists on key and team, request and token limits per minute on the key and team, daily budgets on both, a priced target: every request is authenticated, authorised, admitted (reservation) and settled."
   fi
-  echo "Averages over $ROUNDS alternating runs each. CPU per request: the gateway process's utime+stime (all threads) / requests."
+  echo "$ROUNDS rounds of an off run then an on run, ${DURATION} s each; the table has the averages. CPU per request: the gateway process's utime+stime (all threads) / requests."
   echo
   echo "| mode | $FEATURE | requests | errors | req/s | CPU µs/req |"
   echo "|---|---|---|---|---|---|"
@@ -161,8 +168,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
   echo
   echo "| on / off | json | stream |"
   echo "|---|---|---|"
-  echo "| req/s (target ≥ 0.90) | $(ratio "${SUM_RPS[on,json]}" "${SUM_RPS[off,json]}") | $(ratio "${SUM_RPS[on,stream]}" "${SUM_RPS[off,stream]}") |"
-  echo "| CPU per request | $(ratio "${SUM_CPU[on,json]}" "${SUM_CPU[off,json]}") | $(ratio "${SUM_CPU[on,stream]}" "${SUM_CPU[off,stream]}") |"
+  echo "| req/s, median of the $ROUNDS rounds' ratios (target ≥ 0.90) | $(median "${RPS_RATIOS[json]}") | $(median "${RPS_RATIOS[stream]}") |"
+  echo "| req/s, ratio of the averages | $(ratio "${SUM_RPS[on,json]}" "${SUM_RPS[off,json]}") | $(ratio "${SUM_RPS[on,stream]}" "${SUM_RPS[off,stream]}") |"
+  echo "| CPU per request, median of the rounds' ratios | $(median "${CPU_RATIOS[json]}") | $(median "${CPU_RATIOS[stream]}") |"
+  echo
+  echo "Per-round req/s ratios: json ${RPS_RATIOS[json]% }; stream ${RPS_RATIOS[stream]% }."
   echo
   if [[ $FEATURE == logging ]]; then
     echo "Records written to the spool: $WRITTEN; records dropped: $DROPPED."
