@@ -136,13 +136,13 @@ std::string segment_of(const std::vector<std::string>& payloads) {
 
 TEST(AccessSpool, FramesRoundTripWithLengthAndCrc) {
     std::string seg = segment_of({"alpha", "b", std::string(70'000, 'x')});
-    // The first frame: length 5, CRC-32 of "alpha" (zlib), then the bytes.
+    // The first frame: length 5, CRC-32C of "alpha", then the bytes.
     std::uint32_t len = 0;
     std::uint32_t crc = 0;
     std::memcpy(&len, seg.data() + 8, 4);
     std::memcpy(&crc, seg.data() + 12, 4);
     EXPECT_EQ(len, 5u);
-    EXPECT_EQ(crc, 0xd0e0396au);  // zlib.crc32(b"alpha") in Python
+    EXPECT_EQ(crc, 0x78d92f81u);  // CRC-32C of "alpha" (bitwise reference, in Python)
     auto parsed = parse_segment(seg);
     ASSERT_TRUE(parsed);
     ASSERT_EQ(parsed->payloads.size(), 3u);
@@ -151,6 +151,50 @@ TEST(AccessSpool, FramesRoundTripWithLengthAndCrc) {
     EXPECT_EQ(parsed->payloads[2].size(), 70'000u);
     EXPECT_FALSE(parsed->torn);
     EXPECT_EQ(parsed->valid_bytes, seg.size());
+}
+
+TEST(AccessSpool, Crc32cMatchesTheStandardCheckValues) {
+    EXPECT_EQ(crc32c("123456789"), 0xE3069283u);  // the CRC-32C check value
+    EXPECT_EQ(crc32c(""), 0u);
+    // RFC 3720 (iSCSI), appendix B.4.
+    EXPECT_EQ(crc32c(std::string(32, '\0')), 0x8A9136AAu);
+    EXPECT_EQ(crc32c(std::string(32, '\xff')), 0x62A8AB43u);
+    std::string ascending;
+    for (int i = 0; i < 32; ++i) {
+        ascending.push_back(static_cast<char>(i));
+    }
+    EXPECT_EQ(crc32c(ascending), 0x46DD794Eu);
+    // Long and unaligned: whole words, then a tail of single bytes.
+    std::string longer(1002, '\0');
+    for (std::size_t i = 0; i < longer.size(); ++i) {
+        longer[i] = static_cast<char>((i * 7) % 256);
+    }
+    EXPECT_EQ(crc32c(std::string_view(longer).substr(0, 1001)), 0x4C693FD5u);
+    EXPECT_EQ(crc32c(std::string_view(longer).substr(1)),
+              crc32c(std::string(longer.begin() + 1, longer.end())));
+}
+
+TEST(AccessSpool, SegmentsOfTheFirstFormatAreStillRead) {
+    // "SBSPOOL1" segments (zlib CRC-32), as an older gateway left them: replayed, not refused.
+    std::string seg(kSegmentMagicV1);
+    for (std::string_view p : {"one", "two"}) {
+        const auto len = static_cast<std::uint32_t>(p.size());
+        const std::uint32_t crc = crc32(p);
+        seg.append(reinterpret_cast<const char*>(&len), 4);
+        seg.append(reinterpret_cast<const char*>(&crc), 4);
+        seg.append(p);
+    }
+    auto parsed = parse_segment(seg);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->payloads, (std::vector<std::string>{"one", "two"}));
+    EXPECT_FALSE(parsed->torn);
+    // Checked with their own CRC: the new checksum does not validate them.
+    std::string wrong(kSegmentMagic);
+    wrong.append(seg, kSegmentMagicV1.size());
+    parsed = parse_segment(wrong);
+    ASSERT_TRUE(parsed);
+    EXPECT_TRUE(parsed->payloads.empty());
+    EXPECT_TRUE(parsed->torn);
 }
 
 TEST(AccessSpool, TornTailKeepsEveryCompleteFrameBeforeIt) {

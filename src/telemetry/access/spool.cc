@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -40,6 +41,61 @@ Error io_error(std::string_view what, const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// CRC-32C, reflected, polynomial 0x1EDC6F41 (0x82F63B78 reversed), initial value and final XOR
+// 0xFFFFFFFF. Software: one byte per step from a table built at compile time.
+constexpr std::array<std::uint32_t, 256> kCrc32cTable = [] {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) {
+            c = (c >> 1) ^ ((c & 1) != 0 ? 0x82F63B78u : 0u);
+        }
+        table[i] = c;
+    }
+    return table;
+}();
+
+std::uint32_t crc32c_software(std::uint32_t crc, std::string_view bytes) {
+    for (char ch : bytes) {
+        crc = kCrc32cTable[(crc ^ static_cast<unsigned char>(ch)) & 0xff] ^ (crc >> 8);
+    }
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
+                                                              std::string_view bytes) {
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    std::uint64_t c = crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+    }
+    auto c32 = static_cast<std::uint32_t>(c);
+    for (; n > 0; --n, ++p) {
+        c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*p));
+    }
+    return c32;
+}
+
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(std::string_view bytes) {
+#if defined(__x86_64__)
+    if (kHaveSse42) {
+        return crc32c_sse42(0xFFFFFFFFu, bytes) ^ 0xFFFFFFFFu;
+    }
+#endif
+    return crc32c_software(0xFFFFFFFFu, bytes) ^ 0xFFFFFFFFu;
+}
+
 std::uint32_t crc32(std::string_view bytes) {
     uLong crc = ::crc32(0L, Z_NULL, 0);
     // zlib takes uInt lengths; feed large inputs in pieces.
@@ -61,7 +117,7 @@ void end_frame(std::string& out, std::size_t frame_offset) {
     const std::string_view payload = std::string_view(out).substr(frame_offset + 8);
     std::string header;
     put_u32(header, static_cast<std::uint32_t>(payload.size()));
-    put_u32(header, crc32(payload));
+    put_u32(header, crc32c(payload));
     out.replace(frame_offset, 8, header);
 }
 
@@ -95,7 +151,12 @@ std::uint64_t parse_segment_file_name(std::string_view name) {
 }
 
 Result<SegmentContents> parse_segment(std::string_view bytes) {
-    if (!bytes.starts_with(kSegmentMagic)) {
+    std::uint32_t (*checksum)(std::string_view) = nullptr;
+    if (bytes.starts_with(kSegmentMagic)) {
+        checksum = crc32c;
+    } else if (bytes.starts_with(kSegmentMagicV1)) {
+        checksum = crc32;
+    } else {
         return fail(ErrorCode::Internal, "not a spool segment (bad magic)");
     }
     SegmentContents out;
@@ -111,7 +172,7 @@ Result<SegmentContents> parse_segment(std::string_view bytes) {
             break;
         }
         std::string_view payload = bytes.substr(pos + 8, len);
-        if (crc32(payload) != crc) {
+        if (checksum(payload) != crc) {
             break;
         }
         out.payloads.emplace_back(payload);

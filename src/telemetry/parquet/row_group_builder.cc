@@ -19,19 +19,6 @@ std::string_view value_type_name(const Value& value) {
     return std::visit(Visitor{}, value);
 }
 
-ColumnType value_column_type(const Value& value) {
-    struct Visitor {
-        ColumnType operator()(Null) const { return ColumnType::Int64; }  // not asked for nulls
-        ColumnType operator()(bool) const { return ColumnType::Boolean; }
-        ColumnType operator()(std::int32_t) const { return ColumnType::Int32; }
-        ColumnType operator()(std::int64_t) const { return ColumnType::Int64; }
-        ColumnType operator()(double) const { return ColumnType::Double; }
-        ColumnType operator()(std::string_view) const { return ColumnType::String; }
-        ColumnType operator()(Timestamp) const { return ColumnType::Timestamp; }
-    };
-    return std::visit(Visitor{}, value);
-}
-
 }  // namespace
 
 ColumnBuilder::ColumnBuilder(Column column) : column_(std::move(column)) {}
@@ -42,17 +29,6 @@ Status ColumnBuilder::type_error(std::string_view got) const {
                                                ", not " + std::string(got));
 }
 
-bool ColumnBuilder::accepts(const Value& value) const {
-    if (std::holds_alternative<Null>(value)) {
-        return column_.nullable;
-    }
-    if (value_column_type(value) != column_.type) {
-        return false;
-    }
-    const auto* s = std::get_if<std::string_view>(&value);
-    return s == nullptr || is_valid_utf8(*s);
-}
-
 Status ColumnBuilder::check(const Value& value) const {
     if (std::holds_alternative<Null>(value)) {
         if (!column_.nullable) {
@@ -61,7 +37,7 @@ Status ColumnBuilder::check(const Value& value) const {
         }
         return {};
     }
-    if (value_column_type(value) != column_.type) {
+    if (detail::kValueColumnType[value.index()] != column_.type) {
         return type_error(value_type_name(value));
     }
     if (const auto* s = std::get_if<std::string_view>(&value); s && !is_valid_utf8(*s)) {
@@ -69,51 +45,6 @@ Status ColumnBuilder::check(const Value& value) const {
                     "parquet column '" + column_.name + "': string is not valid UTF-8");
     }
     return {};
-}
-
-void ColumnBuilder::mark_present(std::size_t value_bytes) {
-    if (column_.nullable) {
-        defined_.push_back(1);
-    }
-    ++rows_;
-    ++present_;
-    estimated_bytes_ += value_bytes;
-}
-
-void ColumnBuilder::put(const Value& value) {
-    struct Visitor {
-        ColumnBuilder& self;
-        void operator()(Null) const {
-            self.defined_.push_back(0);
-            ++self.rows_;
-        }
-        void operator()(bool v) const {
-            self.bools_.push_back(v ? 1 : 0);
-            self.mark_present(1);  // an eighth of a byte, rounded up: only an estimate
-        }
-        void operator()(std::int32_t v) const {
-            self.int32s_.push_back(v);
-            self.mark_present(sizeof v);
-        }
-        void operator()(std::int64_t v) const {
-            self.int64s_.push_back(v);
-            self.mark_present(sizeof v);
-        }
-        void operator()(double v) const {
-            self.doubles_.push_back(v);
-            self.mark_present(sizeof v);
-        }
-        void operator()(std::string_view v) const {
-            self.string_bytes_.append(v);
-            self.string_ends_.push_back(self.string_bytes_.size());
-            self.mark_present(sizeof(std::uint32_t) + v.size());
-        }
-        void operator()(Timestamp v) const {
-            self.int64s_.push_back(v.micros);
-            self.mark_present(sizeof v.micros);
-        }
-    };
-    std::visit(Visitor{*this}, value);
 }
 
 Status ColumnBuilder::append(const Value& value) {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,6 +78,7 @@ class ColumnBuilder {
     Status type_error(std::string_view got) const;
     void mark_present(std::size_t value_bytes);
     // check() without building an error: the hot path (a Status is a large object to return).
+    // Inline, with put(), below.
     bool accepts(const Value& value) const;
     // Appends a cell check() accepted, without checking it again.
     void put(const Value& value);
@@ -93,6 +95,72 @@ class ColumnBuilder {
     std::string string_bytes_;
     std::vector<std::size_t> string_ends_;  // end offset of each string in string_bytes_
 };
+
+namespace detail {
+// The column type each alternative of Value fills (Null: none, never looked up).
+inline constexpr ColumnType kValueColumnType[] = {
+    ColumnType::Int64,  ColumnType::Boolean, ColumnType::Int32,     ColumnType::Int64,
+    ColumnType::Double, ColumnType::String,  ColumnType::Timestamp,
+};
+static_assert(std::size(kValueColumnType) == std::variant_size_v<Value>);
+}  // namespace detail
+
+inline bool ColumnBuilder::accepts(const Value& value) const {
+    const std::size_t alternative = value.index();
+    if (alternative == 0) {
+        return column_.nullable;
+    }
+    if (detail::kValueColumnType[alternative] != column_.type) {
+        return false;
+    }
+    const auto* s = std::get_if<std::string_view>(&value);
+    return s == nullptr || is_valid_utf8(*s);
+}
+
+inline void ColumnBuilder::mark_present(std::size_t value_bytes) {
+    if (column_.nullable) {
+        defined_.push_back(1);
+    }
+    ++rows_;
+    ++present_;
+    estimated_bytes_ += value_bytes;
+}
+
+inline void ColumnBuilder::put(const Value& value) {
+    switch (value.index()) {
+        case 0:
+            defined_.push_back(0);
+            ++rows_;
+            return;
+        case 1:
+            bools_.push_back(*std::get_if<bool>(&value) ? 1 : 0);
+            mark_present(1);  // an eighth of a byte, rounded up: only an estimate
+            return;
+        case 2:
+            int32s_.push_back(*std::get_if<std::int32_t>(&value));
+            mark_present(sizeof(std::int32_t));
+            return;
+        case 3:
+            int64s_.push_back(*std::get_if<std::int64_t>(&value));
+            mark_present(sizeof(std::int64_t));
+            return;
+        case 4:
+            doubles_.push_back(*std::get_if<double>(&value));
+            mark_present(sizeof(double));
+            return;
+        case 5: {
+            const std::string_view v = *std::get_if<std::string_view>(&value);
+            string_bytes_.append(v);
+            string_ends_.push_back(string_bytes_.size());
+            mark_present(sizeof(std::uint32_t) + v.size());
+            return;
+        }
+        default:
+            int64s_.push_back(std::get_if<Timestamp>(&value)->micros);
+            mark_present(sizeof(std::int64_t));
+            return;
+    }
+}
 
 // The rows of one row group, column by column. Fill it cell by cell through column(i) (every
 // column must end with the same number of rows before it is written) or a row at a time with
