@@ -172,6 +172,12 @@ TEST(AccessSpool, Crc32cMatchesTheStandardCheckValues) {
     EXPECT_EQ(crc32c(std::string_view(longer).substr(0, 1001)), 0x4C693FD5u);
     EXPECT_EQ(crc32c(std::string_view(longer).substr(1)),
               crc32c(std::string(longer.begin() + 1, longer.end())));
+    // The portable fallback agrees with whatever crc32c() used here.
+    for (std::size_t n : {0, 1, 7, 8, 9, 31, 32, 1001}) {
+        const std::string_view part = std::string_view(longer).substr(0, n);
+        EXPECT_EQ(crc32c_portable(part), crc32c(part)) << n;
+    }
+    EXPECT_EQ(crc32c_portable("123456789"), 0xE3069283u);
 }
 
 TEST(AccessSpool, SegmentsOfTheFirstFormatAreStillRead) {
@@ -337,6 +343,34 @@ TEST(AccessRecordCodec, RoundTripsEveryField) {
     EXPECT_FALSE(back->response_body.has_value());
     ASSERT_EQ(back->attempt_details.size(), 2u);
     EXPECT_EQ(back->attempt_details[0].error_code, "rate_limited");
+}
+
+TEST(AccessRecordCodec, DecodingIntoAReusedRecordLeavesNothingOfTheLastOne) {
+    // deliver() decodes a segment's records one after another into one AccessRecord.
+    AccessRecord full = sample_record(1);
+    full.request_body = "{\"q\":1}";
+    full.response_body = "{\"a\":2}";
+    AccessRecord bare;
+    bare.request_id = "r2";
+    bare.status = 503;
+    std::string full_bytes;
+    std::string bare_bytes;
+    encode(full, full_bytes);
+    encode(bare, bare_bytes);
+    AccessRecord r;
+    ASSERT_TRUE(decode(full_bytes, r));
+    ASSERT_TRUE(decode(bare_bytes, r));
+    std::string again;
+    encode(r, again);
+    EXPECT_EQ(again, bare_bytes);
+    EXPECT_FALSE(r.request_body.has_value());
+    EXPECT_TRUE(r.attempt_details.empty());
+    EXPECT_TRUE(r.principal.empty());
+    // And back: nothing of the bare record stays either.
+    ASSERT_TRUE(decode(full_bytes, r));
+    again.clear();
+    encode(r, again);
+    EXPECT_EQ(again, full_bytes);
 }
 
 TEST(AccessRecordCodec, EveryTruncationIsAnError) {

@@ -39,10 +39,6 @@ Error io_error(std::string_view what, const std::string& path) {
     return Error{ErrorCode::Internal, fmt::format("{} {}: {}", what, path, std::strerror(errno))};
 }
 
-}  // namespace
-
-namespace {
-
 // CRC-32C, reflected, polynomial 0x1EDC6F41 (0x82F63B78 reversed), initial value and final XOR
 // 0xFFFFFFFF. Software: one byte per step from a table built at compile time.
 constexpr std::array<std::uint32_t, 256> kCrc32cTable = [] {
@@ -66,7 +62,7 @@ std::uint32_t crc32c_software(std::uint32_t crc, std::string_view bytes) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
-                                                              std::string_view bytes) {
+                                                             std::string_view bytes) {
     const char* p = bytes.data();
     std::size_t n = bytes.size();
     std::uint64_t c = crc;
@@ -82,7 +78,11 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
     return c32;
 }
 
-const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+// Initialised during static initialisation, possibly before libgcc's own CPU probe has run.
+const bool kHaveSse42 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("sse4.2") != 0;
+}();
 #endif
 
 }  // namespace
@@ -93,6 +93,10 @@ std::uint32_t crc32c(std::string_view bytes) {
         return crc32c_sse42(0xFFFFFFFFu, bytes) ^ 0xFFFFFFFFu;
     }
 #endif
+    return crc32c_portable(bytes);
+}
+
+std::uint32_t crc32c_portable(std::string_view bytes) {
     return crc32c_software(0xFFFFFFFFu, bytes) ^ 0xFFFFFFFFu;
 }
 

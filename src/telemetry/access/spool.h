@@ -30,6 +30,8 @@ inline constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
 
 // CRC-32C (the frames' checksum), in hardware where the CPU has it.
 std::uint32_t crc32c(std::string_view bytes);
+// The table-driven CRC-32C crc32c() uses without SSE4.2 (exposed for tests).
+std::uint32_t crc32c_portable(std::string_view bytes);
 // zlib's CRC-32 (the checksum of "SBSPOOL1" segments).
 std::uint32_t crc32(std::string_view bytes);
 // Appends one frame holding `payload` (not empty) to `out`.
