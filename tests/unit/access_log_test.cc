@@ -315,6 +315,29 @@ TEST(AccessSpool, AppendsAreInTheFileBeforeCloseOrSync) {
     EXPECT_EQ(fs::file_size(path), kSegmentMagic.size() + frames.size());
 }
 
+TEST(AccessSpool, PlainWritesWhereNothingCanBeMappedHoldTheSameFrames) {
+    TempDir dir;
+    auto w = SegmentWriter::create(dir.path().string(), 10, /*mapped=*/false);
+    ASSERT_TRUE(w);
+    EXPECT_FALSE(w->mapped());
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 300; ++i) {
+        payloads.push_back(std::string(5000 + i, static_cast<char>('a' + i % 26)));
+        std::string one;
+        append_frame(one, payloads.back());
+        ASSERT_TRUE(w->append(one));
+    }
+    const auto path = (dir.path() / segment_file_name(10)).string();
+    EXPECT_EQ(fs::file_size(path), w->bytes());  // no reserve: the file is what was written
+    auto contents = read_segment(path);
+    ASSERT_TRUE(contents);
+    EXPECT_EQ(contents->payloads, payloads);
+    EXPECT_FALSE(contents->torn);
+    ASSERT_TRUE(w->sync());
+    ASSERT_TRUE(w->close());
+    EXPECT_EQ(fs::file_size(path), w->bytes());
+}
+
 TEST(AccessSpool, AZeroFilledSegmentIsEmptyNotCorrupt) {
     // Created and preallocated, then a crash before the magic reached the disk.
     TempDir dir;

@@ -243,14 +243,14 @@ Result<std::vector<std::uint64_t>> list_segments(const std::string& dir) {
     return ids;
 }
 
-Result<SegmentWriter> SegmentWriter::create(const std::string& dir, std::uint64_t id) {
+Result<SegmentWriter> SegmentWriter::create(const std::string& dir, std::uint64_t id, bool mapped) {
     std::string path = dir + "/" + segment_file_name(id);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0) {
         return fail(io_error("cannot create spool segment", path));
     }
     SegmentWriter w(fd, id, std::move(path));
-    if (!w.reserve(kInitialReserve)) {
+    if (!mapped || !w.reserve(kInitialReserve)) {
         // No preallocation or shared mapping here (or no space for the first chunk): plain
         // writes, which report a full disk the same way.
         w.release();
@@ -312,11 +312,11 @@ Status SegmentWriter::reserve(std::uint64_t needed) {
         size += std::min(size, kMaxGrowth);
     }
     // Blocks first: pages of the mapping are then backed, so storing to them cannot fault on a
-    // full disk. posix_fallocate also extends the file size.
-    if (int err = ::posix_fallocate(fd_, static_cast<off_t>(reserved_),
-                                    static_cast<off_t>(size - reserved_));
-        err != 0) {
-        errno = err;
+    // full disk. fallocate(2) also extends the file size. Not posix_fallocate(): where the file
+    // system cannot preallocate, glibc emulates it with a write per block, under the spool lock;
+    // create() falls back to plain writes instead.
+    if (::fallocate(fd_, 0, static_cast<off_t>(reserved_), static_cast<off_t>(size - reserved_)) !=
+        0) {
         return fail(io_error("cannot preallocate spool segment", path_));
     }
     void* p = map_ == nullptr ? ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)

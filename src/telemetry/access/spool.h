@@ -64,7 +64,7 @@ Result<SegmentContents> read_segment(const std::string& path);
 Result<std::vector<std::uint64_t>> list_segments(const std::string& dir);
 
 // The segment the access log appends to (under its spool lock). The file is preallocated in
-// growing chunks (posix_fallocate, so a full disk is an error on append, never a SIGBUS) and
+// growing chunks (fallocate(2), so a full disk is an error on append, never a SIGBUS) and
 // mapped shared: an append is a memcpy into the page cache, no system call, and survives a crash
 // of the process as soon as it returns. sync() (fdatasync, which also writes back pages dirtied
 // through the mapping) makes appends durable; close() cuts the file to the bytes written. If the
@@ -76,7 +76,10 @@ class SegmentWriter {
     static constexpr std::uint64_t kInitialReserve = std::uint64_t{1} << 20;
     static constexpr std::uint64_t kMaxGrowth = std::uint64_t{64} << 20;
 
-    static Result<SegmentWriter> create(const std::string& dir, std::uint64_t id);
+    // `mapped` false: plain writes from the start (what a file system that cannot preallocate
+    // or map gets; also for tests of that path).
+    static Result<SegmentWriter> create(const std::string& dir, std::uint64_t id,
+                                        bool mapped = true);
     SegmentWriter(SegmentWriter&& other) noexcept;
     SegmentWriter& operator=(SegmentWriter&& other) noexcept;
     SegmentWriter(const SegmentWriter&) = delete;
