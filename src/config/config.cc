@@ -19,6 +19,8 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/glob.h"
+
 // The YAML loader. yaml-cpp throws; every exception stops at parse() and becomes an Error whose
 // message starts with the YAML path at fault. Values that may be secrets (api_key, headers,
 // auth_prefix, base_url) are never echoed in a message; other values are, to help the reader.
@@ -1830,7 +1832,7 @@ class Parser {
         }
         Model m;
         m.name = name;
-        m.glob = name.find('*') != std::string::npos;
+        m.glob = name.find_first_of("*?") != std::string::npos;
         std::optional<YAML::Node> targets;
         std::optional<YAML::Node> rules;
         // Shorthand: the model's own target keys describe its one target.

@@ -149,7 +149,7 @@ struct Rule {
 // A public model name (or glob pattern such as `gpt-4o*`) mapped to targets.
 struct Model {
     std::string name;      // what clients send as `model`, or a pattern with `*`
-    bool glob = false;     // name holds `*`
+    bool glob = false;     // name holds `*` or `?` (core/glob.h)
     std::string alias_of;  // non-empty: served exactly as that model (no targets of its own)
     std::vector<Target> targets;
     Strategy strategy = Strategy::Weighted;
@@ -376,8 +376,5 @@ class Snapshot {
     std::vector<std::size_t> globs_;                            // models with patterns
     std::size_t target_count_ = 0;
 };
-
-// Whether `name` matches a pattern in which `*` stands for any run of characters.
-bool glob_match(std::string_view pattern, std::string_view name);
 
 }  // namespace sb::config

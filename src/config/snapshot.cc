@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "config/config.h"
+#include "core/glob.h"
 
 namespace sb::config {
 
@@ -11,32 +12,6 @@ const Provider* Config::find_provider(std::string_view name) const {
         }
     }
     return nullptr;
-}
-
-bool glob_match(std::string_view pattern, std::string_view name) {
-    // Iterative wildcard match: remember the last `*` and retry from one character further.
-    std::size_t p = 0;
-    std::size_t n = 0;
-    std::size_t star = std::string_view::npos;
-    std::size_t resume = 0;
-    while (n < name.size()) {
-        if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            resume = n;
-        } else if (p < pattern.size() && pattern[p] == name[n]) {
-            ++p;
-            ++n;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            n = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') {
-        ++p;
-    }
-    return p == pattern.size();
 }
 
 Snapshot::Snapshot(Config config) : config_(std::move(config)) {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "governance/glob.h"
+#include "core/glob.h"
 #include "governance/jwks.h"
 #include "governance/jwt.h"
 #include "governance/store.h"

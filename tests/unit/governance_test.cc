@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 #include "core/error.h"
-#include "governance/glob.h"
+#include "core/glob.h"
 #include "governance/keys.h"
 #include "governance/store.h"
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/glob.h"
 
 namespace sb::config {
 namespace {
@@ -237,7 +238,8 @@ admin:
     EXPECT_THAT(clash.error().message, StartsWith("admin.listen: must differ"));
 }
 
-TEST(GlobMatch, StarMatchesAnyRun) {
+TEST(GlobMatch, StarMatchesAnyRunAndQuestionMarkOneCharacter) {
+    // The one matcher routing patterns and governance allow-lists share (core/glob.h).
     EXPECT_TRUE(glob_match("gpt-4o*", "gpt-4o"));
     EXPECT_TRUE(glob_match("gpt-4o*", "gpt-4o-mini"));
     EXPECT_TRUE(glob_match("*-mini", "gpt-4o-mini"));
@@ -245,6 +247,20 @@ TEST(GlobMatch, StarMatchesAnyRun) {
     EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
     EXPECT_FALSE(glob_match("gpt-4o*", "gpt-4"));
     EXPECT_TRUE(glob_match("*", ""));
+    EXPECT_TRUE(glob_match("claude-3-?-sonnet*", "claude-3-5-sonnet-latest"));
+    EXPECT_FALSE(glob_match("claude-3-?-sonnet*", "claude-3-sonnet"));
+    EXPECT_FALSE(glob_match("claude-3-?-sonnet*", "claude-3-10-sonnet"));
+}
+
+TEST(RoutingConfig, QuestionMarkMakesAPatternModel) {
+    const Snapshot s(parse_ok(
+        "models:\n  \"claude-3-?-sonnet*\": {provider: a}\n  \"gpt-4?\": {provider: b}\n"));
+    ASSERT_NE(s.find_model("claude-3-5-sonnet-latest"), nullptr);
+    EXPECT_EQ(s.find_model("claude-3-5-sonnet-latest")->targets[0].provider, "a");
+    ASSERT_NE(s.find_model("gpt-4o"), nullptr);
+    EXPECT_EQ(s.find_model("gpt-4o")->targets[0].provider, "b");
+    EXPECT_EQ(s.find_model("gpt-4"), nullptr);  // `?` needs exactly one character
+    EXPECT_EQ(s.find_model("gpt-4o-mini"), nullptr);
 }
 
 }  // namespace

@@ -4,10 +4,11 @@
 #include <string_view>
 #include <vector>
 
-namespace sb::governance {
+namespace sb {
 
-// Model-name globs: `*` matches any run of characters (also empty), `?` exactly one; everything
-// else matches itself. Pure functions, any thread.
+// Model-name globs, for routing patterns (config `models:`) and governance allow-lists alike: `*`
+// matches any run of characters (also empty), `?` exactly one; everything else matches itself.
+// Pure functions, any thread.
 bool glob_match(std::string_view pattern, std::string_view text);
 
 // True only if every name `inner` matches is also matched by `outer` (a sound, conservative
@@ -19,4 +20,4 @@ bool any_glob_matches(const std::vector<std::string>& patterns, std::string_view
 // Every pattern of `inner` is covered by some pattern of `outer`.
 bool globs_cover(const std::vector<std::string>& outer, const std::vector<std::string>& inner);
 
-}  // namespace sb::governance
+}  // namespace sb

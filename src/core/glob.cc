@@ -1,8 +1,8 @@
-#include "governance/glob.h"
+#include "core/glob.h"
 
 #include <algorithm>
 
-namespace sb::governance {
+namespace sb {
 namespace {
 
 // Greedy matcher with single-star backtracking (linear in practice, O(n*m) worst case).
@@ -66,4 +66,4 @@ bool globs_cover(const std::vector<std::string>& outer, const std::vector<std::s
     });
 }
 
-}  // namespace sb::governance
+}  // namespace sb
