@@ -2,6 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 namespace sb::api {
@@ -262,6 +265,55 @@ std::optional<Usage> AnthropicUsage::to_usage() const {
         input_tokens.value_or(0) + u.cached_tokens + cache_creation_input_tokens.value_or(0);
     u.completion_tokens = output_tokens.value_or(0);
     return u;
+}
+
+// -- cost --
+
+Nanos to_nanos(double amount) {
+    if (!(amount > 0)) {
+        return 0;
+    }
+    const double n = std::ceil(amount * kNanosPerUnit - 1e-6);
+    if (n >= static_cast<double>(std::numeric_limits<Nanos>::max() / 4)) {
+        return std::numeric_limits<Nanos>::max() / 4;
+    }
+    return static_cast<Nanos>(n);
+}
+
+double from_nanos(Nanos n) {
+    return static_cast<double>(n) / kNanosPerUnit;
+}
+
+Nanos cost_nanos(const Price& price, const Usage& usage) {
+    const std::uint64_t cached = std::min(usage.cached_tokens, usage.prompt_tokens);
+    const std::uint64_t uncached = usage.prompt_tokens - cached;
+    // price per million tokens * tokens / 1e6 = currency; * 1e9 = nanos.
+    const double nanos = (static_cast<double>(uncached) * price.input +
+                          static_cast<double>(cached) * price.cached_input +
+                          static_cast<double>(usage.completion_tokens) * price.output) *
+                         1e3;
+    return to_nanos(nanos / kNanosPerUnit);
+}
+
+double cost(const Price& price, const Usage& usage) {
+    return from_nanos(cost_nanos(price, usage));
+}
+
+std::string format_cost(Nanos n) {
+    const bool negative = n < 0;
+    const auto v = negative ? -static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(n);
+    std::string frac = std::to_string(v % 1'000'000'000);
+    frac.insert(0, 9 - frac.size(), '0');
+    while (!frac.empty() && frac.back() == '0') {
+        frac.pop_back();
+    }
+    std::string out = negative ? "-" : "";
+    out += std::to_string(v / 1'000'000'000);
+    if (!frac.empty()) {
+        out += '.';
+        out += frac;
+    }
+    return out;
 }
 
 }  // namespace sb::api

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/usage.h"
 #include "core/result.h"
 
 namespace sb::config {
@@ -85,12 +86,10 @@ struct Provider {
     std::string disabled_reason;
 };
 
-// Prices in currency units per million tokens.
-struct Price {
-    double input = 0;
-    double output = 0;
-    double cached_input = 0;  // defaults to `input` when not given
-};
+// Prices in currency units per million tokens: {input, output, cached_input}, the one price
+// type of api/usage.h (with the cost arithmetic). cached_input defaults to `input` when not
+// given.
+using Price = api::Price;
 
 // -- probes (optional active health checks of targets; docs/routing.md, "Active probes") --
 

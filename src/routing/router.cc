@@ -202,14 +202,6 @@ std::optional<std::time_t> parse_http_date(std::string_view v) {
 
 }  // namespace
 
-double cost(const config::Price& price, const api::Usage& usage) {
-    const std::uint64_t cached = std::min(usage.cached_tokens, usage.prompt_tokens);
-    const double uncached = static_cast<double>(usage.prompt_tokens - cached);
-    return (uncached * price.input + static_cast<double>(cached) * price.cached_input +
-            static_cast<double>(usage.completion_tokens) * price.output) /
-           1e6;
-}
-
 Failure classify(const Error& e) {
     switch (e.code) {
         case ErrorCode::UpstreamUnreachable:
@@ -551,17 +543,17 @@ Plan Router::plan(const config::Model& model, const RequestFacts& facts, std::mt
                 break;
             }
             case config::Strategy::LowestCost: {
+                // The estimate's cost (no cached tokens), in nano-units; unpriced targets last.
+                const api::Usage estimate{facts.input_tokens, facts.output_tokens, 0, 0};
                 auto cost = [&](const config::Target* t) {
                     if (!t->price) {
-                        return std::numeric_limits<double>::infinity();
+                        return std::numeric_limits<api::Nanos>::max();
                     }
-                    return (static_cast<double>(facts.input_tokens) * t->price->input +
-                            static_cast<double>(facts.output_tokens) * t->price->output) /
-                           1e6;
+                    return api::cost_nanos(*t->price, estimate);
                 };
                 std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-                    const double ca = cost(a.second);
-                    const double cb = cost(b.second);
+                    const api::Nanos ca = cost(a.second);
+                    const api::Nanos cb = cost(b.second);
                     if (ca != cb) {
                         return ca < cb;
                     }

@@ -57,11 +57,6 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
 std::chrono::milliseconds backoff(int retry, std::chrono::milliseconds base,
                                   std::chrono::milliseconds max, std::mt19937_64& rng);
 
-// Cost of an answer in currency units: prompt tokens not read from cache at the input price,
-// cached ones at the cached-input price, completion tokens (reasoning included) at the output
-// price; prices are per million tokens.
-double cost(const config::Price& price, const api::Usage& usage);
-
 // What conditional rules may look at.
 struct RequestFacts {
     std::string_view team;

@@ -822,7 +822,7 @@ std::optional<double> price_of(const config::Target& t, const std::optional<api:
     if (!t.price || !u) {
         return std::nullopt;
     }
-    return routing::cost(*t.price, *u);
+    return api::cost(*t.price, *u);
 }
 
 // Adds the attempt that answered the client to the exchange's attempt log, with its usage and
@@ -1346,12 +1346,13 @@ Result<governance::Principal> authenticate(Worker& w, Exchange& ex) {
 }
 
 // The worst prices a request to a model may pay: admission reserves budgets with them.
-governance::Price worst_price(const config::Model& model) {
-    governance::Price worst;
+config::Price worst_price(const config::Model& model) {
+    config::Price worst;
     for (const config::Target& t : model.targets) {
         if (t.price) {
-            worst.input_per_million = std::max(worst.input_per_million, t.price->input);
-            worst.output_per_million = std::max(worst.output_per_million, t.price->output);
+            worst.input = std::max(worst.input, t.price->input);
+            worst.output = std::max(worst.output, t.price->output);
+            worst.cached_input = std::max(worst.cached_input, t.price->cached_input);
         }
     }
     return worst;
@@ -1397,18 +1398,14 @@ struct Settle {
             return;
         }
         if (ex.usage) {
-            governance::Usage u;
-            u.prompt_tokens = ex.usage->prompt_tokens;
-            u.completion_tokens = ex.usage->completion_tokens;
-            u.cached_prompt_tokens = ex.usage->cached_tokens;
-            admission->settle(u, ex.cost.value_or(0.0));
+            admission->settle(*ex.usage, ex.cost.value_or(0.0));
         } else if (ex.status >= 200 && ex.status < 300) {
-            governance::Usage u;
+            api::Usage u;
             u.prompt_tokens = estimate.prompt_tokens;
             const auto reserved =
                 static_cast<std::uint64_t>(std::max<std::int64_t>(0, admission->reserved_tokens()));
             u.completion_tokens = reserved > u.prompt_tokens ? reserved - u.prompt_tokens : 0;
-            admission->settle(u, governance::cost(estimate.price, u));
+            admission->settle(u, api::cost(estimate.price, u));
         }
     }
 };

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "config/config.h"
@@ -514,7 +515,7 @@ TEST(RateLimits, ConcurrentSettlesAndDropsLeaveExactlyTheActualUsage) {
         threads.emplace_back([&, t] {
             start.arrive_and_wait();
             for (int i = 0; i < kEach; ++i) {
-                auto a = gov->admit(p, "m", Estimate{100, 400, Price{1.0, 2.0, std::nullopt}});
+                auto a = gov->admit(p, "m", Estimate{100, 400, Price{1.0, 2.0, 1.0}});
                 ASSERT_TRUE(a);
                 if ((i + t) % 3 == 0) {
                     continue;  // dropped: reservation released
@@ -671,12 +672,29 @@ TEST(RateLimits, HeadersFollowOpenAIsNames) {
 
 // -- cost and budgets ---------------------------------------------------------------------------
 
+// One price and usage type for the config, routing, the gateway and governance.
+static_assert(std::is_same_v<config::Price, Price>);
+static_assert(std::is_same_v<api::Usage, Usage>);
+
 TEST(Cost, PricesPerMillionWithCachedInput) {
     const Price price{2.5, 10.0, 1.25};
     EXPECT_DOUBLE_EQ(cost(price, Usage{1000, 500, 200}), 0.00725);
     EXPECT_EQ(cost_nanos(price, Usage{1000, 500, 200}), 7'250'000);
-    EXPECT_DOUBLE_EQ(cost(Price{2.5, 10.0, std::nullopt}, Usage{1000, 0, 200}), 0.0025);
+    // cached_input equal to input (the config's default when not given): cache reads cost as
+    // input.
+    EXPECT_DOUBLE_EQ(cost(Price{2.5, 10.0, 2.5}, Usage{1000, 0, 200}), 0.0025);
     EXPECT_EQ(cost_nanos(Price{}, Usage{1000, 1000, 0}), 0);
+    // Cached tokens count at most the prompt; reasoning tokens are part of completion_tokens and
+    // not billed twice.
+    EXPECT_EQ(cost_nanos(price, Usage{100, 0, 500}), 125'000);
+    EXPECT_EQ(cost_nanos(price, Usage{0, 100, 0, 80}), 1'000'000);
+    // Rounded up to a whole nano-unit: 1 token at 0.0375 per million is 37.5 nano-units, 2 are
+    // exactly 75; 1 token at 0.0005 per million is half a nano-unit.
+    EXPECT_EQ(cost_nanos(Price{0.0375, 0.0375, 0.0375}, Usage{1, 0, 0}), 38);
+    EXPECT_EQ(cost_nanos(Price{0.0375, 0.0375, 0.0375}, Usage{2, 0, 0}), 75);
+    EXPECT_EQ(cost_nanos(Price{0.0005, 0.0005, 0.0005}, Usage{0, 1, 0}), 1);
+    EXPECT_EQ(to_nanos(-1.0), 0);
+    EXPECT_DOUBLE_EQ(from_nanos(7'250'000), 0.00725);
     EXPECT_EQ(format_cost(7'250'000), "0.00725");
     EXPECT_EQ(format_cost(0), "0");
     EXPECT_EQ(format_cost(12'000'000'001), "12.000000001");
@@ -690,7 +708,7 @@ TEST(Budgets, ParallelReservationsNeverOverspend) {
     auto gov = env.make(limits_yaml(", budget: {daily: 1.00}"));
     const Principal p = must_auth(*gov, 'A');
     // Worst case per request: 1000 in at $10/M + 2000 out at $10/M = $0.03 -> 33 fit in $1.
-    const Estimate est{1000, 2000, Price{10.0, 10.0, std::nullopt}};
+    const Estimate est{1000, 2000, Price{10.0, 10.0, 10.0}};
     constexpr int kThreads = 12;
     std::latch start(kThreads);
     std::atomic<int> admitted{0};
@@ -726,7 +744,7 @@ TEST(Budgets, SettleReplacesTheWorstCaseWithTheActualCost) {
     Env env;
     auto gov = env.make(limits_yaml(", budget: {daily: 0.05}"));
     const Principal p = must_auth(*gov, 'A');
-    const Estimate est{1000, 2000, Price{10.0, 10.0, std::nullopt}};  // $0.03 worst case
+    const Estimate est{1000, 2000, Price{10.0, 10.0, 10.0}};  // $0.03 worst case
     auto a = gov->admit(p, "m", est);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->reserved_cost_nanos(), 30'000'000);
@@ -748,7 +766,7 @@ auth:
     k2: {hash: ")" + hash_of(test_key('B')) +
                         R"(", team: eng}
 )");
-    const Estimate est{0, 1000, Price{0, 50.0, std::nullopt}};  // $0.05
+    const Estimate est{0, 1000, Price{0, 50.0, 0}};  // $0.05
     auto a = gov->admit(must_auth(*gov, 'A'), "m", est);
     auto b = gov->admit(must_auth(*gov, 'B'), "m", est);
     ASSERT_TRUE(a);
@@ -790,22 +808,22 @@ TEST(SqliteStore, SpendSurvivesARestart) {
     TempDir dir;
     const std::string yaml = limits_yaml(", budget: {daily: 1.00}") +
                              "  key_store: {type: yaml, path: " + dir.file("state.db") + "}\n";
-    const Estimate est{0, 10000, Price{0, 70.0, std::nullopt}};  // $0.70 worst case
+    const Estimate est{0, 10000, Price{0, 70.0, 0}};  // $0.70 worst case
     {
         Env env;
         auto gov = env.make(yaml);
         ASSERT_TRUE(gov);
         auto a = gov->admit(must_auth(*gov, 'A'), "m", est);
         ASSERT_TRUE(a);
-        a->settle(Usage{0, 5000, 0}, Price{0, 80.0, std::nullopt});  // actual $0.40
-    }                                                                // destructor writes spend
+        a->settle(Usage{0, 5000, 0}, Price{0, 80.0, 0});  // actual $0.40
+    }                                                     // destructor writes spend
     {
         Env env;
         auto gov = env.make(yaml);
         ASSERT_TRUE(gov);
         const Principal p = must_auth(*gov, 'A');
         expect_error(gov->admit(p, "m", est), 429, "insufficient_quota");  // 0.40 + 0.70 > 1
-        auto b = gov->admit(p, "m", Estimate{0, 10000, Price{0, 60.0, std::nullopt}});
+        auto b = gov->admit(p, "m", Estimate{0, 10000, Price{0, 60.0, 0}});
         ASSERT_TRUE(b);  // 0.40 + 0.60 == 1
         b->settle(Usage{}, 0.0);
         EXPECT_TRUE(gov->sync_store_now());
