@@ -39,6 +39,7 @@ using common::is_number;
 using common::missing;
 using common::param_at;
 using common::part_text;
+using common::read_max_tokens;
 using common::wrong_type;
 
 // A parameter (or a value of it) Anthropic cannot express.
@@ -396,20 +397,6 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     return out;
 }
 
-Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
-    std::int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS) {
-        return wrong_type(std::string(name), "an integer");
-    }
-    if (n < 1) {
-        return invalid(std::string(name),
-                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
-                                   ">= 1, but got {} instead.",
-                                   name, n));
-    }
-    return n;
-}
-
 Status Translator::read_top_level(object root) {
     for (const auto field : root) {
         const std::string_view key = field.key;
@@ -579,30 +566,10 @@ Status Translator::read_top_level(object root) {
 }
 
 Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    array list;
-    if (is_null(stop)) {
-        return {};
-    }
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        append_string(stop_sequences_, text);
-        return {};
-    }
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
-        }
-        if (!stop_sequences_.empty()) {
-            stop_sequences_ += ',';
-        }
-        append_string(stop_sequences_, text);
-        ++i;
-    }
-    return {};
+    return common::visit_stop(stop, [this](std::string_view sequence) {
+        begin_item(stop_sequences_);
+        append_string(stop_sequences_, sequence);
+    });
 }
 
 Status Translator::translate_response_format(element format) {

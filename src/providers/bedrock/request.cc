@@ -36,6 +36,7 @@ using common::is_number;
 using common::missing;
 using common::param_at;
 using common::part_text;
+using common::read_max_tokens;
 using common::wrong_type;
 
 // A parameter (or a value of it) Converse cannot express.
@@ -180,20 +181,6 @@ Status collect_system(std::string& system, element content, const std::string& p
         append_text_block(system, part_value);
     }
     return {};
-}
-
-Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
-    std::int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS) {
-        return wrong_type(std::string(name), "an integer");
-    }
-    if (n < 1) {
-        return invalid(std::string(name),
-                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
-                                   ">= 1, but got {} instead.",
-                                   name, n));
-    }
-    return n;
 }
 
 // Bedrock's inferenceConfig takes temperature and topP from 0 to 1 (service model); OpenAI
@@ -481,36 +468,13 @@ Status Translator::read_top_level(object root) {
 }
 
 Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    array list;
-    if (is_null(stop)) {
-        return {};
-    }
-    const auto add = [this](std::string_view sequence) {
+    return common::visit_stop(stop, [this](std::string_view sequence) {
         if (sequence.empty()) {
             return;  // stopSequences members are NonEmptyString; "" never stops anything
         }
-        if (!stop_sequences_.empty()) {
-            stop_sequences_ += ',';
-        }
+        begin_item(stop_sequences_);
         append_string(stop_sequences_, sequence);
-    };
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        add(text);
-        return {};
-    }
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
-        }
-        add(text);
-        ++i;
-    }
-    return {};
+    });
 }
 
 Status Translator::translate_response_format(element format) {

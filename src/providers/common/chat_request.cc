@@ -55,6 +55,44 @@ std::string param_at(std::string_view base, std::size_t i) {
     return fmt::format("{}[{}]", base, i);
 }
 
+Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
+    std::int64_t n = 0;
+    if (value.get_int64().get(n) != simdjson::SUCCESS) {
+        return wrong_type(std::string(name), "an integer");
+    }
+    if (n < 1) {
+        return invalid(std::string(name),
+                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
+                                   ">= 1, but got {} instead.",
+                                   name, n));
+    }
+    return n;
+}
+
+Status visit_stop(element stop, const std::function<void(std::string_view)>& on_sequence) {
+    if (is_null(stop)) {
+        return {};
+    }
+    std::string_view text;
+    if (stop.get_string().get(text) == simdjson::SUCCESS) {
+        on_sequence(text);
+        return {};
+    }
+    simdjson::dom::array list;
+    if (stop.get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type("stop", "a string or an array of strings");
+    }
+    std::size_t i = 0;
+    for (element item : list) {
+        if (item.get_string().get(text) != simdjson::SUCCESS) {
+            return wrong_type(param_at("stop", i), "a string");
+        }
+        on_sequence(text);
+        ++i;
+    }
+    return {};
+}
+
 Result<std::string_view> part_text(element part, const std::string& param) {
     std::string_view text;
     if (part["text"].get_string().get(text) == simdjson::SUCCESS) {

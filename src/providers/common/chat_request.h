@@ -39,6 +39,14 @@ bool is_null_or_zero(simdjson::dom::element e);
 // `base[i]`.
 std::string param_at(std::string_view base, std::size_t i);
 
+// `max_tokens` or `max_completion_tokens` (`name`): an integer of at least 1.
+Result<std::int64_t> read_max_tokens(simdjson::dom::element value, std::string_view name);
+
+// OpenAI `stop`: null (no sequences), a string, or an array of strings; `on_sequence` gets each
+// sequence in order, empty ones included.
+Status visit_stop(simdjson::dom::element stop,
+                  const std::function<void(std::string_view)>& on_sequence);
+
 // Text of a `{"type":"text","text":...}` part (or of a `{"type":"refusal","refusal":...}`
 // part).
 Result<std::string_view> part_text(simdjson::dom::element part, const std::string& param);

@@ -311,25 +311,10 @@ Status Translator::read_top_level(object root) {
 }
 
 Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        append_string(stop_sequences_, text);
-        return {};
-    }
-    array list;
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (const element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
-        }
+    return common::visit_stop(stop, [this](std::string_view sequence) {
         begin_item(stop_sequences_);
-        append_string(stop_sequences_, text);
-        ++i;
-    }
-    return {};
+        append_string(stop_sequences_, sequence);
+    });
 }
 
 Status Translator::translate_response_format(element format) {
