@@ -265,16 +265,7 @@ class Translator {
 
 Result<std::string> Translator::run(std::string_view openai_body) {
     simdjson::dom::parser parser;
-    simdjson::padded_string padded(openai_body);
-    element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
-    }
-    object root_object;
-    if (root.get_object().get(root_object) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidRequest,
-                    "Invalid type for request body: expected a JSON object.");
-    }
+    SB_TRY(root_object, common::parse_request_object(parser, openai_body));
     auto status = read_top_level(root_object);
     if (!status) {
         return fail(std::move(status).error());

@@ -55,6 +55,21 @@ std::string param_at(std::string_view base, std::size_t i) {
     return fmt::format("{}[{}]", base, i);
 }
 
+Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser,
+                                                   std::string_view body) {
+    const simdjson::padded_string padded(body);
+    element root;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
+    }
+    simdjson::dom::object object;
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+        return fail(ErrorCode::InvalidRequest,
+                    "Invalid type for request body: expected a JSON object.");
+    }
+    return object;
+}
+
 Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
     std::int64_t n = 0;
     if (value.get_int64().get(n) != simdjson::SUCCESS) {

@@ -39,6 +39,12 @@ bool is_null_or_zero(simdjson::dom::element e);
 // `base[i]`.
 std::string param_at(std::string_view base, std::size_t i);
 
+// Parses a client's chat completions body with `parser` into its root object: InvalidJson "We
+// could not parse the JSON body of your request." for bad JSON, InvalidRequest "Invalid type for
+// request body: expected a JSON object." for another value. The object lives in `parser`.
+Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser,
+                                                   std::string_view body);
+
 // `max_tokens` or `max_completion_tokens` (`name`): an integer of at least 1.
 Result<std::int64_t> read_max_tokens(simdjson::dom::element value, std::string_view name);
 
