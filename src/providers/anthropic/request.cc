@@ -397,6 +397,10 @@ Status Translator::read_top_level(object root) {
             // gateway's ChatContext says how to answer.
             continue;
         }
+        SB_TRY(default_only, common::check_default_only(key, value, "anthropic"));
+        if (default_only) {
+            continue;
+        }
         if (key == "messages") {
             messages_element_ = value;
         } else if (key == "max_tokens" || key == "max_completion_tokens") {
@@ -493,22 +497,6 @@ Status Translator::read_top_level(object root) {
                                            "'high' and 'xhigh'.",
                                            effort));
             }
-        } else if (key == "n") {
-            std::int64_t n = 1;
-            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
-                return unsupported("n", "only one choice per request");
-            }
-        } else if (key == "logprobs") {
-            bool wanted = false;
-            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
-                return unsupported("logprobs");
-            }
-        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
-                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
-                   key == "functions" || key == "function_call") {
-            if (!is_null(value)) {
-                return unsupported(std::string(key));
-            }
         } else if (key == "presence_penalty" || key == "frequency_penalty") {
             if (!is_null_or_zero(value)) {
                 return unsupported(std::string(key), "only 0, the default");
@@ -519,35 +507,6 @@ Status Translator::read_top_level(object root) {
                 (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
                 return unsupported("logit_bias", "only an empty map");
             }
-        } else if (key == "modalities") {
-            array modalities;
-            if (is_null(value)) {
-                continue;
-            }
-            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
-                return wrong_type("modalities", "an array");
-            }
-            for (element modality : modalities) {
-                std::string_view name;
-                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
-                    return unsupported("modalities", "only text output");
-                }
-            }
-        } else if (key == "store") {
-            bool store = false;
-            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
-                return unsupported("store", "completions cannot be stored");
-            }
-        } else if (key == "service_tier") {
-            std::string_view tier;
-            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
-                                    (tier != "auto" && tier != "default"))) {
-                return unsupported("service_tier", "only 'auto' or 'default'");
-            }
-        } else if (key == "metadata" || key == "prompt_cache_key") {
-            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
-            // effect on the answer: dropped, as documented.
-            continue;
         } else {
             // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
             return unsupported(std::string(key));

@@ -352,6 +352,10 @@ Status Translator::read_top_level(object root) {
             // gateway's ChatContext picks converse or converse-stream and the usage chunk.
             continue;
         }
+        SB_TRY(default_only, common::check_default_only(key, value, "bedrock"));
+        if (default_only) {
+            continue;
+        }
         if (key == "messages") {
             messages_element_ = value;
         } else if (key == "max_tokens" || key == "max_completion_tokens") {
@@ -388,21 +392,9 @@ Status Translator::read_top_level(object root) {
             if (auto status = translate_response_format(value); !status) {
                 return status;
             }
-        } else if (key == "n") {
-            std::int64_t n = 1;
-            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
-                return unsupported("n", "only one choice per request");
-            }
-        } else if (key == "logprobs") {
-            bool wanted = false;
-            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
-                return unsupported("logprobs");
-            }
-        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
-                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
-                   key == "functions" || key == "function_call" || key == "reasoning_effort") {
+        } else if (key == "reasoning_effort") {
             if (!is_null(value)) {
-                return unsupported(std::string(key));
+                return unsupported("reasoning_effort");
             }
         } else if (key == "presence_penalty" || key == "frequency_penalty") {
             if (!is_null_or_zero(value)) {
@@ -414,31 +406,6 @@ Status Translator::read_top_level(object root) {
                 (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
                 return unsupported("logit_bias");
             }
-        } else if (key == "modalities") {
-            array modalities;
-            if (is_null(value)) {
-                continue;
-            }
-            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
-                return wrong_type("modalities", "an array");
-            }
-            for (element modality : modalities) {
-                std::string_view name;
-                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
-                    return unsupported("modalities", "only text output");
-                }
-            }
-        } else if (key == "store") {
-            bool store = false;
-            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
-                return unsupported("store", "completions cannot be stored");
-            }
-        } else if (key == "service_tier") {
-            std::string_view tier;
-            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
-                                    (tier != "auto" && tier != "default"))) {
-                return unsupported("service_tier", "only 'auto' or 'default'");
-            }
         } else if (key == "user" || key == "safety_identifier") {
             std::string_view id;
             if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
@@ -446,10 +413,6 @@ Status Translator::read_top_level(object root) {
             }
             // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
             // Converse has no field for it, so it is not sent (documented).
-        } else if (key == "metadata" || key == "prompt_cache_key") {
-            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
-            // effect on the answer: dropped, as documented.
-            continue;
         } else {
             // Converse rejects fields it does not know, so an unknown field cannot be carried.
             return unsupported(std::string(key));

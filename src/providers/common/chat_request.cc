@@ -70,6 +70,54 @@ Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser
     return object;
 }
 
+Result<bool> check_default_only(std::string_view key, element value, std::string_view provider) {
+    if (key == "n") {
+        std::int64_t n = 1;
+        if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
+            return unsupported(provider, "n", "only one choice per request");
+        }
+    } else if (key == "logprobs") {
+        bool wanted = false;
+        if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
+            return unsupported(provider, "logprobs");
+        }
+    } else if (key == "top_logprobs" || key == "seed" || key == "audio" || key == "prediction" ||
+               key == "web_search_options" || key == "verbosity" || key == "functions" ||
+               key == "function_call") {
+        if (!is_null(value)) {
+            return unsupported(provider, std::string(key));
+        }
+    } else if (key == "modalities") {
+        simdjson::dom::array modalities;
+        if (is_null(value)) {
+            return true;
+        }
+        if (value.get_array().get(modalities) != simdjson::SUCCESS) {
+            return wrong_type("modalities", "an array");
+        }
+        for (element modality : modalities) {
+            std::string_view name;
+            if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
+                return unsupported(provider, "modalities", "only text output");
+            }
+        }
+    } else if (key == "store") {
+        bool store = false;
+        if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
+            return unsupported(provider, "store", "completions cannot be stored");
+        }
+    } else if (key == "service_tier") {
+        std::string_view tier;
+        if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
+                                (tier != "auto" && tier != "default"))) {
+            return unsupported(provider, "service_tier", "only 'auto' or 'default'");
+        }
+    } else if (key != "metadata" && key != "prompt_cache_key") {
+        return false;
+    }
+    return true;
+}
+
 Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
     std::int64_t n = 0;
     if (value.get_int64().get(n) != simdjson::SUCCESS) {

@@ -45,6 +45,15 @@ std::string param_at(std::string_view base, std::size_t i);
 Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser,
                                                    std::string_view body);
 
+// The OpenAI parameters that `provider` (anthropic, bedrock) takes only at their default value,
+// checked: n (1), logprobs (false), modalities (["text"]), store (false), service_tier ("auto" or
+// "default"), and top_logprobs, seed, audio, prediction, web_search_options, verbosity,
+// functions and function_call (null). metadata and prompt_cache_key (OpenAI-side bookkeeping
+// with no effect on the answer) are accepted and dropped. True when `key` is one of these and
+// its value is fine; false when `key` is none of them; an error for any other value.
+Result<bool> check_default_only(std::string_view key, simdjson::dom::element value,
+                                std::string_view provider);
+
 // `max_tokens` or `max_completion_tokens` (`name`): an integer of at least 1.
 Result<std::int64_t> read_max_tokens(simdjson::dom::element value, std::string_view name);
 
