@@ -650,34 +650,19 @@ Status Translator::append_tool_result(std::string& blocks, element message,
 // Assistant tool_calls -> toolUse blocks; the arguments string is parsed into `input`.
 Status Translator::append_tool_uses(std::string& blocks, element message,
                                     const std::string& param) {
-    element calls_value;
-    array calls;
-    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
-        return {};
-    }
-    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
-        return wrong_type(param + ".tool_calls", "an array");
-    }
-    std::size_t j = 0;
-    for (element call : calls) {
-        const std::string call_param = param_at(param + ".tool_calls", j++);
-        SB_TRY(call_in, common::read_tool_call(call, call_param, "bedrock"));
-        begin_item(blocks);
-        blocks += "{\"toolUse\":{\"toolUseId\":";
-        append_string(blocks, call_in.id);
-        blocks += ",\"name\":";
-        append_string(blocks, call_in.name);
-        blocks += ",\"input\":";
-        if (auto status = common::append_arguments_object(blocks, call_in.arguments,
-                                                          call_param + ".function.arguments",
-                                                          arguments_parser_, "bedrock");
-            !status) {
-            return status;
-        }
-        blocks += "}}";
-        tool_history_ = true;
-    }
-    return {};
+    return common::visit_tool_calls(
+        message, param, arguments_parser_, "bedrock",
+        [this, &blocks](const common::ToolCall& call, std::string_view input) {
+            begin_item(blocks);
+            blocks += "{\"toolUse\":{\"toolUseId\":";
+            append_string(blocks, call.id);
+            blocks += ",\"name\":";
+            append_string(blocks, call.name);
+            blocks += ",\"input\":";
+            blocks += input;
+            blocks += "}}";
+            tool_history_ = true;
+        });
 }
 
 }  // namespace

@@ -351,4 +351,33 @@ Status append_arguments_object(std::string& out, std::string_view arguments,
     return {};
 }
 
+Status visit_tool_calls(
+    element message, const std::string& param, simdjson::dom::parser& arguments_parser,
+    std::string_view provider,
+    const std::function<void(const ToolCall& call, std::string_view arguments_object)>& on_call) {
+    element calls_value;
+    simdjson::dom::array calls;
+    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
+        return {};
+    }
+    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
+        return wrong_type(param + ".tool_calls", "an array");
+    }
+    std::size_t j = 0;
+    std::string arguments;
+    for (element call : calls) {
+        const std::string call_param = param_at(param + ".tool_calls", j++);
+        SB_TRY(tool_call, read_tool_call(call, call_param, provider));
+        arguments.clear();
+        if (auto status = append_arguments_object(arguments, tool_call.arguments,
+                                                  call_param + ".function.arguments",
+                                                  arguments_parser, provider);
+            !status) {
+            return status;
+        }
+        on_call(tool_call, arguments);
+    }
+    return {};
+}
+
 }  // namespace sb::providers::common

@@ -95,6 +95,14 @@ struct ToolCall {
 Result<ToolCall> read_tool_call(simdjson::dom::element call, const std::string& call_param,
                                 std::string_view provider);
 
+// The `tool_calls` of the assistant message `message` at `param` (none when absent or null):
+// each entry is read with read_tool_call and its arguments with append_arguments_object (into a
+// JSON object, parsed with `arguments_parser`), then given to `on_call` in order.
+Status visit_tool_calls(
+    simdjson::dom::element message, const std::string& param,
+    simdjson::dom::parser& arguments_parser, std::string_view provider,
+    const std::function<void(const ToolCall& call, std::string_view arguments_object)>& on_call);
+
 // One entry of `tools`, checked in this order: `type` a string and "function", `function` an
 // object, `function.name` a string, `function.description` absent, null or a string,
 // `function.parameters` absent, null or an object.
