@@ -194,29 +194,12 @@ Status append_parts(std::string& blocks, array parts, const std::string& param, 
 // Collects the text of a system/developer message into `system`.
 Status collect_system(std::vector<std::string_view>& system, element content,
                       const std::string& param) {
-    std::string_view text;
-    if (content.get_string().get(text) == simdjson::SUCCESS) {
-        if (!text.empty()) {
-            system.push_back(text);
-        }
-        return {};
-    }
-    array parts;
-    if (content.get_array().get(parts) != simdjson::SUCCESS) {
-        return wrong_type(param, "a string or an array of text parts");
-    }
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        if (string_member(part, "type") != "text") {
-            return unsupported(part_param + ".type", "only text parts in system messages");
-        }
-        SB_TRY(part_value, part_text(part, part_param));
-        if (!part_value.empty()) {
-            system.push_back(part_value);
-        }
-    }
-    return {};
+    return common::visit_system_content(content, param, "anthropic",
+                                        [&system](std::string_view text) {
+                                            if (!text.empty()) {
+                                                system.push_back(text);
+                                            }
+                                        });
 }
 
 // The translator for one request. Holds a second parser for tool-call arguments (the first

@@ -162,25 +162,9 @@ Status append_parts(std::string& blocks, array parts, const std::string& param, 
 
 // Collects the text of a system/developer message.
 Status collect_system(std::string& system, element content, const std::string& param) {
-    std::string_view text;
-    if (content.get_string().get(text) == simdjson::SUCCESS) {
-        append_text_block(system, text);
-        return {};
-    }
-    array parts;
-    if (content.get_array().get(parts) != simdjson::SUCCESS) {
-        return wrong_type(param, "a string or an array of text parts");
-    }
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        if (string_member(part, "type") != "text") {
-            return unsupported(part_param + ".type", "only text parts in system messages");
-        }
-        SB_TRY(part_value, part_text(part, part_param));
-        append_text_block(system, part_value);
-    }
-    return {};
+    return common::visit_system_content(
+        content, param, "bedrock",
+        [&system](std::string_view text) { append_text_block(system, text); });
 }
 
 // Bedrock's inferenceConfig takes temperature and topP from 0 to 1 (service model); OpenAI

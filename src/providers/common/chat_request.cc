@@ -194,6 +194,30 @@ Status visit_parts(simdjson::dom::array parts, const std::string& param, bool im
     return {};
 }
 
+Status visit_system_content(element content, const std::string& param, std::string_view provider,
+                            const std::function<void(std::string_view)>& on_text) {
+    std::string_view text;
+    if (content.get_string().get(text) == simdjson::SUCCESS) {
+        on_text(text);
+        return {};
+    }
+    simdjson::dom::array parts;
+    if (content.get_array().get(parts) != simdjson::SUCCESS) {
+        return wrong_type(param, "a string or an array of text parts");
+    }
+    std::size_t j = 0;
+    for (element part : parts) {
+        const std::string part_param = param_at(param, j++);
+        if (string_member(part, "type") != "text") {
+            return unsupported(provider, part_param + ".type",
+                               "only text parts in system messages");
+        }
+        SB_TRY(part_value, part_text(part, part_param));
+        on_text(part_value);
+    }
+    return {};
+}
+
 Result<std::string_view> image_url(element part, const std::string& param) {
     element image_url;
     std::string_view url;

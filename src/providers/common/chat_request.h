@@ -74,6 +74,13 @@ Status visit_parts(
     std::string_view provider, const std::function<void(std::string_view)>& on_text,
     const std::function<Status(simdjson::dom::element, const std::string&)>& on_image);
 
+// A system or developer message's `content` at `param`: a string, or an array of text parts (any
+// other part type is a parameter `provider` does not support there). `on_text` gets each text,
+// empty ones included, in order.
+Status visit_system_content(simdjson::dom::element content, const std::string& param,
+                            std::string_view provider,
+                            const std::function<void(std::string_view)>& on_text);
+
 // The URL of an `image_url` part: `image_url` as a string or `image_url.url`.
 Result<std::string_view> image_url(simdjson::dom::element part, const std::string& param);
 
