@@ -191,6 +191,22 @@ Status append_parts(std::string& blocks, array parts, const std::string& param, 
         });
 }
 
+// A message's content (a string or content parts) as text and image blocks; empty text is left
+// out. `images`: whether image parts are allowed here.
+Status append_content(std::string& blocks, element content, const std::string& param, bool images,
+                      bool allow_refusal) {
+    return common::visit_content(
+        content, param, images, allow_refusal, "anthropic", "a string or an array of content parts",
+        [&blocks](std::string_view text) {
+            if (!text.empty()) {
+                append_text_block(blocks, text);
+            }
+        },
+        [&blocks](element part, const std::string& part_param) {
+            return append_image_block(blocks, part, part_param);
+        });
+}
+
 // Collects the text of a system/developer message into `system`.
 Status collect_system(std::vector<std::string_view>& system, element content,
                       const std::string& param) {
@@ -666,20 +682,10 @@ Status Translator::translate_messages(array messages) {
             std::string& blocks = list.begin_blocks("assistant");
             blocks += thinking;
             if (has_content) {
-                std::string_view text;
-                array parts;
-                if (content.get_string().get(text) == simdjson::SUCCESS) {
-                    if (!text.empty()) {
-                        append_text_block(blocks, text);
-                    }
-                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                    if (auto status = append_parts(blocks, parts, content_param,
-                                                   /*images=*/false, /*allow_refusal=*/true);
-                        !status) {
-                        return status;
-                    }
-                } else {
-                    return wrong_type(content_param, "a string or an array of content parts");
+                if (auto status = append_content(blocks, content, content_param, /*images=*/false,
+                                                 /*allow_refusal=*/true);
+                    !status) {
+                    return status;
                 }
             }
             if (auto status = append_tool_uses(blocks, message, param); !status) {

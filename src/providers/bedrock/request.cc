@@ -149,11 +149,12 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
     return {};
 }
 
-// Content parts of a message. `images`: whether image parts are allowed here.
-Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
-                    bool allow_refusal) {
-    return common::visit_parts(
-        parts, param, images, allow_refusal, "bedrock",
+// A message's content (a string or content parts) as text and image blocks; empty text is left
+// out. `images`: whether image parts are allowed here; `expected`: what the content may be.
+Status append_content(std::string& blocks, element content, const std::string& param, bool images,
+                      bool allow_refusal, std::string_view expected) {
+    return common::visit_content(
+        content, param, images, allow_refusal, "bedrock", expected,
         [&blocks](std::string_view text) { append_text_block(blocks, text); },
         [&blocks](element part, const std::string& part_param) {
             return append_image_block(blocks, part, part_param);
@@ -539,19 +540,11 @@ Status Translator::translate_messages(array messages) {
             if (!has_content) {
                 return missing(content_param);
             }
-            std::string& blocks = turns.begin("user");
-            std::string_view text;
-            array parts;
-            if (content.get_string().get(text) == simdjson::SUCCESS) {
-                append_text_block(blocks, text);
-            } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                if (auto status = append_parts(blocks, parts, content_param, /*images=*/true,
-                                               /*allow_refusal=*/false);
-                    !status) {
-                    return status;
-                }
-            } else {
-                return wrong_type(content_param, "a string or an array of content parts");
+            if (auto status = append_content(turns.begin("user"), content, content_param,
+                                             /*images=*/true, /*allow_refusal=*/false,
+                                             "a string or an array of content parts");
+                !status) {
+                return status;
             }
         } else if (role == "assistant") {
             // `thinking_blocks` (Anthropic's signed thinking, from our Anthropic adapter) are
@@ -559,18 +552,11 @@ Status Translator::translate_messages(array messages) {
             // refused), so there is no thinking turn to continue (docs/providers/bedrock.md).
             std::string& blocks = turns.begin("assistant");
             if (has_content) {
-                std::string_view text;
-                array parts;
-                if (content.get_string().get(text) == simdjson::SUCCESS) {
-                    append_text_block(blocks, text);
-                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                    if (auto status = append_parts(blocks, parts, content_param,
-                                                   /*images=*/false, /*allow_refusal=*/true);
-                        !status) {
-                        return status;
-                    }
-                } else {
-                    return wrong_type(content_param, "a string or an array of content parts");
+                if (auto status = append_content(blocks, content, content_param, /*images=*/false,
+                                                 /*allow_refusal=*/true,
+                                                 "a string or an array of content parts");
+                    !status) {
+                    return status;
                 }
             }
             if (auto status = append_tool_uses(blocks, message, param); !status) {
@@ -605,18 +591,11 @@ Status Translator::append_tool_result(std::string& blocks, element message,
     std::string result_content;
     element content;
     if (message["content"].get(content) == simdjson::SUCCESS && !is_null(content)) {
-        std::string_view text;
-        array parts;
-        if (content.get_string().get(text) == simdjson::SUCCESS) {
-            append_text_block(result_content, text);
-        } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-            if (auto status = append_parts(result_content, parts, content_param,
-                                           /*images=*/false, /*allow_refusal=*/false);
-                !status) {
-                return status;
-            }
-        } else {
-            return wrong_type(content_param, "a string or an array of text parts");
+        if (auto status = append_content(result_content, content, content_param,
+                                         /*images=*/false, /*allow_refusal=*/false,
+                                         "a string or an array of text parts");
+            !status) {
+            return status;
         }
     }
     // An empty result is an empty content list: Converse refuses blank text blocks, and

@@ -194,6 +194,22 @@ Status visit_parts(simdjson::dom::array parts, const std::string& param, bool im
     return {};
 }
 
+Status visit_content(element content, const std::string& param, bool images, bool allow_refusal,
+                     std::string_view provider, std::string_view expected,
+                     const std::function<void(std::string_view)>& on_text,
+                     const std::function<Status(element, const std::string&)>& on_image) {
+    std::string_view text;
+    if (content.get_string().get(text) == simdjson::SUCCESS) {
+        on_text(text);
+        return {};
+    }
+    simdjson::dom::array parts;
+    if (content.get_array().get(parts) != simdjson::SUCCESS) {
+        return wrong_type(param, expected);
+    }
+    return visit_parts(parts, param, images, allow_refusal, provider, on_text, on_image);
+}
+
 Status visit_system_content(element content, const std::string& param, std::string_view provider,
                             const std::function<void(std::string_view)>& on_text) {
     std::string_view text;

@@ -74,6 +74,14 @@ Status visit_parts(
     std::string_view provider, const std::function<void(std::string_view)>& on_text,
     const std::function<Status(simdjson::dom::element, const std::string&)>& on_image);
 
+// A message's `content` at `param`: a string goes whole to `on_text`; an array of parts goes
+// through visit_parts; anything else is a wrong type, `expected` saying what was wanted.
+Status visit_content(
+    simdjson::dom::element content, const std::string& param, bool images, bool allow_refusal,
+    std::string_view provider, std::string_view expected,
+    const std::function<void(std::string_view)>& on_text,
+    const std::function<Status(simdjson::dom::element, const std::string&)>& on_image);
+
 // A system or developer message's `content` at `param`: a string, or an array of text parts (any
 // other part type is a parameter `provider` does not support there). `on_text` gets each text,
 // empty ones included, in order.
