@@ -417,24 +417,9 @@ Status Translator::translate_stop(element stop) {
 }
 
 Status Translator::translate_response_format(element format) {
-    if (is_null(format)) {
+    SB_TRY(schema_format, common::is_json_schema_format(format, "bedrock", "Converse"));
+    if (!schema_format) {
         return {};
-    }
-    std::string_view type;
-    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
-        return wrong_type("response_format.type", "a string");
-    }
-    if (type == "text") {
-        return {};
-    }
-    if (type == "json_object") {
-        return unsupported("response_format",
-                           "'json_object' has no Converse equivalent; use 'json_schema' with a "
-                           "schema");
-    }
-    if (type != "json_schema") {
-        return invalid("response_format.type",
-                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
     }
     element json_schema;
     element schema;

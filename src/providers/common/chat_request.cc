@@ -118,6 +118,31 @@ Result<bool> check_default_only(std::string_view key, element value, std::string
     return true;
 }
 
+Result<bool> is_json_schema_format(element format, std::string_view provider,
+                                   std::string_view upstream) {
+    if (is_null(format)) {
+        return false;
+    }
+    std::string_view type;
+    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
+        return wrong_type("response_format.type", "a string");
+    }
+    if (type == "text") {
+        return false;
+    }
+    if (type == "json_object") {
+        return unsupported(provider, "response_format",
+                           fmt::format("'json_object' has no {} equivalent; use 'json_schema' "
+                                       "with a schema",
+                                       upstream));
+    }
+    if (type != "json_schema") {
+        return invalid("response_format.type",
+                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
+    }
+    return true;
+}
+
 Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
     std::int64_t n = 0;
     if (value.get_int64().get(n) != simdjson::SUCCESS) {

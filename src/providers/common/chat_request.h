@@ -54,6 +54,13 @@ Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser
 Result<bool> check_default_only(std::string_view key, simdjson::dom::element value,
                                 std::string_view provider);
 
+// OpenAI `response_format` for a provider with structured output but no JSON mode (anthropic,
+// bedrock; `upstream` names its API in the refusal): true for type `json_schema`, whose schema
+// the caller reads; false for null and `text`. `json_object` is refused ("'json_object' has no
+// <upstream> equivalent; use 'json_schema' with a schema") and any other type is invalid.
+Result<bool> is_json_schema_format(simdjson::dom::element format, std::string_view provider,
+                                   std::string_view upstream);
+
 // `max_tokens` or `max_completion_tokens` (`name`): an integer of at least 1.
 Result<std::int64_t> read_max_tokens(simdjson::dom::element value, std::string_view name);
 
