@@ -89,11 +89,8 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    const simdjson::padded_string padded(body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-        return fail(common::bad_response(kProvider, "the embeddings answer is not a JSON object"));
-    }
+    SB_TRY(root, common::parse_upstream_object(parser, body, kProvider,
+                                               "the embeddings answer is not a JSON object"));
     simdjson::dom::array predictions;
     if (root["predictions"].get_array().get(predictions) != simdjson::SUCCESS) {
         return fail(common::bad_response(kProvider, "the answer has no 'predictions' array"));
