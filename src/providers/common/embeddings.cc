@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "providers/common/errors.h"
 #include "providers/common/json.h"
 
 namespace sb::providers::common {
@@ -111,6 +112,14 @@ Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
         return tl::unexpected(invalid("Missing required parameter: 'input'.", "input"));
     }
     return req;
+}
+
+Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider) {
+    if (vectors != inputs) {
+        return tl::unexpected(
+            bad_response(provider, fmt::format("{} embeddings for {} inputs", vectors, inputs)));
+    }
+    return {};
 }
 
 bool read_floats(simdjson::dom::element values, std::vector<float>& out) {

@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ Error unsupported_parameter(std::string_view provider, std::string_view param,
 // Reads a JSON array of numbers into `out` (appended, as float). False when `values` is not an
 // array of numbers.
 bool read_floats(simdjson::dom::element values, std::vector<float>& out);
+
+// An upstream answer must hold one vector per input: else bad_response(provider, "<vectors>
+// embeddings for <inputs> inputs") (common/errors.h).
+Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider);
 
 // Writes OpenAI's embeddings answer: {"object":"list","data":[{"object":"embedding",
 // "index":i,"embedding":[...] or "<base64>"}...],"model":...,"usage":{"prompt_tokens",

@@ -3,8 +3,6 @@
 
 #include "providers/common/embeddings.h"
 
-#include <fmt/format.h>
-
 #include "providers/common/errors.h"
 #include "providers/common/upstream.h"
 #include "providers/gemini/gemini.h"
@@ -103,9 +101,9 @@ Result<std::string> translate_embeddings_response(std::string_view body,
             return fail(common::bad_response(kProvider, "an embedding has no 'values' numbers"));
         }
     }
-    if (vectors.size() != ctx.inputs) {
-        return fail(common::bad_response(
-            kProvider, fmt::format("{} embeddings for {} inputs", vectors.size(), ctx.inputs)));
+    if (auto status = common::check_embeddings_count(vectors.size(), ctx.inputs, kProvider);
+        !status) {
+        return fail(std::move(status).error());
     }
     std::int64_t tokens = 0;
     simdjson::dom::element usage;

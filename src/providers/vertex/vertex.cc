@@ -111,9 +111,9 @@ Result<std::string> translate_embeddings_response(std::string_view body,
             tokens += common::int_member(statistics, "token_count");
         }
     }
-    if (vectors.size() != ctx.inputs) {
-        return fail(common::bad_response(
-            kProvider, fmt::format("{} embeddings for {} inputs", vectors.size(), ctx.inputs)));
+    if (auto status = common::check_embeddings_count(vectors.size(), ctx.inputs, kProvider);
+        !status) {
+        return fail(std::move(status).error());
     }
     return common::render_embeddings(vectors, ctx.public_model, tokens, ctx.base64);
 }
