@@ -256,10 +256,7 @@ class Translator {
     std::string_view safety_identifier_;
 
     // Inputs kept for the passes that need them together.
-    std::optional<element> messages_element_;
-    std::optional<element> tools_element_;
-    std::optional<element> tool_choice_element_;
-    bool parallel_tool_calls_disabled_ = false;
+    common::ChatFields fields_;
 };
 
 Result<std::string> Translator::run(std::string_view openai_body) {
@@ -269,30 +266,21 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     if (!status) {
         return fail(std::move(status).error());
     }
-    if (!messages_element_) {
-        return invalid("messages", "Missing required parameter: 'messages'.");
-    }
-    array messages;
-    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
-        return wrong_type("messages", "an array");
-    }
+    SB_TRY(messages, fields_.messages_array());
     if (status = translate_messages(messages); !status) {
         return fail(std::move(status).error());
     }
-    if (tools_element_) {
-        array tools;
-        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
-            return wrong_type("tools", "an array");
-        }
-        if (status = translate_tools(tools); !status) {
+    SB_TRY(tools, fields_.tools_array());
+    if (tools) {
+        if (status = translate_tools(*tools); !status) {
             return fail(std::move(status).error());
         }
     }
-    if (tool_choice_element_) {
-        if (status = translate_tool_choice(*tool_choice_element_); !status) {
+    if (fields_.tool_choice) {
+        if (status = translate_tool_choice(*fields_.tool_choice); !status) {
             return fail(std::move(status).error());
         }
-    } else if (parallel_tool_calls_disabled_ && !tools_.empty()) {
+    } else if (fields_.parallel_tool_calls_disabled && !tools_.empty()) {
         tool_choice_ = "{\"type\":\"auto\",\"disable_parallel_tool_use\":true}";
     }
 
@@ -391,18 +379,15 @@ Status Translator::read_top_level(object root) {
     for (const auto field : root) {
         const std::string_view key = field.key;
         const element value = field.value;
-        if (key == "model" || key == "stream" || key == "stream_options") {
-            // model: the route's upstream model is used; stream and stream_options: the
-            // gateway's ChatContext says how to answer.
+        SB_TRY(chat_field, fields_.read(key, value));
+        if (chat_field) {
             continue;
         }
         SB_TRY(default_only, common::check_default_only(key, value, "anthropic"));
         if (default_only) {
             continue;
         }
-        if (key == "messages") {
-            messages_element_ = value;
-        } else if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (key == "max_tokens" || key == "max_completion_tokens") {
             if (is_null(value)) {
                 continue;
             }
@@ -452,20 +437,6 @@ Status Translator::read_top_level(object root) {
                 return wrong_type(std::string(key), "a string");
             }
             (key == "user" ? user_id_ : safety_identifier_) = id;
-        } else if (key == "tools") {
-            if (!is_null(value)) {
-                tools_element_ = value;
-            }
-        } else if (key == "tool_choice") {
-            if (!is_null(value)) {
-                tool_choice_element_ = value;
-            }
-        } else if (key == "parallel_tool_calls") {
-            bool parallel = true;
-            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
-                return wrong_type("parallel_tool_calls", "a boolean");
-            }
-            parallel_tool_calls_disabled_ = !parallel;
         } else if (key == "response_format") {
             if (auto status = translate_response_format(value); !status) {
                 return status;
@@ -596,7 +567,7 @@ Status Translator::translate_tool_choice(element choice) {
         tool_choice_ += ",\"name\":";
         append_string(tool_choice_, name);
     }
-    if (parallel_tool_calls_disabled_ && type != "none") {
+    if (fields_.parallel_tool_calls_disabled && type != "none") {
         tool_choice_ += ",\"disable_parallel_tool_use\":true";
     }
     tool_choice_ += '}';

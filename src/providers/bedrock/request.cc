@@ -213,10 +213,7 @@ class Translator {
     std::string output_config_;
 
     // Inputs kept for the passes that need them together.
-    std::optional<element> messages_element_;
-    std::optional<element> tools_element_;
-    std::optional<element> tool_choice_element_;
-    bool parallel_tool_calls_disabled_ = false;
+    common::ChatFields fields_;
     bool tool_history_ = false;  // a toolUse or toolResult block was written
 };
 
@@ -227,27 +224,18 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     if (!status) {
         return fail(std::move(status).error());
     }
-    if (!messages_element_) {
-        return missing("messages");
-    }
-    array messages;
-    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
-        return wrong_type("messages", "an array");
-    }
+    SB_TRY(messages, fields_.messages_array());
     if (status = translate_messages(messages); !status) {
         return fail(std::move(status).error());
     }
-    if (tools_element_) {
-        array tools;
-        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
-            return wrong_type("tools", "an array");
-        }
-        if (status = translate_tools(tools); !status) {
+    SB_TRY(tools, fields_.tools_array());
+    if (tools) {
+        if (status = translate_tools(*tools); !status) {
             return fail(std::move(status).error());
         }
     }
-    if (tool_choice_element_) {
-        if (status = translate_tool_choice(*tool_choice_element_); !status) {
+    if (fields_.tool_choice) {
+        if (status = translate_tool_choice(*fields_.tool_choice); !status) {
             return fail(std::move(status).error());
         }
     }
@@ -265,7 +253,7 @@ Result<std::string> Translator::run(std::string_view openai_body) {
                            "or tool results (Bedrock needs the tools defined then, and has no "
                            "'none' choice)");
     }
-    if (parallel_tool_calls_disabled_ && !tools_.empty() && !tool_choice_none_) {
+    if (fields_.parallel_tool_calls_disabled && !tools_.empty() && !tool_choice_none_) {
         return unsupported("parallel_tool_calls",
                            "Converse cannot limit the model to one tool call per turn");
     }
@@ -332,18 +320,15 @@ Status Translator::read_top_level(object root) {
     for (const auto field : root) {
         const std::string_view key = field.key;
         const element value = field.value;
-        if (key == "model" || key == "stream" || key == "stream_options") {
-            // model: the route's upstream model goes in the URL; stream and stream_options: the
-            // gateway's ChatContext picks converse or converse-stream and the usage chunk.
+        SB_TRY(chat_field, fields_.read(key, value));
+        if (chat_field) {
             continue;
         }
         SB_TRY(default_only, common::check_default_only(key, value, "bedrock"));
         if (default_only) {
             continue;
         }
-        if (key == "messages") {
-            messages_element_ = value;
-        } else if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (key == "max_tokens" || key == "max_completion_tokens") {
             if (is_null(value)) {
                 continue;
             }
@@ -359,20 +344,6 @@ Status Translator::read_top_level(object root) {
             if (auto status = translate_stop(value); !status) {
                 return status;
             }
-        } else if (key == "tools") {
-            if (!is_null(value)) {
-                tools_element_ = value;
-            }
-        } else if (key == "tool_choice") {
-            if (!is_null(value)) {
-                tool_choice_element_ = value;
-            }
-        } else if (key == "parallel_tool_calls") {
-            bool parallel = true;
-            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
-                return wrong_type("parallel_tool_calls", "a boolean");
-            }
-            parallel_tool_calls_disabled_ = !parallel;
         } else if (key == "response_format") {
             if (auto status = translate_response_format(value); !status) {
                 return status;

@@ -70,6 +70,54 @@ Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser
     return object;
 }
 
+Result<bool> ChatFields::read(std::string_view key, element value) {
+    if (key == "model" || key == "stream" || key == "stream_options") {
+        return true;
+    }
+    if (key == "messages") {
+        messages = value;
+    } else if (key == "tools") {
+        if (!is_null(value)) {
+            tools = value;
+        }
+    } else if (key == "tool_choice") {
+        if (!is_null(value)) {
+            tool_choice = value;
+        }
+    } else if (key == "parallel_tool_calls") {
+        bool parallel = true;
+        if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
+            return wrong_type("parallel_tool_calls", "a boolean");
+        }
+        parallel_tool_calls_disabled = !parallel;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+Result<simdjson::dom::array> ChatFields::messages_array() const {
+    if (!messages) {
+        return missing("messages");
+    }
+    simdjson::dom::array list;
+    if (messages->get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type("messages", "an array");
+    }
+    return list;
+}
+
+Result<std::optional<simdjson::dom::array>> ChatFields::tools_array() const {
+    if (!tools) {
+        return std::nullopt;
+    }
+    simdjson::dom::array list;
+    if (tools->get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type("tools", "an array");
+    }
+    return list;
+}
+
 Result<bool> check_default_only(std::string_view key, element value, std::string_view provider) {
     if (key == "n") {
         std::int64_t n = 1;

@@ -45,6 +45,24 @@ std::string param_at(std::string_view base, std::size_t i);
 Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser,
                                                    std::string_view body);
 
+// The members of a chat completions body that the anthropic and bedrock translators read
+// before translating anything: `messages`, `tools` and `tool_choice` (kept when not null) and
+// `parallel_tool_calls` (a boolean or null). `model`, `stream` and `stream_options` are read and
+// skipped: the route names the upstream model and the ChatContext says how to answer.
+struct ChatFields {
+    std::optional<simdjson::dom::element> messages;
+    std::optional<simdjson::dom::element> tools;
+    std::optional<simdjson::dom::element> tool_choice;
+    bool parallel_tool_calls_disabled = false;
+
+    // True when `key` is one of the members above (and its value is fine), false otherwise.
+    Result<bool> read(std::string_view key, simdjson::dom::element value);
+    // `messages` as an array: "Missing required parameter" when absent, else a wrong type.
+    Result<simdjson::dom::array> messages_array() const;
+    // `tools` as an array (nullopt when absent or null), else a wrong type.
+    Result<std::optional<simdjson::dom::array>> tools_array() const;
+};
+
 // The OpenAI parameters that `provider` (anthropic, bedrock) takes only at their default value,
 // checked: n (1), logprobs (false), modalities (["text"]), store (false), service_tier ("auto" or
 // "default"), and top_logprobs, seed, audio, prediction, web_search_options, verbosity,
