@@ -234,7 +234,6 @@ class Translator {
     Status translate_tools(array tools);
     Status translate_tool_choice(element choice);
     Status translate_response_format(element format);
-    Status translate_stop(element stop);
 
     const ChatContext& ctx_;
     simdjson::dom::parser arguments_parser_;
@@ -425,7 +424,9 @@ Status Translator::read_top_level(object root) {
             }
             top_k_ = value;
         } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
+            if (auto status =
+                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
+                !status) {
                 return status;
             }
         } else if (key == "user" || key == "safety_identifier") {
@@ -483,13 +484,6 @@ Status Translator::read_top_level(object root) {
         }
     }
     return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    return common::visit_stop(stop, [this](std::string_view sequence) {
-        begin_item(stop_sequences_);
-        append_string(stop_sequences_, sequence);
-    });
 }
 
 Status Translator::translate_response_format(element format) {

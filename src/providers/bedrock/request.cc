@@ -195,7 +195,6 @@ class Translator {
     Status translate_tools(array tools);
     Status translate_tool_choice(element choice);
     Status translate_response_format(element format);
-    Status translate_stop(element stop);
 
     simdjson::dom::parser arguments_parser_;
 
@@ -341,7 +340,10 @@ Status Translator::read_top_level(object root) {
             SB_TRY(number, read_unit_interval(value, key));
             (key == "temperature" ? temperature_ : top_p_) = number;
         } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
+            // stopSequences members are NonEmptyString; "" never stops anything.
+            if (auto status =
+                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/true);
+                !status) {
                 return status;
             }
         } else if (key == "response_format") {
@@ -375,16 +377,6 @@ Status Translator::read_top_level(object root) {
         }
     }
     return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    return common::visit_stop(stop, [this](std::string_view sequence) {
-        if (sequence.empty()) {
-            return;  // stopSequences members are NonEmptyString; "" never stops anything
-        }
-        begin_item(stop_sequences_);
-        append_string(stop_sequences_, sequence);
-    });
 }
 
 Status Translator::translate_response_format(element format) {

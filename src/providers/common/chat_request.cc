@@ -205,25 +205,32 @@ Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
     return n;
 }
 
-Status visit_stop(element stop, const std::function<void(std::string_view)>& on_sequence) {
+Status append_stop_sequences(element stop, std::string& list, bool skip_empty) {
     if (is_null(stop)) {
         return {};
     }
+    const auto add = [&list, skip_empty](std::string_view sequence) {
+        if (skip_empty && sequence.empty()) {
+            return;
+        }
+        begin_item(list);
+        append_string(list, sequence);
+    };
     std::string_view text;
     if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        on_sequence(text);
+        add(text);
         return {};
     }
-    simdjson::dom::array list;
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
+    simdjson::dom::array items;
+    if (stop.get_array().get(items) != simdjson::SUCCESS) {
         return wrong_type("stop", "a string or an array of strings");
     }
     std::size_t i = 0;
-    for (element item : list) {
+    for (element item : items) {
         if (item.get_string().get(text) != simdjson::SUCCESS) {
             return wrong_type(param_at("stop", i), "a string");
         }
-        on_sequence(text);
+        add(text);
         ++i;
     }
     return {};

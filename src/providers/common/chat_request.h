@@ -82,10 +82,9 @@ Result<bool> is_json_schema_format(simdjson::dom::element format, std::string_vi
 // `max_tokens` or `max_completion_tokens` (`name`): an integer of at least 1.
 Result<std::int64_t> read_max_tokens(simdjson::dom::element value, std::string_view name);
 
-// OpenAI `stop`: null (no sequences), a string, or an array of strings; `on_sequence` gets each
-// sequence in order, empty ones included.
-Status visit_stop(simdjson::dom::element stop,
-                  const std::function<void(std::string_view)>& on_sequence);
+// OpenAI `stop`: null (no sequences), a string, or an array of strings. Appends each sequence to
+// `list`, a comma-separated list of JSON strings; with `skip_empty`, empty sequences are left out.
+Status append_stop_sequences(simdjson::dom::element stop, std::string& list, bool skip_empty);
 
 // Text of a `{"type":"text","text":...}` part (or of a `{"type":"refusal","refusal":...}`
 // part).

@@ -108,7 +108,6 @@ class Translator {
     Result<std::string> tool_result_text(element content, const std::string& param);
     Status translate_tools(element tools);
     Status translate_tool_choice(element choice);
-    Status translate_stop(element stop);
     Status translate_response_format(element format);
     Status translate_reasoning_effort(element effort);
     std::string render() const;
@@ -230,7 +229,9 @@ Status Translator::read_top_level(object root) {
                 (key == "presence_penalty" ? presence_penalty_ : frequency_penalty_) = value;
             }
         } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
+            if (auto status =
+                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
+                !status) {
                 return status;
             }
         } else if (key == "tools") {
@@ -308,13 +309,6 @@ Status Translator::read_top_level(object root) {
         }
     }
     return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    return common::visit_stop(stop, [this](std::string_view sequence) {
-        begin_item(stop_sequences_);
-        append_string(stop_sequences_, sequence);
-    });
 }
 
 Status Translator::translate_response_format(element format) {
