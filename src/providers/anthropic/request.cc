@@ -220,19 +220,19 @@ Status collect_system(std::vector<std::string_view>& system, element content,
 
 // The translator for one request. Holds a second parser for tool-call arguments (the first
 // one's document stays in use while we write).
-class Translator {
+class Translator final : public common::ChatRequestReader {
   public:
-    explicit Translator(const ChatContext& ctx) : ctx_(ctx) {}
+    explicit Translator(const ChatContext& ctx) : ChatRequestReader("anthropic"), ctx_(ctx) {}
 
     Result<std::string> run(std::string_view openai_body);
 
   private:
-    Status read_top_level(object root);
-    Status translate_messages(array messages);
+    Status read_field(std::string_view key, element value) override;
+    Status translate_messages(array messages) override;
     Status append_tool_uses(std::string& blocks, element message, const std::string& param);
     Status append_thinking_blocks(std::string& blocks, element message, const std::string& param);
-    Status translate_tools(array tools);
-    Status translate_tool_choice(element choice);
+    Status translate_tools(array tools) override;
+    Status translate_tool_choice(element choice) override;
     Status translate_response_format(element format);
 
     const ChatContext& ctx_;
@@ -253,33 +253,13 @@ class Translator {
     std::string output_config_;
     std::string_view user_id_;
     std::string_view safety_identifier_;
-
-    // Inputs kept for the passes that need them together.
-    common::ChatFields fields_;
 };
 
 Result<std::string> Translator::run(std::string_view openai_body) {
-    simdjson::dom::parser parser;
-    SB_TRY(root_object, common::parse_request_object(parser, openai_body));
-    auto status = read_top_level(root_object);
-    if (!status) {
+    if (auto status = read(openai_body); !status) {
         return fail(std::move(status).error());
     }
-    SB_TRY(messages, fields_.messages_array());
-    if (status = translate_messages(messages); !status) {
-        return fail(std::move(status).error());
-    }
-    SB_TRY(tools, fields_.tools_array());
-    if (tools) {
-        if (status = translate_tools(*tools); !status) {
-            return fail(std::move(status).error());
-        }
-    }
-    if (fields_.tool_choice) {
-        if (status = translate_tool_choice(*fields_.tool_choice); !status) {
-            return fail(std::move(status).error());
-        }
-    } else if (fields_.parallel_tool_calls_disabled && !tools_.empty()) {
+    if (!fields().tool_choice && fields().parallel_tool_calls_disabled && !tools_.empty()) {
         tool_choice_ = "{\"type\":\"auto\",\"disable_parallel_tool_use\":true}";
     }
 
@@ -374,114 +354,102 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     return out;
 }
 
-Status Translator::read_top_level(object root) {
-    for (const auto field : root) {
-        const std::string_view key = field.key;
-        const element value = field.value;
-        SB_TRY(chat_field, fields_.read(key, value));
-        if (chat_field) {
-            continue;
+Status Translator::read_field(std::string_view key, element value) {
+    if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (is_null(value)) {
+            return {};
         }
-        SB_TRY(default_only, common::check_default_only(key, value, "anthropic"));
-        if (default_only) {
-            continue;
+        SB_TRY(n, read_max_tokens(value, key));
+        (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
+    } else if (key == "temperature") {
+        if (is_null(value)) {
+            return {};
         }
-        if (key == "max_tokens" || key == "max_completion_tokens") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(n, read_max_tokens(value, key));
-            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-        } else if (key == "temperature") {
-            if (is_null(value)) {
-                continue;
-            }
-            double t = 0;
-            if (value.get_double().get(t) != simdjson::SUCCESS) {
-                return wrong_type("temperature", "a number");
-            }
-            if (t < 0 || t > 1) {
-                return unsupported("temperature",
-                                   fmt::format("{} is outside Anthropic's range of 0 to 1", t));
-            }
-            temperature_ = value;
-        } else if (key == "top_p") {
-            if (is_null(value)) {
-                continue;
-            }
-            if (!is_number(value)) {
-                return wrong_type("top_p", "a number");
-            }
-            top_p_ = value;
-        } else if (key == "top_k") {
-            // Not an OpenAI parameter, but Anthropic has it: carried through.
-            if (is_null(value)) {
-                continue;
-            }
-            std::int64_t k = 0;
-            if (value.get_int64().get(k) != simdjson::SUCCESS) {
-                return wrong_type("top_k", "an integer");
-            }
-            top_k_ = value;
-        } else if (key == "stop") {
-            if (auto status =
-                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
-                !status) {
-                return status;
-            }
-        } else if (key == "user" || key == "safety_identifier") {
-            if (is_null(value)) {
-                continue;
-            }
-            std::string_view id;
-            if (value.get_string().get(id) != simdjson::SUCCESS) {
-                return wrong_type(std::string(key), "a string");
-            }
-            (key == "user" ? user_id_ : safety_identifier_) = id;
-        } else if (key == "response_format") {
-            if (auto status = translate_response_format(value); !status) {
-                return status;
-            }
-        } else if (key == "reasoning_effort") {
-            if (is_null(value)) {
-                continue;
-            }
-            std::string_view effort;
-            if (value.get_string().get(effort) != simdjson::SUCCESS) {
-                return wrong_type("reasoning_effort", "a string");
-            }
-            if (effort == "none") {
-                thinking_budget_.reset();
-                continue;
-            }
-            bool known = false;
-            for (const EffortBudget& entry : kEffortBudgets) {
-                if (entry.effort == effort) {
-                    thinking_budget_ = entry.budget_tokens;
-                    known = true;
-                }
-            }
-            if (!known) {
-                return invalid("reasoning_effort",
-                               fmt::format("Invalid value for 'reasoning_effort': '{}'. Supported "
-                                           "values are: 'none', 'minimal', 'low', 'medium', "
-                                           "'high' and 'xhigh'.",
-                                           effort));
-            }
-        } else if (key == "presence_penalty" || key == "frequency_penalty") {
-            if (!is_null_or_zero(value)) {
-                return unsupported(std::string(key), "only 0, the default");
-            }
-        } else if (key == "logit_bias") {
-            object bias;
-            if (!is_null(value) &&
-                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
-                return unsupported("logit_bias", "only an empty map");
-            }
-        } else {
-            // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
-            return unsupported(std::string(key));
+        double t = 0;
+        if (value.get_double().get(t) != simdjson::SUCCESS) {
+            return wrong_type("temperature", "a number");
         }
+        if (t < 0 || t > 1) {
+            return unsupported("temperature",
+                               fmt::format("{} is outside Anthropic's range of 0 to 1", t));
+        }
+        temperature_ = value;
+    } else if (key == "top_p") {
+        if (is_null(value)) {
+            return {};
+        }
+        if (!is_number(value)) {
+            return wrong_type("top_p", "a number");
+        }
+        top_p_ = value;
+    } else if (key == "top_k") {
+        // Not an OpenAI parameter, but Anthropic has it: carried through.
+        if (is_null(value)) {
+            return {};
+        }
+        std::int64_t k = 0;
+        if (value.get_int64().get(k) != simdjson::SUCCESS) {
+            return wrong_type("top_k", "an integer");
+        }
+        top_k_ = value;
+    } else if (key == "stop") {
+        if (auto status =
+                common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
+            !status) {
+            return status;
+        }
+    } else if (key == "user" || key == "safety_identifier") {
+        if (is_null(value)) {
+            return {};
+        }
+        std::string_view id;
+        if (value.get_string().get(id) != simdjson::SUCCESS) {
+            return wrong_type(std::string(key), "a string");
+        }
+        (key == "user" ? user_id_ : safety_identifier_) = id;
+    } else if (key == "response_format") {
+        if (auto status = translate_response_format(value); !status) {
+            return status;
+        }
+    } else if (key == "reasoning_effort") {
+        if (is_null(value)) {
+            return {};
+        }
+        std::string_view effort;
+        if (value.get_string().get(effort) != simdjson::SUCCESS) {
+            return wrong_type("reasoning_effort", "a string");
+        }
+        if (effort == "none") {
+            thinking_budget_.reset();
+            return {};
+        }
+        bool known = false;
+        for (const EffortBudget& entry : kEffortBudgets) {
+            if (entry.effort == effort) {
+                thinking_budget_ = entry.budget_tokens;
+                known = true;
+            }
+        }
+        if (!known) {
+            return invalid("reasoning_effort",
+                           fmt::format("Invalid value for 'reasoning_effort': '{}'. Supported "
+                                       "values are: 'none', 'minimal', 'low', 'medium', "
+                                       "'high' and 'xhigh'.",
+                                       effort));
+        }
+    } else if (key == "presence_penalty" || key == "frequency_penalty") {
+        if (!is_null_or_zero(value)) {
+            return unsupported(std::string(key), "only 0, the default");
+        }
+    } else if (key == "logit_bias") {
+        object bias;
+        if (!is_null(value) &&
+            (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+            return unsupported("logit_bias", "only an empty map");
+        }
+    } else {
+        // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
+        return unsupported(std::string(key));
     }
     return {};
 }
@@ -561,7 +529,7 @@ Status Translator::translate_tool_choice(element choice) {
         tool_choice_ += ",\"name\":";
         append_string(tool_choice_, name);
     }
-    if (fields_.parallel_tool_calls_disabled && type != "none") {
+    if (fields().parallel_tool_calls_disabled && type != "none") {
         tool_choice_ += ",\"disable_parallel_tool_use\":true";
     }
     tool_choice_ += '}';

@@ -183,17 +183,19 @@ Result<element> read_unit_interval(element value, std::string_view name) {
 
 // The translator for one request. Holds a second parser for tool-call arguments (the first
 // one's document stays in use while we write).
-class Translator {
+class Translator final : public common::ChatRequestReader {
   public:
+    Translator() : ChatRequestReader("bedrock") {}
+
     Result<std::string> run(std::string_view openai_body);
 
   private:
-    Status read_top_level(object root);
-    Status translate_messages(array messages);
+    Status read_field(std::string_view key, element value) override;
+    Status translate_messages(array messages) override;
     Status append_tool_uses(std::string& blocks, element message, const std::string& param);
     Status append_tool_result(std::string& blocks, element message, const std::string& param);
-    Status translate_tools(array tools);
-    Status translate_tool_choice(element choice);
+    Status translate_tools(array tools) override;
+    Status translate_tool_choice(element choice) override;
     Status translate_response_format(element format);
 
     simdjson::dom::parser arguments_parser_;
@@ -210,33 +212,12 @@ class Translator {
     std::string tool_choice_;
     bool tool_choice_none_ = false;
     std::string output_config_;
-
-    // Inputs kept for the passes that need them together.
-    common::ChatFields fields_;
     bool tool_history_ = false;  // a toolUse or toolResult block was written
 };
 
 Result<std::string> Translator::run(std::string_view openai_body) {
-    simdjson::dom::parser parser;
-    SB_TRY(root_object, common::parse_request_object(parser, openai_body));
-    auto status = read_top_level(root_object);
-    if (!status) {
+    if (auto status = read(openai_body); !status) {
         return fail(std::move(status).error());
-    }
-    SB_TRY(messages, fields_.messages_array());
-    if (status = translate_messages(messages); !status) {
-        return fail(std::move(status).error());
-    }
-    SB_TRY(tools, fields_.tools_array());
-    if (tools) {
-        if (status = translate_tools(*tools); !status) {
-            return fail(std::move(status).error());
-        }
-    }
-    if (fields_.tool_choice) {
-        if (status = translate_tool_choice(*fields_.tool_choice); !status) {
-            return fail(std::move(status).error());
-        }
     }
     // Bedrock refuses toolUse/toolResult blocks unless toolConfig is defined, and its
     // toolChoice has no "none": a conversation with tool history needs the tools, and cannot be
@@ -252,7 +233,7 @@ Result<std::string> Translator::run(std::string_view openai_body) {
                            "or tool results (Bedrock needs the tools defined then, and has no "
                            "'none' choice)");
     }
-    if (fields_.parallel_tool_calls_disabled && !tools_.empty() && !tool_choice_none_) {
+    if (fields().parallel_tool_calls_disabled && !tools_.empty() && !tool_choice_none_) {
         return unsupported("parallel_tool_calls",
                            "Converse cannot limit the model to one tool call per turn");
     }
@@ -315,66 +296,54 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     return out;
 }
 
-Status Translator::read_top_level(object root) {
-    for (const auto field : root) {
-        const std::string_view key = field.key;
-        const element value = field.value;
-        SB_TRY(chat_field, fields_.read(key, value));
-        if (chat_field) {
-            continue;
+Status Translator::read_field(std::string_view key, element value) {
+    if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (is_null(value)) {
+            return {};
         }
-        SB_TRY(default_only, common::check_default_only(key, value, "bedrock"));
-        if (default_only) {
-            continue;
+        SB_TRY(n, read_max_tokens(value, key));
+        (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
+    } else if (key == "temperature" || key == "top_p") {
+        if (is_null(value)) {
+            return {};
         }
-        if (key == "max_tokens" || key == "max_completion_tokens") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(n, read_max_tokens(value, key));
-            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-        } else if (key == "temperature" || key == "top_p") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(number, read_unit_interval(value, key));
-            (key == "temperature" ? temperature_ : top_p_) = number;
-        } else if (key == "stop") {
-            // stopSequences members are NonEmptyString; "" never stops anything.
-            if (auto status =
-                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/true);
-                !status) {
-                return status;
-            }
-        } else if (key == "response_format") {
-            if (auto status = translate_response_format(value); !status) {
-                return status;
-            }
-        } else if (key == "reasoning_effort") {
-            if (!is_null(value)) {
-                return unsupported("reasoning_effort");
-            }
-        } else if (key == "presence_penalty" || key == "frequency_penalty") {
-            if (!is_null_or_zero(value)) {
-                return unsupported(std::string(key));
-            }
-        } else if (key == "logit_bias") {
-            object bias;
-            if (!is_null(value) &&
-                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
-                return unsupported("logit_bias");
-            }
-        } else if (key == "user" || key == "safety_identifier") {
-            std::string_view id;
-            if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
-                return wrong_type(std::string(key), "a string");
-            }
-            // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
-            // Converse has no field for it, so it is not sent (documented).
-        } else {
-            // Converse rejects fields it does not know, so an unknown field cannot be carried.
+        SB_TRY(number, read_unit_interval(value, key));
+        (key == "temperature" ? temperature_ : top_p_) = number;
+    } else if (key == "stop") {
+        // stopSequences members are NonEmptyString; "" never stops anything.
+        if (auto status =
+                common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/true);
+            !status) {
+            return status;
+        }
+    } else if (key == "response_format") {
+        if (auto status = translate_response_format(value); !status) {
+            return status;
+        }
+    } else if (key == "reasoning_effort") {
+        if (!is_null(value)) {
+            return unsupported("reasoning_effort");
+        }
+    } else if (key == "presence_penalty" || key == "frequency_penalty") {
+        if (!is_null_or_zero(value)) {
             return unsupported(std::string(key));
         }
+    } else if (key == "logit_bias") {
+        object bias;
+        if (!is_null(value) &&
+            (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+            return unsupported("logit_bias");
+        }
+    } else if (key == "user" || key == "safety_identifier") {
+        std::string_view id;
+        if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
+            return wrong_type(std::string(key), "a string");
+        }
+        // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
+        // Converse has no field for it, so it is not sent (documented).
+    } else {
+        // Converse rejects fields it does not know, so an unknown field cannot be carried.
+        return unsupported(std::string(key));
     }
     return {};
 }

@@ -118,6 +118,41 @@ Result<std::optional<simdjson::dom::array>> ChatFields::tools_array() const {
     return list;
 }
 
+Status ChatRequestReader::read(std::string_view body) {
+    SB_TRY(root, parse_request_object(parser_, body));
+    for (const auto field : root) {
+        const std::string_view key = field.key;
+        const element value = field.value;
+        SB_TRY(chat_field, fields_.read(key, value));
+        if (chat_field) {
+            continue;
+        }
+        SB_TRY(default_only, check_default_only(key, value, provider_));
+        if (default_only) {
+            continue;
+        }
+        if (auto status = read_field(key, value); !status) {
+            return status;
+        }
+    }
+    SB_TRY(messages, fields_.messages_array());
+    if (auto status = translate_messages(messages); !status) {
+        return status;
+    }
+    SB_TRY(tools, fields_.tools_array());
+    if (tools) {
+        if (auto status = translate_tools(*tools); !status) {
+            return status;
+        }
+    }
+    if (fields_.tool_choice) {
+        if (auto status = translate_tool_choice(*fields_.tool_choice); !status) {
+            return status;
+        }
+    }
+    return {};
+}
+
 Result<bool> check_default_only(std::string_view key, element value, std::string_view provider) {
     if (key == "n") {
         std::int64_t n = 1;

@@ -63,6 +63,39 @@ struct ChatFields {
     Result<std::optional<simdjson::dom::array>> tools_array() const;
 };
 
+// The passes that the anthropic and bedrock translators make over a chat completions body, in
+// order: parse it (parse_request_object); give each top-level member to ChatFields, then to
+// check_default_only, then to read_field; then translate_messages with the messages array,
+// translate_tools with the tools array when given and translate_tool_choice with tool_choice
+// when given. The first failure ends them. The parsed body lives as long as the reader; one
+// reader per request, on one thread.
+class ChatRequestReader {
+  public:
+    ChatRequestReader(const ChatRequestReader&) = delete;
+    ChatRequestReader& operator=(const ChatRequestReader&) = delete;
+
+  protected:
+    // `provider` names the target in refusals; it must outlive the reader.
+    explicit ChatRequestReader(std::string_view provider) : provider_(provider) {}
+    ~ChatRequestReader() = default;
+
+    // Runs the passes over `body`.
+    Status read(std::string_view body);
+
+    // A top-level member that neither ChatFields nor check_default_only takes.
+    virtual Status read_field(std::string_view key, simdjson::dom::element value) = 0;
+    virtual Status translate_messages(simdjson::dom::array messages) = 0;
+    virtual Status translate_tools(simdjson::dom::array tools) = 0;
+    virtual Status translate_tool_choice(simdjson::dom::element choice) = 0;
+
+    const ChatFields& fields() const { return fields_; }
+
+  private:
+    std::string_view provider_;
+    simdjson::dom::parser parser_;
+    ChatFields fields_;
+};
+
 // The OpenAI parameters that `provider` (anthropic, bedrock) takes only at their default value,
 // checked: n (1), logprobs (false), modalities (["text"]), store (false), service_tier ("auto" or
 // "default"), and top_logprobs, seed, audio, prediction, web_search_options, verbosity,
