@@ -151,8 +151,7 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    SB_TRY(root, common::parse_upstream_object(parser, body, kProvider,
-                                               "the embeddings answer is not a JSON object"));
+    SB_TRY(root, common::parse_embeddings_answer(parser, body, kProvider));
     std::vector<std::vector<float>> vectors;
     std::int64_t tokens = 0;
     if (embeddings_family(ctx.upstream_model) == EmbeddingsFamily::Cohere) {

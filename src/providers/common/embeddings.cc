@@ -114,6 +114,13 @@ Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
     return req;
 }
 
+Result<simdjson::dom::element> parse_embeddings_answer(simdjson::dom::parser& parser,
+                                                       std::string_view body,
+                                                       std::string_view provider) {
+    return parse_upstream_object(parser, body, provider,
+                                 "the embeddings answer is not a JSON object");
+}
+
 Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider) {
     if (vectors != inputs) {
         return tl::unexpected(

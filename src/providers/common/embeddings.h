@@ -40,6 +40,12 @@ Error unsupported_parameter(std::string_view provider, std::string_view param,
 // array of numbers.
 bool read_floats(simdjson::dom::element values, std::vector<float>& out);
 
+// Parses an upstream embeddings answer with `parser`: its root object, else bad_response(provider,
+// "the embeddings answer is not a JSON object"). The element lives in `parser`.
+Result<simdjson::dom::element> parse_embeddings_answer(simdjson::dom::parser& parser,
+                                                       std::string_view body,
+                                                       std::string_view provider);
+
 // An upstream answer must hold one vector per input: else bad_response(provider, "<vectors>
 // embeddings for <inputs> inputs") (common/errors.h).
 Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider);

@@ -85,8 +85,7 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    SB_TRY(root, common::parse_upstream_object(parser, body, kProvider,
-                                               "the embeddings answer is not a JSON object"));
+    SB_TRY(root, common::parse_embeddings_answer(parser, body, kProvider));
     simdjson::dom::array embeddings;
     if (root["embeddings"].get_array().get(embeddings) != simdjson::SUCCESS) {
         return fail(common::bad_response(kProvider, "the answer has no 'embeddings' array"));

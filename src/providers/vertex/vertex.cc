@@ -89,8 +89,7 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    SB_TRY(root, common::parse_upstream_object(parser, body, kProvider,
-                                               "the embeddings answer is not a JSON object"));
+    SB_TRY(root, common::parse_embeddings_answer(parser, body, kProvider));
     simdjson::dom::array predictions;
     if (root["predictions"].get_array().get(predictions) != simdjson::SUCCESS) {
         return fail(common::bad_response(kProvider, "the answer has no 'predictions' array"));
