@@ -17,6 +17,7 @@
 #include "providers/common/completion.h"
 #include "providers/common/errors.h"
 #include "providers/common/sse.h"
+#include "providers/common/strings.h"
 
 namespace sb::providers::anthropic {
 namespace {
@@ -24,14 +25,7 @@ namespace {
 // One SSE line (or one event's data) longer than this is not Anthropic talking.
 constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
 
-bool is_blank(std::string_view s) {
-    for (const char c : s) {
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
+using common::is_blank;
 
 Error bad_stream(std::string_view why) {
     return common::bad_stream("anthropic", why);

@@ -15,6 +15,7 @@
 #include "providers/common/chunk.h"
 #include "providers/common/errors.h"
 #include "providers/common/sse.h"
+#include "providers/common/strings.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -26,14 +27,7 @@ constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
 // Bytes of a non-SSE body kept to report an error sent as plain JSON.
 constexpr std::size_t kMaxRawBytes = std::size_t{64} << 10;
 
-bool is_blank(std::string_view s) {
-    for (const char c : s) {
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
+using common::is_blank;
 
 Error bad_stream(std::string_view why) {
     return common::bad_stream("gemini", why);
