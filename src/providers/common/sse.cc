@@ -123,4 +123,58 @@ Status SseReader::dispatch(Sink& sink) {
     return status;
 }
 
+class SseStreamDecoder::Events final : public SseReader::Sink {
+  public:
+    Events(SseStreamDecoder& decoder, std::string& out) : decoder_(decoder), out_(out) {}
+
+    Status on_event(const std::string& event, std::string& data) override {
+        return decoder_.on_event(event, data, out_);
+    }
+    void on_other_line(std::string_view line) override { decoder_.on_other_line(line); }
+
+  private:
+    SseStreamDecoder& decoder_;
+    std::string& out_;
+};
+
+SseStreamDecoder::SseStreamDecoder(std::string_view provider, std::size_t max_bytes,
+                                   bool limit_joined_lines)
+    : sse_(provider, max_bytes, limit_joined_lines) {}
+
+void SseStreamDecoder::on_other_line(std::string_view /*line*/) {}
+
+Status SseStreamDecoder::fail_with(Error e) {
+    error_ = std::move(e);
+    return tl::unexpected<Error>(*error_);
+}
+
+Status SseStreamDecoder::feed(std::string_view bytes, std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    Events events(*this, out);
+    if (auto status = sse_.feed(bytes, events); !status) {
+        return fail_with(std::move(status).error());
+    }
+    return {};
+}
+
+Status SseStreamDecoder::finish(std::string& out) {
+    if (error_) {
+        return tl::unexpected<Error>(*error_);
+    }
+    if (done_) {
+        return {};
+    }
+    Events events(*this, out);
+    if (auto status = sse_.finish(events); !status) {
+        return fail_with(std::move(status).error());
+    }
+    if (auto status = on_end(out); !status) {
+        return fail_with(std::move(status).error());
+    }
+    done_ = true;
+    return {};
+}
+
 }  // namespace sb::providers::common
