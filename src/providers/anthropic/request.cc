@@ -16,7 +16,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // Thinking budgets for OpenAI's `reasoning_effort` (Anthropic's minimum budget is 1024).
@@ -38,7 +37,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::part_text;
 using common::read_max_tokens;
 using common::wrong_type;
 

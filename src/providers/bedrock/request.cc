@@ -16,7 +16,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // OpenAI data-URL media type -> Bedrock ImageFormat (service model enum png|jpeg|gif|webp).
@@ -35,7 +34,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::part_text;
 using common::read_max_tokens;
 using common::wrong_type;
 

@@ -17,7 +17,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // OpenAI `reasoning_effort` -> Gemini thinkingConfig. Gemini 2.5 takes a token budget (the
