@@ -37,7 +37,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::read_max_tokens;
 using common::wrong_type;
 
 // A parameter (or a value of it) Anthropic cannot express.
@@ -237,8 +236,6 @@ class Translator final : public common::ChatRequestReader {
     simdjson::dom::parser arguments_parser_;
 
     // Pieces of the Anthropic body, in the order they are written.
-    std::optional<std::int64_t> max_tokens_;
-    std::optional<std::int64_t> max_completion_tokens_;
     std::vector<std::string_view> system_;
     std::string messages_;
     std::string tools_;
@@ -264,9 +261,8 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     // max_tokens: OpenAI's newer name wins when both are given. With thinking, OpenAI's
     // max_completion_tokens includes reasoning tokens, as Anthropic's max_tokens includes the
     // thinking budget, so the budget is capped below it.
-    const bool client_max = max_completion_tokens_ || max_tokens_;
-    std::int64_t max_tokens =
-        max_completion_tokens_ ? *max_completion_tokens_ : max_tokens_.value_or(kDefaultMaxTokens);
+    const std::optional<std::int64_t> client_max = fields().max_output_tokens();
+    std::int64_t max_tokens = client_max.value_or(kDefaultMaxTokens);
     if (thinking_budget_) {
         if (!client_max) {
             max_tokens = *thinking_budget_ + kDefaultMaxTokens;
@@ -353,13 +349,7 @@ Result<std::string> Translator::run(std::string_view openai_body) {
 }
 
 Status Translator::read_field(std::string_view key, element value) {
-    if (key == "max_tokens" || key == "max_completion_tokens") {
-        if (is_null(value)) {
-            return {};
-        }
-        SB_TRY(n, read_max_tokens(value, key));
-        (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-    } else if (key == "temperature") {
+    if (key == "temperature") {
         if (is_null(value)) {
             return {};
         }

@@ -34,7 +34,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::read_max_tokens;
 using common::wrong_type;
 
 // A parameter (or a value of it) Converse cannot express.
@@ -201,8 +200,6 @@ class Translator final : public common::ChatRequestReader {
     // Pieces of the Converse body, in the order they are written.
     std::string system_;
     std::string messages_;
-    std::optional<std::int64_t> max_tokens_;
-    std::optional<std::int64_t> max_completion_tokens_;
     std::optional<element> temperature_;
     std::optional<element> top_p_;
     std::string stop_sequences_;
@@ -252,10 +249,9 @@ Result<std::string> Translator::run(std::string_view openai_body) {
         inference += key;
         inference += "\":";
     };
-    if (max_completion_tokens_ || max_tokens_) {
-        // OpenAI's newer name wins when both are given.
+    if (const std::optional<std::int64_t> max_tokens = fields().max_output_tokens()) {
         add("maxTokens");
-        append_int(inference, max_completion_tokens_ ? *max_completion_tokens_ : *max_tokens_);
+        append_int(inference, *max_tokens);
     }
     if (temperature_) {
         add("temperature");
@@ -295,13 +291,7 @@ Result<std::string> Translator::run(std::string_view openai_body) {
 }
 
 Status Translator::read_field(std::string_view key, element value) {
-    if (key == "max_tokens" || key == "max_completion_tokens") {
-        if (is_null(value)) {
-            return {};
-        }
-        SB_TRY(n, read_max_tokens(value, key));
-        (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-    } else if (key == "temperature" || key == "top_p") {
+    if (key == "temperature" || key == "top_p") {
         if (is_null(value)) {
             return {};
         }

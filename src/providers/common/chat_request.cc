@@ -90,6 +90,12 @@ Result<bool> ChatFields::read(std::string_view key, element value) {
             return wrong_type("parallel_tool_calls", "a boolean");
         }
         parallel_tool_calls_disabled = !parallel;
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (is_null(value)) {
+            return true;
+        }
+        SB_TRY(n, read_max_tokens(value, key));
+        (key == "max_tokens" ? max_tokens : max_completion_tokens) = n;
     } else {
         return false;
     }

@@ -46,14 +46,23 @@ Result<simdjson::dom::object> parse_request_object(simdjson::dom::parser& parser
                                                    std::string_view body);
 
 // The members of a chat completions body that the anthropic and bedrock translators read
-// before translating anything: `messages`, `tools` and `tool_choice` (kept when not null) and
-// `parallel_tool_calls` (a boolean or null). `model`, `stream` and `stream_options` are read and
-// skipped: the route names the upstream model and the ChatContext says how to answer.
+// before translating anything: `messages`, `tools` and `tool_choice` (kept when not null),
+// `parallel_tool_calls` (a boolean or null), and `max_tokens` and `max_completion_tokens`
+// (read_max_tokens, or null). `model`, `stream` and `stream_options` are read and skipped: the
+// route names the upstream model and the ChatContext says how to answer.
 struct ChatFields {
     std::optional<simdjson::dom::element> messages;
     std::optional<simdjson::dom::element> tools;
     std::optional<simdjson::dom::element> tool_choice;
     bool parallel_tool_calls_disabled = false;
+    std::optional<std::int64_t> max_tokens;
+    std::optional<std::int64_t> max_completion_tokens;
+
+    // The client's output token limit: max_completion_tokens when given (OpenAI's newer name
+    // wins), else max_tokens; nullopt when neither is.
+    std::optional<std::int64_t> max_output_tokens() const {
+        return max_completion_tokens ? max_completion_tokens : max_tokens;
+    }
 
     // True when `key` is one of the members above (and its value is fine), false otherwise.
     Result<bool> read(std::string_view key, simdjson::dom::element value);
