@@ -143,8 +143,7 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
         }
         body += '}';
     }
-    ctx.inputs = req.texts.size();
-    ctx.base64 = req.base64;
+    common::record_request(req, ctx);
     return body;
 }
 

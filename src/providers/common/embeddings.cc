@@ -17,6 +17,11 @@ Error invalid(std::string message, std::string_view param) {
 
 }  // namespace
 
+void record_request(const EmbeddingsRequest& req, EmbeddingsContext& ctx) {
+    ctx.inputs = req.texts.size();
+    ctx.base64 = req.base64;
+}
+
 Error unsupported_parameter(std::string_view provider, std::string_view param,
                             std::string_view why) {
     std::string message = fmt::format("Provider {} cannot express '{}'", provider, param);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "providers/provider.h"
 
 namespace sb::providers::common {
 
@@ -31,6 +32,10 @@ struct EmbeddingsRequest {
 // take text only. `user` (an end-user id for abuse monitoring) is accepted and not sent.
 Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
                                                    std::string_view provider);
+
+// Records in `ctx` what the answer's translation needs from the request: how many inputs it
+// had (ctx.inputs) and whether it asked for base64 (ctx.base64).
+void record_request(const EmbeddingsRequest& req, EmbeddingsContext& ctx);
 
 // A 400 naming `param`: "Provider <provider> cannot express '<param>'[: <why>]."
 Error unsupported_parameter(std::string_view provider, std::string_view param,
