@@ -143,38 +143,17 @@ SseStreamDecoder::SseStreamDecoder(std::string_view provider, std::size_t max_by
 
 void SseStreamDecoder::on_other_line(std::string_view /*line*/) {}
 
-Status SseStreamDecoder::fail_with(Error e) {
-    error_ = std::move(e);
-    return tl::unexpected<Error>(*error_);
-}
-
-Status SseStreamDecoder::feed(std::string_view bytes, std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
+Status SseStreamDecoder::decode(std::string_view bytes, std::string& out) {
     Events events(*this, out);
-    if (auto status = sse_.feed(bytes, events); !status) {
-        return fail_with(std::move(status).error());
-    }
-    return {};
+    return sse_.feed(bytes, events);
 }
 
-Status SseStreamDecoder::finish(std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    if (done_) {
-        return {};
-    }
+Status SseStreamDecoder::end(std::string& out) {
     Events events(*this, out);
     if (auto status = sse_.finish(events); !status) {
-        return fail_with(std::move(status).error());
+        return status;
     }
-    if (auto status = on_end(out); !status) {
-        return fail_with(std::move(status).error());
-    }
-    done_ = true;
-    return {};
+    return on_end(out);
 }
 
 }  // namespace sb::providers::common

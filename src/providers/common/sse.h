@@ -6,13 +6,12 @@
 // by one stream decoder; not thread-safe.
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/error.h"
 #include "core/result.h"
-#include "providers/provider.h"
+#include "providers/common/stream_decoder.h"
 
 namespace sb::providers::common {
 
@@ -64,16 +63,11 @@ class SseReader {
     bool has_data_ = false;
 };
 
-// A StreamDecoder for an upstream that streams SSE (anthropic, gemini): frames the upstream bytes
-// with an SseReader and hands each event to on_event. The first error sticks: every later feed()
-// or finish() returns it. finish() frames what is left (the last event may lack its blank line),
-// then calls on_end; after a finish() that succeeded, another one writes nothing. Owned by one
-// request; not thread-safe.
-class SseStreamDecoder : public StreamDecoder {
-  public:
-    Status feed(std::string_view bytes, std::string& out) final;
-    Status finish(std::string& out) final;
-
+// A ChatStreamDecoder for an upstream that streams SSE (anthropic, gemini): frames the upstream
+// bytes with an SseReader and hands each event to on_event. At the end it frames what is left
+// (the last event may lack its blank line), then calls on_end. Owned by one request; not
+// thread-safe.
+class SseStreamDecoder : public ChatStreamDecoder {
   protected:
     // `provider`, `max_bytes` and `limit_joined_lines` as for SseReader.
     SseStreamDecoder(std::string_view provider, std::size_t max_bytes, bool limit_joined_lines);
@@ -86,15 +80,13 @@ class SseStreamDecoder : public StreamDecoder {
     // `data: [DONE]`) to `out`, or fails for a stream that ended early.
     virtual Status on_end(std::string& out) = 0;
 
-    // Keeps `e` as the decoder's error and returns it.
-    Status fail_with(Error e);
-
   private:
     class Events;  // hands the reader's events and other lines to this decoder
 
+    Status decode(std::string_view bytes, std::string& out) final;
+    Status end(std::string& out) final;
+
     SseReader sse_;  // SSE framing state, kept across feed() calls
-    std::optional<Error> error_;
-    bool done_ = false;  // finish() succeeded
 };
 
 }  // namespace sb::providers::common
