@@ -16,7 +16,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // Thinking budgets for OpenAI's `reasoning_effort` (Anthropic's minimum budget is 1024).
@@ -38,7 +37,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::part_text;
 using common::wrong_type;
 
 // A parameter (or a value of it) Anthropic cannot express.
@@ -190,58 +188,54 @@ Status append_parts(std::string& blocks, array parts, const std::string& param, 
         });
 }
 
+// A message's content (a string or content parts) as text and image blocks; empty text is left
+// out. `images`: whether image parts are allowed here.
+Status append_content(std::string& blocks, element content, const std::string& param, bool images,
+                      bool allow_refusal) {
+    return common::visit_content(
+        content, param, images, allow_refusal, "anthropic", "a string or an array of content parts",
+        [&blocks](std::string_view text) {
+            if (!text.empty()) {
+                append_text_block(blocks, text);
+            }
+        },
+        [&blocks](element part, const std::string& part_param) {
+            return append_image_block(blocks, part, part_param);
+        });
+}
+
 // Collects the text of a system/developer message into `system`.
 Status collect_system(std::vector<std::string_view>& system, element content,
                       const std::string& param) {
-    std::string_view text;
-    if (content.get_string().get(text) == simdjson::SUCCESS) {
-        if (!text.empty()) {
-            system.push_back(text);
-        }
-        return {};
-    }
-    array parts;
-    if (content.get_array().get(parts) != simdjson::SUCCESS) {
-        return wrong_type(param, "a string or an array of text parts");
-    }
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        if (string_member(part, "type") != "text") {
-            return unsupported(part_param + ".type", "only text parts in system messages");
-        }
-        SB_TRY(part_value, part_text(part, part_param));
-        if (!part_value.empty()) {
-            system.push_back(part_value);
-        }
-    }
-    return {};
+    return common::visit_system_content(content, param, "anthropic",
+                                        [&system](std::string_view text) {
+                                            if (!text.empty()) {
+                                                system.push_back(text);
+                                            }
+                                        });
 }
 
 // The translator for one request. Holds a second parser for tool-call arguments (the first
 // one's document stays in use while we write).
-class Translator {
+class Translator final : public common::ChatRequestReader {
   public:
-    explicit Translator(const ChatContext& ctx) : ctx_(ctx) {}
+    explicit Translator(const ChatContext& ctx) : ChatRequestReader("anthropic"), ctx_(ctx) {}
 
     Result<std::string> run(std::string_view openai_body);
 
   private:
-    Status read_top_level(object root);
-    Status translate_messages(array messages);
+    Status read_field(std::string_view key, element value) override;
+    Status translate_messages(array messages) override;
     Status append_tool_uses(std::string& blocks, element message, const std::string& param);
     Status append_thinking_blocks(std::string& blocks, element message, const std::string& param);
-    Status translate_tools(array tools);
-    Status translate_tool_choice(element choice);
+    Status translate_tools(array tools) override;
+    Status translate_tool_choice(element choice) override;
     Status translate_response_format(element format);
-    Status translate_stop(element stop);
 
     const ChatContext& ctx_;
     simdjson::dom::parser arguments_parser_;
 
     // Pieces of the Anthropic body, in the order they are written.
-    std::optional<std::int64_t> max_tokens_;
-    std::optional<std::int64_t> max_completion_tokens_;
     std::vector<std::string_view> system_;
     std::string messages_;
     std::string tools_;
@@ -254,63 +248,21 @@ class Translator {
     std::string output_config_;
     std::string_view user_id_;
     std::string_view safety_identifier_;
-
-    // Inputs kept for the passes that need them together.
-    std::optional<element> messages_element_;
-    std::optional<element> tools_element_;
-    std::optional<element> tool_choice_element_;
-    bool parallel_tool_calls_disabled_ = false;
 };
 
 Result<std::string> Translator::run(std::string_view openai_body) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string padded(openai_body);
-    element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
-    }
-    object root_object;
-    if (root.get_object().get(root_object) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidRequest,
-                    "Invalid type for request body: expected a JSON object.");
-    }
-    auto status = read_top_level(root_object);
-    if (!status) {
+    if (auto status = read(openai_body); !status) {
         return fail(std::move(status).error());
     }
-    if (!messages_element_) {
-        return invalid("messages", "Missing required parameter: 'messages'.");
-    }
-    array messages;
-    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
-        return wrong_type("messages", "an array");
-    }
-    if (status = translate_messages(messages); !status) {
-        return fail(std::move(status).error());
-    }
-    if (tools_element_) {
-        array tools;
-        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
-            return wrong_type("tools", "an array");
-        }
-        if (status = translate_tools(tools); !status) {
-            return fail(std::move(status).error());
-        }
-    }
-    if (tool_choice_element_) {
-        if (status = translate_tool_choice(*tool_choice_element_); !status) {
-            return fail(std::move(status).error());
-        }
-    } else if (parallel_tool_calls_disabled_ && !tools_.empty()) {
+    if (!fields().tool_choice && fields().parallel_tool_calls_disabled && !tools_.empty()) {
         tool_choice_ = "{\"type\":\"auto\",\"disable_parallel_tool_use\":true}";
     }
 
     // max_tokens: OpenAI's newer name wins when both are given. With thinking, OpenAI's
     // max_completion_tokens includes reasoning tokens, as Anthropic's max_tokens includes the
     // thinking budget, so the budget is capped below it.
-    const bool client_max = max_completion_tokens_ || max_tokens_;
-    std::int64_t max_tokens =
-        max_completion_tokens_ ? *max_completion_tokens_ : max_tokens_.value_or(kDefaultMaxTokens);
+    const std::optional<std::int64_t> client_max = fields().max_output_tokens();
+    std::int64_t max_tokens = client_max.value_or(kDefaultMaxTokens);
     if (thinking_budget_) {
         if (!client_max) {
             max_tokens = *thinking_budget_ + kDefaultMaxTokens;
@@ -396,234 +348,104 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     return out;
 }
 
-Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
-    std::int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS) {
-        return wrong_type(std::string(name), "an integer");
-    }
-    if (n < 1) {
-        return invalid(std::string(name),
-                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
-                                   ">= 1, but got {} instead.",
-                                   name, n));
-    }
-    return n;
-}
-
-Status Translator::read_top_level(object root) {
-    for (const auto field : root) {
-        const std::string_view key = field.key;
-        const element value = field.value;
-        if (key == "model" || key == "stream" || key == "stream_options") {
-            // model: the route's upstream model is used; stream and stream_options: the
-            // gateway's ChatContext says how to answer.
-            continue;
+Status Translator::read_field(std::string_view key, element value) {
+    if (key == "temperature") {
+        if (is_null(value)) {
+            return {};
         }
-        if (key == "messages") {
-            messages_element_ = value;
-        } else if (key == "max_tokens" || key == "max_completion_tokens") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(n, read_max_tokens(value, key));
-            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-        } else if (key == "temperature") {
-            if (is_null(value)) {
-                continue;
-            }
-            double t = 0;
-            if (value.get_double().get(t) != simdjson::SUCCESS) {
-                return wrong_type("temperature", "a number");
-            }
-            if (t < 0 || t > 1) {
-                return unsupported("temperature",
-                                   fmt::format("{} is outside Anthropic's range of 0 to 1", t));
-            }
-            temperature_ = value;
-        } else if (key == "top_p") {
-            if (is_null(value)) {
-                continue;
-            }
-            if (!is_number(value)) {
-                return wrong_type("top_p", "a number");
-            }
-            top_p_ = value;
-        } else if (key == "top_k") {
-            // Not an OpenAI parameter, but Anthropic has it: carried through.
-            if (is_null(value)) {
-                continue;
-            }
-            std::int64_t k = 0;
-            if (value.get_int64().get(k) != simdjson::SUCCESS) {
-                return wrong_type("top_k", "an integer");
-            }
-            top_k_ = value;
-        } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
-                return status;
-            }
-        } else if (key == "user" || key == "safety_identifier") {
-            if (is_null(value)) {
-                continue;
-            }
-            std::string_view id;
-            if (value.get_string().get(id) != simdjson::SUCCESS) {
-                return wrong_type(std::string(key), "a string");
-            }
-            (key == "user" ? user_id_ : safety_identifier_) = id;
-        } else if (key == "tools") {
-            if (!is_null(value)) {
-                tools_element_ = value;
-            }
-        } else if (key == "tool_choice") {
-            if (!is_null(value)) {
-                tool_choice_element_ = value;
-            }
-        } else if (key == "parallel_tool_calls") {
-            bool parallel = true;
-            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
-                return wrong_type("parallel_tool_calls", "a boolean");
-            }
-            parallel_tool_calls_disabled_ = !parallel;
-        } else if (key == "response_format") {
-            if (auto status = translate_response_format(value); !status) {
-                return status;
-            }
-        } else if (key == "reasoning_effort") {
-            if (is_null(value)) {
-                continue;
-            }
-            std::string_view effort;
-            if (value.get_string().get(effort) != simdjson::SUCCESS) {
-                return wrong_type("reasoning_effort", "a string");
-            }
-            if (effort == "none") {
-                thinking_budget_.reset();
-                continue;
-            }
-            bool known = false;
-            for (const EffortBudget& entry : kEffortBudgets) {
-                if (entry.effort == effort) {
-                    thinking_budget_ = entry.budget_tokens;
-                    known = true;
-                }
-            }
-            if (!known) {
-                return invalid("reasoning_effort",
-                               fmt::format("Invalid value for 'reasoning_effort': '{}'. Supported "
-                                           "values are: 'none', 'minimal', 'low', 'medium', "
-                                           "'high' and 'xhigh'.",
-                                           effort));
-            }
-        } else if (key == "n") {
-            std::int64_t n = 1;
-            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
-                return unsupported("n", "only one choice per request");
-            }
-        } else if (key == "logprobs") {
-            bool wanted = false;
-            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
-                return unsupported("logprobs");
-            }
-        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
-                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
-                   key == "functions" || key == "function_call") {
-            if (!is_null(value)) {
-                return unsupported(std::string(key));
-            }
-        } else if (key == "presence_penalty" || key == "frequency_penalty") {
-            if (!is_null_or_zero(value)) {
-                return unsupported(std::string(key), "only 0, the default");
-            }
-        } else if (key == "logit_bias") {
-            object bias;
-            if (!is_null(value) &&
-                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
-                return unsupported("logit_bias", "only an empty map");
-            }
-        } else if (key == "modalities") {
-            array modalities;
-            if (is_null(value)) {
-                continue;
-            }
-            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
-                return wrong_type("modalities", "an array");
-            }
-            for (element modality : modalities) {
-                std::string_view name;
-                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
-                    return unsupported("modalities", "only text output");
-                }
-            }
-        } else if (key == "store") {
-            bool store = false;
-            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
-                return unsupported("store", "completions cannot be stored");
-            }
-        } else if (key == "service_tier") {
-            std::string_view tier;
-            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
-                                    (tier != "auto" && tier != "default"))) {
-                return unsupported("service_tier", "only 'auto' or 'default'");
-            }
-        } else if (key == "metadata" || key == "prompt_cache_key") {
-            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
-            // effect on the answer: dropped, as documented.
-            continue;
-        } else {
-            // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
-            return unsupported(std::string(key));
+        double t = 0;
+        if (value.get_double().get(t) != simdjson::SUCCESS) {
+            return wrong_type("temperature", "a number");
         }
-    }
-    return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    array list;
-    if (is_null(stop)) {
-        return {};
-    }
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        append_string(stop_sequences_, text);
-        return {};
-    }
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
+        if (t < 0 || t > 1) {
+            return unsupported("temperature",
+                               fmt::format("{} is outside Anthropic's range of 0 to 1", t));
         }
-        if (!stop_sequences_.empty()) {
-            stop_sequences_ += ',';
+        temperature_ = value;
+    } else if (key == "top_p") {
+        if (is_null(value)) {
+            return {};
         }
-        append_string(stop_sequences_, text);
-        ++i;
+        if (!is_number(value)) {
+            return wrong_type("top_p", "a number");
+        }
+        top_p_ = value;
+    } else if (key == "top_k") {
+        // Not an OpenAI parameter, but Anthropic has it: carried through.
+        if (is_null(value)) {
+            return {};
+        }
+        std::int64_t k = 0;
+        if (value.get_int64().get(k) != simdjson::SUCCESS) {
+            return wrong_type("top_k", "an integer");
+        }
+        top_k_ = value;
+    } else if (key == "stop") {
+        if (auto status =
+                common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
+            !status) {
+            return status;
+        }
+    } else if (key == "user" || key == "safety_identifier") {
+        if (is_null(value)) {
+            return {};
+        }
+        std::string_view id;
+        if (value.get_string().get(id) != simdjson::SUCCESS) {
+            return wrong_type(std::string(key), "a string");
+        }
+        (key == "user" ? user_id_ : safety_identifier_) = id;
+    } else if (key == "response_format") {
+        if (auto status = translate_response_format(value); !status) {
+            return status;
+        }
+    } else if (key == "reasoning_effort") {
+        if (is_null(value)) {
+            return {};
+        }
+        std::string_view effort;
+        if (value.get_string().get(effort) != simdjson::SUCCESS) {
+            return wrong_type("reasoning_effort", "a string");
+        }
+        if (effort == "none") {
+            thinking_budget_.reset();
+            return {};
+        }
+        bool known = false;
+        for (const EffortBudget& entry : kEffortBudgets) {
+            if (entry.effort == effort) {
+                thinking_budget_ = entry.budget_tokens;
+                known = true;
+            }
+        }
+        if (!known) {
+            return invalid("reasoning_effort",
+                           fmt::format("Invalid value for 'reasoning_effort': '{}'. Supported "
+                                       "values are: 'none', 'minimal', 'low', 'medium', "
+                                       "'high' and 'xhigh'.",
+                                       effort));
+        }
+    } else if (key == "presence_penalty" || key == "frequency_penalty") {
+        if (!is_null_or_zero(value)) {
+            return unsupported(std::string(key), "only 0, the default");
+        }
+    } else if (key == "logit_bias") {
+        object bias;
+        if (!is_null(value) &&
+            (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+            return unsupported("logit_bias", "only an empty map");
+        }
+    } else {
+        // Anthropic rejects fields it does not know, so an unknown field cannot be carried.
+        return unsupported(std::string(key));
     }
     return {};
 }
 
 Status Translator::translate_response_format(element format) {
-    if (is_null(format)) {
+    SB_TRY(schema_format, common::is_json_schema_format(format, "anthropic", "Anthropic"));
+    if (!schema_format) {
         return {};
-    }
-    std::string_view type;
-    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
-        return wrong_type("response_format.type", "a string");
-    }
-    if (type == "text") {
-        return {};
-    }
-    if (type == "json_object") {
-        return unsupported("response_format",
-                           "'json_object' has no Anthropic equivalent; use 'json_schema' with "
-                           "a schema");
-    }
-    if (type != "json_schema") {
-        return invalid("response_format.type",
-                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
     }
     element schema;
     if (format["json_schema"]["schema"].get(schema) != simdjson::SUCCESS || !schema.is_object()) {
@@ -695,7 +517,7 @@ Status Translator::translate_tool_choice(element choice) {
         tool_choice_ += ",\"name\":";
         append_string(tool_choice_, name);
     }
-    if (parallel_tool_calls_disabled_ && type != "none") {
+    if (fields().parallel_tool_calls_disabled && type != "none") {
         tool_choice_ += ",\"disable_parallel_tool_use\":true";
     }
     tool_choice_ += '}';
@@ -766,20 +588,10 @@ Status Translator::translate_messages(array messages) {
             std::string& blocks = list.begin_blocks("assistant");
             blocks += thinking;
             if (has_content) {
-                std::string_view text;
-                array parts;
-                if (content.get_string().get(text) == simdjson::SUCCESS) {
-                    if (!text.empty()) {
-                        append_text_block(blocks, text);
-                    }
-                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                    if (auto status = append_parts(blocks, parts, content_param,
-                                                   /*images=*/false, /*allow_refusal=*/true);
-                        !status) {
-                        return status;
-                    }
-                } else {
-                    return wrong_type(content_param, "a string or an array of content parts");
+                if (auto status = append_content(blocks, content, content_param, /*images=*/false,
+                                                 /*allow_refusal=*/true);
+                    !status) {
+                    return status;
                 }
             }
             if (auto status = append_tool_uses(blocks, message, param); !status) {
@@ -907,33 +719,18 @@ Status Translator::append_thinking_blocks(std::string& blocks, element message,
 // Assistant tool_calls -> tool_use blocks; the arguments string is parsed into `input`.
 Status Translator::append_tool_uses(std::string& blocks, element message,
                                     const std::string& param) {
-    element calls_value;
-    array calls;
-    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
-        return {};
-    }
-    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
-        return wrong_type(param + ".tool_calls", "an array");
-    }
-    std::size_t j = 0;
-    for (element call : calls) {
-        const std::string call_param = param_at(param + ".tool_calls", j++);
-        SB_TRY(call_in, common::read_tool_call(call, call_param, "anthropic"));
-        begin_item(blocks);
-        blocks += "{\"type\":\"tool_use\",\"id\":";
-        append_string(blocks, call_in.id);
-        blocks += ",\"name\":";
-        append_string(blocks, call_in.name);
-        blocks += ",\"input\":";
-        if (auto status = common::append_arguments_object(blocks, call_in.arguments,
-                                                          call_param + ".function.arguments",
-                                                          arguments_parser_, "anthropic");
-            !status) {
-            return status;
-        }
-        blocks += '}';
-    }
-    return {};
+    return common::visit_tool_calls(
+        message, param, arguments_parser_, "anthropic",
+        [&blocks](const common::ToolCall& call, std::string_view input) {
+            begin_item(blocks);
+            blocks += "{\"type\":\"tool_use\",\"id\":";
+            append_string(blocks, call.id);
+            blocks += ",\"name\":";
+            append_string(blocks, call.name);
+            blocks += ",\"input\":";
+            blocks += input;
+            blocks += '}';
+        });
 }
 
 }  // namespace

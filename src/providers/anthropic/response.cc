@@ -19,11 +19,8 @@ Error bad_response(std::string_view why) {
 Result<std::string> AnthropicAdapter::translate_chat_response(std::string_view upstream_body,
                                                               const ChatContext& ctx) const {
     simdjson::dom::parser parser;
-    const simdjson::padded_string padded(upstream_body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-        return fail(bad_response("the body is not a JSON object."));
-    }
+    SB_TRY(root, common::parse_upstream_object(parser, upstream_body, "anthropic",
+                                               "the body is not a JSON object."));
     if (detail::string_member(root, "type") == "error") {
         simdjson::dom::element err;
         std::string_view type;

@@ -17,6 +17,7 @@
 #include "providers/common/completion.h"
 #include "providers/common/errors.h"
 #include "providers/common/sse.h"
+#include "providers/common/strings.h"
 
 namespace sb::providers::anthropic {
 namespace {
@@ -24,27 +25,18 @@ namespace {
 // One SSE line (or one event's data) longer than this is not Anthropic talking.
 constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
 
-bool is_blank(std::string_view s) {
-    for (const char c : s) {
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
+using common::is_blank;
 
 Error bad_stream(std::string_view why) {
     return common::bad_stream("anthropic", why);
 }
 
 // Decodes one Anthropic stream. Owned by one request; not thread-safe.
-class MessagesStreamDecoder final : public StreamDecoder {
+class MessagesStreamDecoder final : public common::SseStreamDecoder {
   public:
     explicit MessagesStreamDecoder(const ChatContext& ctx)
-        : chunks_(ctx), sse_("anthropic", kMaxEventBytes, /*limit_joined_lines=*/false) {}
-
-    Status feed(std::string_view bytes, std::string& out) override;
-    Status finish(std::string& out) override;
+        : SseStreamDecoder("anthropic", kMaxEventBytes, /*limit_joined_lines=*/false),
+          chunks_(ctx) {}
 
   private:
     enum class BlockKind : std::uint8_t { Text, Thinking, ToolUse, Other };
@@ -67,22 +59,8 @@ class MessagesStreamDecoder final : public StreamDecoder {
         bool closed = false;
     };
 
-    // Hands the SSE reader's events to on_event, writing to `out`.
-    struct Events final : common::SseReader::Sink {
-        Events(MessagesStreamDecoder& decoder_in, std::string& out_in)
-            : decoder(decoder_in), out(out_in) {}
-        Status on_event(const std::string& event, std::string& data) override {
-            return decoder.on_event(event, data, out);
-        }
-        MessagesStreamDecoder& decoder;
-        std::string& out;
-    };
-
-    Status fail_with(Error e) {
-        error_ = std::move(e);
-        return tl::unexpected<Error>(*error_);
-    }
-    Status on_event(const std::string& event, std::string& data, std::string& out);
+    Status on_event(const std::string& event, std::string& data, std::string& out) override;
+    Status on_end(std::string& out) override;
     Block* find_block(std::int64_t index);
 
     void ensure_started(std::string& out);
@@ -91,8 +69,6 @@ class MessagesStreamDecoder final : public StreamDecoder {
 
     common::ChunkWriter chunks_;
 
-    common::SseReader sse_;  // SSE framing state, kept across feed() calls
-
     simdjson::dom::parser parser_;
     std::vector<Block> blocks_;
     int tools_ = 0;  // tool_use blocks seen: the OpenAI tool_calls index of the next one
@@ -100,33 +76,9 @@ class MessagesStreamDecoder final : public StreamDecoder {
     bool started_ = false;
     bool finish_sent_ = false;
     bool stopped_ = false;  // message_stop seen
-    bool done_ = false;     // [DONE] written
-    std::optional<Error> error_;
 };
 
-Status MessagesStreamDecoder::feed(std::string_view bytes, std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    Events events(*this, out);
-    if (auto status = sse_.feed(bytes, events); !status) {
-        return fail_with(std::move(status.error()));
-    }
-    return {};
-}
-
-Status MessagesStreamDecoder::finish(std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    if (done_) {
-        return {};
-    }
-    // The last event may lack its terminating blank line (the SDK fixtures end that way).
-    Events events(*this, out);
-    if (auto status = sse_.finish(events); !status) {
-        return fail_with(std::move(status.error()));
-    }
+Status MessagesStreamDecoder::on_end(std::string& out) {
     if (!stopped_) {
         return fail_with(bad_stream("the stream ended before message_stop."));
     }
@@ -136,7 +88,6 @@ Status MessagesStreamDecoder::finish(std::string& out) {
         chunks_.usage(out, usage_object);
     }
     common::ChunkWriter::done(out);
-    done_ = true;
     return {};
 }
 

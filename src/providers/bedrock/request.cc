@@ -16,7 +16,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // OpenAI data-URL media type -> Bedrock ImageFormat (service model enum png|jpeg|gif|webp).
@@ -35,7 +34,6 @@ using common::is_null_or_zero;
 using common::is_number;
 using common::missing;
 using common::param_at;
-using common::part_text;
 using common::wrong_type;
 
 // A parameter (or a value of it) Converse cannot express.
@@ -148,11 +146,12 @@ Status append_image_block(std::string& blocks, element part, const std::string& 
     return {};
 }
 
-// Content parts of a message. `images`: whether image parts are allowed here.
-Status append_parts(std::string& blocks, array parts, const std::string& param, bool images,
-                    bool allow_refusal) {
-    return common::visit_parts(
-        parts, param, images, allow_refusal, "bedrock",
+// A message's content (a string or content parts) as text and image blocks; empty text is left
+// out. `images`: whether image parts are allowed here; `expected`: what the content may be.
+Status append_content(std::string& blocks, element content, const std::string& param, bool images,
+                      bool allow_refusal, std::string_view expected) {
+    return common::visit_content(
+        content, param, images, allow_refusal, "bedrock", expected,
         [&blocks](std::string_view text) { append_text_block(blocks, text); },
         [&blocks](element part, const std::string& part_param) {
             return append_image_block(blocks, part, part_param);
@@ -161,39 +160,9 @@ Status append_parts(std::string& blocks, array parts, const std::string& param, 
 
 // Collects the text of a system/developer message.
 Status collect_system(std::string& system, element content, const std::string& param) {
-    std::string_view text;
-    if (content.get_string().get(text) == simdjson::SUCCESS) {
-        append_text_block(system, text);
-        return {};
-    }
-    array parts;
-    if (content.get_array().get(parts) != simdjson::SUCCESS) {
-        return wrong_type(param, "a string or an array of text parts");
-    }
-    std::size_t j = 0;
-    for (element part : parts) {
-        const std::string part_param = param_at(param, j++);
-        if (string_member(part, "type") != "text") {
-            return unsupported(part_param + ".type", "only text parts in system messages");
-        }
-        SB_TRY(part_value, part_text(part, part_param));
-        append_text_block(system, part_value);
-    }
-    return {};
-}
-
-Result<std::int64_t> read_max_tokens(element value, std::string_view name) {
-    std::int64_t n = 0;
-    if (value.get_int64().get(n) != simdjson::SUCCESS) {
-        return wrong_type(std::string(name), "an integer");
-    }
-    if (n < 1) {
-        return invalid(std::string(name),
-                       fmt::format("Invalid '{}': integer below minimum value. Expected a value "
-                                   ">= 1, but got {} instead.",
-                                   name, n));
-    }
-    return n;
+    return common::visit_system_content(
+        content, param, "bedrock",
+        [&system](std::string_view text) { append_text_block(system, text); });
 }
 
 // Bedrock's inferenceConfig takes temperature and topP from 0 to 1 (service model); OpenAI
@@ -211,27 +180,26 @@ Result<element> read_unit_interval(element value, std::string_view name) {
 
 // The translator for one request. Holds a second parser for tool-call arguments (the first
 // one's document stays in use while we write).
-class Translator {
+class Translator final : public common::ChatRequestReader {
   public:
+    Translator() : ChatRequestReader("bedrock") {}
+
     Result<std::string> run(std::string_view openai_body);
 
   private:
-    Status read_top_level(object root);
-    Status translate_messages(array messages);
+    Status read_field(std::string_view key, element value) override;
+    Status translate_messages(array messages) override;
     Status append_tool_uses(std::string& blocks, element message, const std::string& param);
     Status append_tool_result(std::string& blocks, element message, const std::string& param);
-    Status translate_tools(array tools);
-    Status translate_tool_choice(element choice);
+    Status translate_tools(array tools) override;
+    Status translate_tool_choice(element choice) override;
     Status translate_response_format(element format);
-    Status translate_stop(element stop);
 
     simdjson::dom::parser arguments_parser_;
 
     // Pieces of the Converse body, in the order they are written.
     std::string system_;
     std::string messages_;
-    std::optional<std::int64_t> max_tokens_;
-    std::optional<std::int64_t> max_completion_tokens_;
     std::optional<element> temperature_;
     std::optional<element> top_p_;
     std::string stop_sequences_;
@@ -239,54 +207,12 @@ class Translator {
     std::string tool_choice_;
     bool tool_choice_none_ = false;
     std::string output_config_;
-
-    // Inputs kept for the passes that need them together.
-    std::optional<element> messages_element_;
-    std::optional<element> tools_element_;
-    std::optional<element> tool_choice_element_;
-    bool parallel_tool_calls_disabled_ = false;
     bool tool_history_ = false;  // a toolUse or toolResult block was written
 };
 
 Result<std::string> Translator::run(std::string_view openai_body) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string padded(openai_body);
-    element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidJson, "We could not parse the JSON body of your request.");
-    }
-    object root_object;
-    if (root.get_object().get(root_object) != simdjson::SUCCESS) {
-        return fail(ErrorCode::InvalidRequest,
-                    "Invalid type for request body: expected a JSON object.");
-    }
-    auto status = read_top_level(root_object);
-    if (!status) {
+    if (auto status = read(openai_body); !status) {
         return fail(std::move(status).error());
-    }
-    if (!messages_element_) {
-        return missing("messages");
-    }
-    array messages;
-    if (messages_element_->get_array().get(messages) != simdjson::SUCCESS) {
-        return wrong_type("messages", "an array");
-    }
-    if (status = translate_messages(messages); !status) {
-        return fail(std::move(status).error());
-    }
-    if (tools_element_) {
-        array tools;
-        if (tools_element_->get_array().get(tools) != simdjson::SUCCESS) {
-            return wrong_type("tools", "an array");
-        }
-        if (status = translate_tools(tools); !status) {
-            return fail(std::move(status).error());
-        }
-    }
-    if (tool_choice_element_) {
-        if (status = translate_tool_choice(*tool_choice_element_); !status) {
-            return fail(std::move(status).error());
-        }
     }
     // Bedrock refuses toolUse/toolResult blocks unless toolConfig is defined, and its
     // toolChoice has no "none": a conversation with tool history needs the tools, and cannot be
@@ -302,7 +228,7 @@ Result<std::string> Translator::run(std::string_view openai_body) {
                            "or tool results (Bedrock needs the tools defined then, and has no "
                            "'none' choice)");
     }
-    if (parallel_tool_calls_disabled_ && !tools_.empty() && !tool_choice_none_) {
+    if (fields().parallel_tool_calls_disabled && !tools_.empty() && !tool_choice_none_) {
         return unsupported("parallel_tool_calls",
                            "Converse cannot limit the model to one tool call per turn");
     }
@@ -323,10 +249,9 @@ Result<std::string> Translator::run(std::string_view openai_body) {
         inference += key;
         inference += "\":";
     };
-    if (max_completion_tokens_ || max_tokens_) {
-        // OpenAI's newer name wins when both are given.
+    if (const std::optional<std::int64_t> max_tokens = fields().max_output_tokens()) {
         add("maxTokens");
-        append_int(inference, max_completion_tokens_ ? *max_completion_tokens_ : *max_tokens_);
+        append_int(inference, *max_tokens);
     }
     if (temperature_) {
         add("temperature");
@@ -365,173 +290,56 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     return out;
 }
 
-Status Translator::read_top_level(object root) {
-    for (const auto field : root) {
-        const std::string_view key = field.key;
-        const element value = field.value;
-        if (key == "model" || key == "stream" || key == "stream_options") {
-            // model: the route's upstream model goes in the URL; stream and stream_options: the
-            // gateway's ChatContext picks converse or converse-stream and the usage chunk.
-            continue;
+Status Translator::read_field(std::string_view key, element value) {
+    if (key == "temperature" || key == "top_p") {
+        if (is_null(value)) {
+            return {};
         }
-        if (key == "messages") {
-            messages_element_ = value;
-        } else if (key == "max_tokens" || key == "max_completion_tokens") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(n, read_max_tokens(value, key));
-            (key == "max_tokens" ? max_tokens_ : max_completion_tokens_) = n;
-        } else if (key == "temperature" || key == "top_p") {
-            if (is_null(value)) {
-                continue;
-            }
-            SB_TRY(number, read_unit_interval(value, key));
-            (key == "temperature" ? temperature_ : top_p_) = number;
-        } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
-                return status;
-            }
-        } else if (key == "tools") {
-            if (!is_null(value)) {
-                tools_element_ = value;
-            }
-        } else if (key == "tool_choice") {
-            if (!is_null(value)) {
-                tool_choice_element_ = value;
-            }
-        } else if (key == "parallel_tool_calls") {
-            bool parallel = true;
-            if (!is_null(value) && value.get_bool().get(parallel) != simdjson::SUCCESS) {
-                return wrong_type("parallel_tool_calls", "a boolean");
-            }
-            parallel_tool_calls_disabled_ = !parallel;
-        } else if (key == "response_format") {
-            if (auto status = translate_response_format(value); !status) {
-                return status;
-            }
-        } else if (key == "n") {
-            std::int64_t n = 1;
-            if (!is_null(value) && (value.get_int64().get(n) != simdjson::SUCCESS || n != 1)) {
-                return unsupported("n", "only one choice per request");
-            }
-        } else if (key == "logprobs") {
-            bool wanted = false;
-            if (!is_null(value) && (value.get_bool().get(wanted) != simdjson::SUCCESS || wanted)) {
-                return unsupported("logprobs");
-            }
-        } else if (key == "top_logprobs" || key == "seed" || key == "audio" ||
-                   key == "prediction" || key == "web_search_options" || key == "verbosity" ||
-                   key == "functions" || key == "function_call" || key == "reasoning_effort") {
-            if (!is_null(value)) {
-                return unsupported(std::string(key));
-            }
-        } else if (key == "presence_penalty" || key == "frequency_penalty") {
-            if (!is_null_or_zero(value)) {
-                return unsupported(std::string(key));
-            }
-        } else if (key == "logit_bias") {
-            object bias;
-            if (!is_null(value) &&
-                (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
-                return unsupported("logit_bias");
-            }
-        } else if (key == "modalities") {
-            array modalities;
-            if (is_null(value)) {
-                continue;
-            }
-            if (value.get_array().get(modalities) != simdjson::SUCCESS) {
-                return wrong_type("modalities", "an array");
-            }
-            for (element modality : modalities) {
-                std::string_view name;
-                if (modality.get_string().get(name) != simdjson::SUCCESS || name != "text") {
-                    return unsupported("modalities", "only text output");
-                }
-            }
-        } else if (key == "store") {
-            bool store = false;
-            if (!is_null(value) && (value.get_bool().get(store) != simdjson::SUCCESS || store)) {
-                return unsupported("store", "completions cannot be stored");
-            }
-        } else if (key == "service_tier") {
-            std::string_view tier;
-            if (!is_null(value) && (value.get_string().get(tier) != simdjson::SUCCESS ||
-                                    (tier != "auto" && tier != "default"))) {
-                return unsupported("service_tier", "only 'auto' or 'default'");
-            }
-        } else if (key == "user" || key == "safety_identifier") {
-            std::string_view id;
-            if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
-                return wrong_type(std::string(key), "a string");
-            }
-            // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
-            // Converse has no field for it, so it is not sent (documented).
-        } else if (key == "metadata" || key == "prompt_cache_key") {
-            // OpenAI-side bookkeeping (stored-completion tags, cache routing hint) with no
-            // effect on the answer: dropped, as documented.
-            continue;
-        } else {
-            // Converse rejects fields it does not know, so an unknown field cannot be carried.
+        SB_TRY(number, read_unit_interval(value, key));
+        (key == "temperature" ? temperature_ : top_p_) = number;
+    } else if (key == "stop") {
+        // stopSequences members are NonEmptyString; "" never stops anything.
+        if (auto status =
+                common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/true);
+            !status) {
+            return status;
+        }
+    } else if (key == "response_format") {
+        if (auto status = translate_response_format(value); !status) {
+            return status;
+        }
+    } else if (key == "reasoning_effort") {
+        if (!is_null(value)) {
+            return unsupported("reasoning_effort");
+        }
+    } else if (key == "presence_penalty" || key == "frequency_penalty") {
+        if (!is_null_or_zero(value)) {
             return unsupported(std::string(key));
         }
-    }
-    return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    array list;
-    if (is_null(stop)) {
-        return {};
-    }
-    const auto add = [this](std::string_view sequence) {
-        if (sequence.empty()) {
-            return;  // stopSequences members are NonEmptyString; "" never stops anything
+    } else if (key == "logit_bias") {
+        object bias;
+        if (!is_null(value) &&
+            (value.get_object().get(bias) != simdjson::SUCCESS || bias.size() != 0)) {
+            return unsupported("logit_bias");
         }
-        if (!stop_sequences_.empty()) {
-            stop_sequences_ += ',';
+    } else if (key == "user" || key == "safety_identifier") {
+        std::string_view id;
+        if (!is_null(value) && value.get_string().get(id) != simdjson::SUCCESS) {
+            return wrong_type(std::string(key), "a string");
         }
-        append_string(stop_sequences_, sequence);
-    };
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        add(text);
-        return {};
-    }
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
-        }
-        add(text);
-        ++i;
+        // An end-user id for OpenAI's abuse monitoring: it does not change the answer and
+        // Converse has no field for it, so it is not sent (documented).
+    } else {
+        // Converse rejects fields it does not know, so an unknown field cannot be carried.
+        return unsupported(std::string(key));
     }
     return {};
 }
 
 Status Translator::translate_response_format(element format) {
-    if (is_null(format)) {
+    SB_TRY(schema_format, common::is_json_schema_format(format, "bedrock", "Converse"));
+    if (!schema_format) {
         return {};
-    }
-    std::string_view type;
-    if (format["type"].get_string().get(type) != simdjson::SUCCESS) {
-        return wrong_type("response_format.type", "a string");
-    }
-    if (type == "text") {
-        return {};
-    }
-    if (type == "json_object") {
-        return unsupported("response_format",
-                           "'json_object' has no Converse equivalent; use 'json_schema' with a "
-                           "schema");
-    }
-    if (type != "json_schema") {
-        return invalid("response_format.type",
-                       fmt::format("Invalid value for 'response_format.type': '{}'.", type));
     }
     element json_schema;
     element schema;
@@ -637,19 +445,11 @@ Status Translator::translate_messages(array messages) {
             if (!has_content) {
                 return missing(content_param);
             }
-            std::string& blocks = turns.begin("user");
-            std::string_view text;
-            array parts;
-            if (content.get_string().get(text) == simdjson::SUCCESS) {
-                append_text_block(blocks, text);
-            } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                if (auto status = append_parts(blocks, parts, content_param, /*images=*/true,
-                                               /*allow_refusal=*/false);
-                    !status) {
-                    return status;
-                }
-            } else {
-                return wrong_type(content_param, "a string or an array of content parts");
+            if (auto status = append_content(turns.begin("user"), content, content_param,
+                                             /*images=*/true, /*allow_refusal=*/false,
+                                             "a string or an array of content parts");
+                !status) {
+                return status;
             }
         } else if (role == "assistant") {
             // `thinking_blocks` (Anthropic's signed thinking, from our Anthropic adapter) are
@@ -657,18 +457,11 @@ Status Translator::translate_messages(array messages) {
             // refused), so there is no thinking turn to continue (docs/providers/bedrock.md).
             std::string& blocks = turns.begin("assistant");
             if (has_content) {
-                std::string_view text;
-                array parts;
-                if (content.get_string().get(text) == simdjson::SUCCESS) {
-                    append_text_block(blocks, text);
-                } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-                    if (auto status = append_parts(blocks, parts, content_param,
-                                                   /*images=*/false, /*allow_refusal=*/true);
-                        !status) {
-                        return status;
-                    }
-                } else {
-                    return wrong_type(content_param, "a string or an array of content parts");
+                if (auto status = append_content(blocks, content, content_param, /*images=*/false,
+                                                 /*allow_refusal=*/true,
+                                                 "a string or an array of content parts");
+                    !status) {
+                    return status;
                 }
             }
             if (auto status = append_tool_uses(blocks, message, param); !status) {
@@ -703,18 +496,11 @@ Status Translator::append_tool_result(std::string& blocks, element message,
     std::string result_content;
     element content;
     if (message["content"].get(content) == simdjson::SUCCESS && !is_null(content)) {
-        std::string_view text;
-        array parts;
-        if (content.get_string().get(text) == simdjson::SUCCESS) {
-            append_text_block(result_content, text);
-        } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
-            if (auto status = append_parts(result_content, parts, content_param,
-                                           /*images=*/false, /*allow_refusal=*/false);
-                !status) {
-                return status;
-            }
-        } else {
-            return wrong_type(content_param, "a string or an array of text parts");
+        if (auto status = append_content(result_content, content, content_param,
+                                         /*images=*/false, /*allow_refusal=*/false,
+                                         "a string or an array of text parts");
+            !status) {
+            return status;
         }
     }
     // An empty result is an empty content list: Converse refuses blank text blocks, and
@@ -732,34 +518,19 @@ Status Translator::append_tool_result(std::string& blocks, element message,
 // Assistant tool_calls -> toolUse blocks; the arguments string is parsed into `input`.
 Status Translator::append_tool_uses(std::string& blocks, element message,
                                     const std::string& param) {
-    element calls_value;
-    array calls;
-    if (message["tool_calls"].get(calls_value) != simdjson::SUCCESS || is_null(calls_value)) {
-        return {};
-    }
-    if (calls_value.get_array().get(calls) != simdjson::SUCCESS) {
-        return wrong_type(param + ".tool_calls", "an array");
-    }
-    std::size_t j = 0;
-    for (element call : calls) {
-        const std::string call_param = param_at(param + ".tool_calls", j++);
-        SB_TRY(call_in, common::read_tool_call(call, call_param, "bedrock"));
-        begin_item(blocks);
-        blocks += "{\"toolUse\":{\"toolUseId\":";
-        append_string(blocks, call_in.id);
-        blocks += ",\"name\":";
-        append_string(blocks, call_in.name);
-        blocks += ",\"input\":";
-        if (auto status = common::append_arguments_object(blocks, call_in.arguments,
-                                                          call_param + ".function.arguments",
-                                                          arguments_parser_, "bedrock");
-            !status) {
-            return status;
-        }
-        blocks += "}}";
-        tool_history_ = true;
-    }
-    return {};
+    return common::visit_tool_calls(
+        message, param, arguments_parser_, "bedrock",
+        [this, &blocks](const common::ToolCall& call, std::string_view input) {
+            begin_item(blocks);
+            blocks += "{\"toolUse\":{\"toolUseId\":";
+            append_string(blocks, call.id);
+            blocks += ",\"name\":";
+            append_string(blocks, call.name);
+            blocks += ",\"input\":";
+            blocks += input;
+            blocks += "}}";
+            tool_history_ = true;
+        });
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "providers/bedrock/internal.h"
 #include "providers/common/chunk.h"
 #include "providers/common/errors.h"
+#include "providers/common/stream_decoder.h"
 
 namespace sb::providers::bedrock {
 namespace {
@@ -31,12 +32,9 @@ Error bad_stream(std::string_view why) {
 }
 
 // Decodes one ConverseStream. Owned by one request; not thread-safe.
-class ConverseStreamDecoder final : public StreamDecoder {
+class ConverseStreamDecoder final : public common::ChatStreamDecoder {
   public:
     explicit ConverseStreamDecoder(const ChatContext& ctx) : chunks_(ctx) {}
-
-    Status feed(std::string_view bytes, std::string& out) override;
-    Status finish(std::string& out) override;
 
   private:
     struct ToolBlock {
@@ -44,10 +42,8 @@ class ConverseStreamDecoder final : public StreamDecoder {
         int ordinal;               // OpenAI tool_calls[].index
     };
 
-    Status fail_with(Error e) {
-        error_ = std::move(e);
-        return tl::unexpected<Error>(*error_);
-    }
+    Status decode(std::string_view bytes, std::string& out) override;
+    Status end(std::string& out) override;
     Status on_message(const eventstream::Message& message, std::string& out);
     Status on_event(std::string_view type, std::string& out);
     // `parsed`: whether root_ holds the exception's JSON payload.
@@ -74,14 +70,9 @@ class ConverseStreamDecoder final : public StreamDecoder {
     bool finish_sent_ = false;  // messageStop seen, finish chunk written
     bool metadata_seen_ = false;
     bool usage_sent_ = false;
-    bool done_ = false;  // [DONE] written
-    std::optional<Error> error_;
 };
 
-Status ConverseStreamDecoder::feed(std::string_view bytes, std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
+Status ConverseStreamDecoder::decode(std::string_view bytes, std::string& out) {
     frames_.append(bytes);
     while (true) {
         auto decoded = frames_.next(message_);
@@ -97,13 +88,7 @@ Status ConverseStreamDecoder::feed(std::string_view bytes, std::string& out) {
     }
 }
 
-Status ConverseStreamDecoder::finish(std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    if (done_) {
-        return {};
-    }
+Status ConverseStreamDecoder::end(std::string& out) {
     if (frames_.buffered() > 0) {
         return fail_with(bad_stream("the stream ended inside an event-stream message (" +
                                     std::to_string(frames_.buffered()) +
@@ -118,7 +103,6 @@ Status ConverseStreamDecoder::finish(std::string& out) {
         return fail_with(bad_stream("the stream ended before its metadata event (token usage)."));
     }
     common::ChunkWriter::done(out);
-    done_ = true;
     return {};
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "providers/common/errors.h"
 #include "providers/common/json.h"
 
 namespace sb::providers::common {
@@ -15,6 +16,11 @@ Error invalid(std::string message, std::string_view param) {
 }
 
 }  // namespace
+
+void record_request(const EmbeddingsRequest& req, EmbeddingsContext& ctx) {
+    ctx.inputs = req.texts.size();
+    ctx.base64 = req.base64;
+}
 
 Error unsupported_parameter(std::string_view provider, std::string_view param,
                             std::string_view why) {
@@ -111,6 +117,21 @@ Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
         return tl::unexpected(invalid("Missing required parameter: 'input'.", "input"));
     }
     return req;
+}
+
+Result<simdjson::dom::element> parse_embeddings_answer(simdjson::dom::parser& parser,
+                                                       std::string_view body,
+                                                       std::string_view provider) {
+    return parse_upstream_object(parser, body, provider,
+                                 "the embeddings answer is not a JSON object");
+}
+
+Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider) {
+    if (vectors != inputs) {
+        return tl::unexpected(
+            bad_response(provider, fmt::format("{} embeddings for {} inputs", vectors, inputs)));
+    }
+    return {};
 }
 
 bool read_floats(simdjson::dom::element values, std::vector<float>& out) {

@@ -5,6 +5,7 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "providers/provider.h"
 
 namespace sb::providers::common {
 
@@ -31,6 +33,10 @@ struct EmbeddingsRequest {
 Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
                                                    std::string_view provider);
 
+// Records in `ctx` what the answer's translation needs from the request: how many inputs it
+// had (ctx.inputs) and whether it asked for base64 (ctx.base64).
+void record_request(const EmbeddingsRequest& req, EmbeddingsContext& ctx);
+
 // A 400 naming `param`: "Provider <provider> cannot express '<param>'[: <why>]."
 Error unsupported_parameter(std::string_view provider, std::string_view param,
                             std::string_view why = {});
@@ -38,6 +44,16 @@ Error unsupported_parameter(std::string_view provider, std::string_view param,
 // Reads a JSON array of numbers into `out` (appended, as float). False when `values` is not an
 // array of numbers.
 bool read_floats(simdjson::dom::element values, std::vector<float>& out);
+
+// Parses an upstream embeddings answer with `parser`: its root object, else bad_response(provider,
+// "the embeddings answer is not a JSON object"). The element lives in `parser`.
+Result<simdjson::dom::element> parse_embeddings_answer(simdjson::dom::parser& parser,
+                                                       std::string_view body,
+                                                       std::string_view provider);
+
+// An upstream answer must hold one vector per input: else bad_response(provider, "<vectors>
+// embeddings for <inputs> inputs") (common/errors.h).
+Status check_embeddings_count(std::size_t vectors, std::size_t inputs, std::string_view provider);
 
 // Writes OpenAI's embeddings answer: {"object":"list","data":[{"object":"embedding",
 // "index":i,"embedding":[...] or "<base64>"}...],"model":...,"usage":{"prompt_tokens",

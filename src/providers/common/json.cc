@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "providers/common/errors.h"
 
 namespace sb::providers::common {
 
@@ -50,6 +51,18 @@ void begin_item(std::string& list) {
     if (!list.empty()) {
         list += ',';
     }
+}
+
+Result<simdjson::dom::element> parse_upstream_object(simdjson::dom::parser& parser,
+                                                     std::string_view body,
+                                                     std::string_view provider,
+                                                     std::string_view why) {
+    const simdjson::padded_string padded(body);
+    simdjson::dom::element root;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
+        return fail(bad_response(provider, why));
+    }
+    return root;
 }
 
 }  // namespace sb::providers::common

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/result.h"
+
 namespace sb::providers::common {
 
 // Appends `s` as a JSON string (quoted, escaped). `s` must be valid UTF-8 (simdjson validated
@@ -17,6 +19,13 @@ void append_string(std::string& out, std::string_view s);
 void append_int(std::string& out, std::int64_t value);
 // Appends a parsed JSON value, minified, with its members in their original order.
 void append_element(std::string& out, simdjson::dom::element value);
+
+// Parses an upstream's (non-stream) body with `parser`: its root when it is a JSON object, else
+// bad_response(provider, why) (common/errors.h). The element lives in `parser`.
+Result<simdjson::dom::element> parse_upstream_object(simdjson::dom::parser& parser,
+                                                     std::string_view body,
+                                                     std::string_view provider,
+                                                     std::string_view why);
 
 // Reads a string member; empty when absent or not a string.
 std::string_view string_member(simdjson::dom::element object, std::string_view key);

@@ -123,4 +123,37 @@ Status SseReader::dispatch(Sink& sink) {
     return status;
 }
 
+class SseStreamDecoder::Events final : public SseReader::Sink {
+  public:
+    Events(SseStreamDecoder& decoder, std::string& out) : decoder_(decoder), out_(out) {}
+
+    Status on_event(const std::string& event, std::string& data) override {
+        return decoder_.on_event(event, data, out_);
+    }
+    void on_other_line(std::string_view line) override { decoder_.on_other_line(line); }
+
+  private:
+    SseStreamDecoder& decoder_;
+    std::string& out_;
+};
+
+SseStreamDecoder::SseStreamDecoder(std::string_view provider, std::size_t max_bytes,
+                                   bool limit_joined_lines)
+    : sse_(provider, max_bytes, limit_joined_lines) {}
+
+void SseStreamDecoder::on_other_line(std::string_view /*line*/) {}
+
+Status SseStreamDecoder::decode(std::string_view bytes, std::string& out) {
+    Events events(*this, out);
+    return sse_.feed(bytes, events);
+}
+
+Status SseStreamDecoder::end(std::string& out) {
+    Events events(*this, out);
+    if (auto status = sse_.finish(events); !status) {
+        return status;
+    }
+    return on_end(out);
+}
+
 }  // namespace sb::providers::common

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/result.h"
+#include "providers/common/stream_decoder.h"
 
 namespace sb::providers::common {
 
@@ -60,6 +61,32 @@ class SseReader {
     std::string event_;
     std::string data_;
     bool has_data_ = false;
+};
+
+// A ChatStreamDecoder for an upstream that streams SSE (anthropic, gemini): frames the upstream
+// bytes with an SseReader and hands each event to on_event. At the end it frames what is left
+// (the last event may lack its blank line), then calls on_end. Owned by one request; not
+// thread-safe.
+class SseStreamDecoder : public ChatStreamDecoder {
+  protected:
+    // `provider`, `max_bytes` and `limit_joined_lines` as for SseReader.
+    SseStreamDecoder(std::string_view provider, std::size_t max_bytes, bool limit_joined_lines);
+
+    // One complete event (SseReader::Sink::on_event); chunks go to `out`.
+    virtual Status on_event(const std::string& event, std::string& data, std::string& out) = 0;
+    // A line that is not SSE (SseReader::Sink::on_other_line). Ignored by default.
+    virtual void on_other_line(std::string_view line);
+    // The upstream ended and its last event was handled: writes the closing chunks (through
+    // `data: [DONE]`) to `out`, or fails for a stream that ended early.
+    virtual Status on_end(std::string& out) = 0;
+
+  private:
+    class Events;  // hands the reader's events and other lines to this decoder
+
+    Status decode(std::string_view bytes, std::string& out) final;
+    Status end(std::string& out) final;
+
+    SseReader sse_;  // SSE framing state, kept across feed() calls
 };
 
 }  // namespace sb::providers::common

@@ -21,4 +21,13 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+bool is_blank(std::string_view s) {
+    for (const char c : s) {
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace sb::providers::common

@@ -3,8 +3,6 @@
 
 #include "providers/common/embeddings.h"
 
-#include <fmt/format.h>
-
 #include "providers/common/errors.h"
 #include "providers/common/upstream.h"
 #include "providers/gemini/gemini.h"
@@ -79,19 +77,14 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
         body += '}';
     }
     body += "]}";
-    ctx.inputs = req.texts.size();
-    ctx.base64 = req.base64;
+    common::record_request(req, ctx);
     return body;
 }
 
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    const simdjson::padded_string padded(body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-        return fail(common::bad_response(kProvider, "the embeddings answer is not a JSON object"));
-    }
+    SB_TRY(root, common::parse_embeddings_answer(parser, body, kProvider));
     simdjson::dom::array embeddings;
     if (root["embeddings"].get_array().get(embeddings) != simdjson::SUCCESS) {
         return fail(common::bad_response(kProvider, "the answer has no 'embeddings' array"));
@@ -106,9 +99,9 @@ Result<std::string> translate_embeddings_response(std::string_view body,
             return fail(common::bad_response(kProvider, "an embedding has no 'values' numbers"));
         }
     }
-    if (vectors.size() != ctx.inputs) {
-        return fail(common::bad_response(
-            kProvider, fmt::format("{} embeddings for {} inputs", vectors.size(), ctx.inputs)));
+    if (auto status = common::check_embeddings_count(vectors.size(), ctx.inputs, kProvider);
+        !status) {
+        return fail(std::move(status).error());
     }
     std::int64_t tokens = 0;
     simdjson::dom::element usage;

@@ -17,7 +17,6 @@ namespace {
 
 using simdjson::dom::array;
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 // OpenAI `reasoning_effort` -> Gemini thinkingConfig. Gemini 2.5 takes a token budget (the
@@ -108,7 +107,6 @@ class Translator {
     Result<std::string> tool_result_text(element content, const std::string& param);
     Status translate_tools(element tools);
     Status translate_tool_choice(element choice);
-    Status translate_stop(element stop);
     Status translate_response_format(element format);
     Status translate_reasoning_effort(element effort);
     std::string render() const;
@@ -230,7 +228,9 @@ Status Translator::read_top_level(object root) {
                 (key == "presence_penalty" ? presence_penalty_ : frequency_penalty_) = value;
             }
         } else if (key == "stop") {
-            if (auto status = translate_stop(value); !status) {
+            if (auto status =
+                    common::append_stop_sequences(value, stop_sequences_, /*skip_empty=*/false);
+                !status) {
                 return status;
             }
         } else if (key == "tools") {
@@ -306,28 +306,6 @@ Status Translator::read_top_level(object root) {
             // unknown fields, so one cannot be carried.
             return unsupported(std::string(key));
         }
-    }
-    return {};
-}
-
-Status Translator::translate_stop(element stop) {
-    std::string_view text;
-    if (stop.get_string().get(text) == simdjson::SUCCESS) {
-        append_string(stop_sequences_, text);
-        return {};
-    }
-    array list;
-    if (stop.get_array().get(list) != simdjson::SUCCESS) {
-        return wrong_type("stop", "a string or an array of strings");
-    }
-    std::size_t i = 0;
-    for (const element item : list) {
-        if (item.get_string().get(text) != simdjson::SUCCESS) {
-            return wrong_type(param_at("stop", i), "a string");
-        }
-        begin_item(stop_sequences_);
-        append_string(stop_sequences_, text);
-        ++i;
     }
     return {};
 }

@@ -92,11 +92,8 @@ void append_choice(std::string& choices, simdjson::dom::element candidate, std::
 Result<std::string> GeminiAdapter::translate_chat_response(std::string_view upstream_body,
                                                            const ChatContext& ctx) const {
     simdjson::dom::parser parser;
-    const simdjson::padded_string padded(upstream_body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-        return fail(bad_response("the body is not a JSON object."));
-    }
+    SB_TRY(root, common::parse_upstream_object(parser, upstream_body, "gemini",
+                                               "the body is not a JSON object."));
     simdjson::dom::element error;
     if (root["error"].get(error) == simdjson::SUCCESS && error.is_object()) {
         return fail(detail::upstream_error(error, 0, {}, {}));

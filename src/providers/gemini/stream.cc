@@ -15,6 +15,7 @@
 #include "providers/common/chunk.h"
 #include "providers/common/errors.h"
 #include "providers/common/sse.h"
+#include "providers/common/strings.h"
 #include "providers/gemini/gemini.h"
 #include "providers/gemini/internal.h"
 
@@ -26,29 +27,19 @@ constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
 // Bytes of a non-SSE body kept to report an error sent as plain JSON.
 constexpr std::size_t kMaxRawBytes = std::size_t{64} << 10;
 
-bool is_blank(std::string_view s) {
-    for (const char c : s) {
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
+using common::is_blank;
 
 Error bad_stream(std::string_view why) {
     return common::bad_stream("gemini", why);
 }
 
 // Decodes one Gemini stream. Owned by one request; not thread-safe.
-class GenerateStreamDecoder final : public StreamDecoder {
+class GenerateStreamDecoder final : public common::SseStreamDecoder {
   public:
     explicit GenerateStreamDecoder(const ChatContext& ctx)
-        : response_id_(ctx.response_id),
-          chunks_(ctx),
-          sse_("gemini", kMaxEventBytes, /*limit_joined_lines=*/true) {}
-
-    Status feed(std::string_view bytes, std::string& out) override;
-    Status finish(std::string& out) override;
+        : SseStreamDecoder("gemini", kMaxEventBytes, /*limit_joined_lines=*/true),
+          response_id_(ctx.response_id),
+          chunks_(ctx) {}
 
   private:
     struct Candidate {
@@ -57,24 +48,9 @@ class GenerateStreamDecoder final : public StreamDecoder {
         bool finished = false;
     };
 
-    // Hands the SSE reader's events and non-SSE lines to the decoder, writing to `out`.
-    struct Events final : common::SseReader::Sink {
-        Events(GenerateStreamDecoder& decoder_in, std::string& out_in)
-            : decoder(decoder_in), out(out_in) {}
-        Status on_event(const std::string& /*event*/, std::string& data) override {
-            return decoder.on_event(data, out);
-        }
-        void on_other_line(std::string_view line) override { decoder.on_other_line(line); }
-        GenerateStreamDecoder& decoder;
-        std::string& out;
-    };
-
-    Status fail_with(Error e) {
-        error_ = std::move(e);
-        return tl::unexpected<Error>(*error_);
-    }
-    void on_other_line(std::string_view line);
-    Status on_event(std::string& data, std::string& out);
+    void on_other_line(std::string_view line) override;
+    Status on_event(const std::string& event, std::string& data, std::string& out) override;
+    Status on_end(std::string& out) override;
     Status on_candidate(simdjson::dom::element candidate, std::int64_t index, std::string& out);
     Candidate& start_candidate(std::int64_t index, std::string& out);
     std::optional<Error> raw_error();
@@ -85,40 +61,15 @@ class GenerateStreamDecoder final : public StreamDecoder {
     std::string response_id_;
     common::ChunkWriter chunks_;
 
-    common::SseReader sse_;   // SSE framing state, kept across feed() calls
     bool saw_event_ = false;  // a data event arrived
     std::string raw_;         // non-SSE lines before any event (an error sent as plain JSON)
 
     simdjson::dom::parser parser_;
     std::vector<Candidate> candidates_;
     detail::Usage usage_;
-    bool done_ = false;  // [DONE] written
-    std::optional<Error> error_;
 };
 
-Status GenerateStreamDecoder::feed(std::string_view bytes, std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    Events events(*this, out);
-    if (auto status = sse_.feed(bytes, events); !status) {
-        return fail_with(std::move(status.error()));
-    }
-    return {};
-}
-
-Status GenerateStreamDecoder::finish(std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
-    if (done_) {
-        return {};
-    }
-    // The last event may lack its terminating blank line.
-    Events events(*this, out);
-    if (auto status = sse_.finish(events); !status) {
-        return fail_with(std::move(status.error()));
-    }
+Status GenerateStreamDecoder::on_end(std::string& out) {
     if (!saw_event_) {
         if (std::optional<Error> e = raw_error()) {
             return fail_with(std::move(*e));
@@ -137,7 +88,6 @@ Status GenerateStreamDecoder::finish(std::string& out) {
         chunks_.usage(out, usage_object);
     }
     common::ChunkWriter::done(out);
-    done_ = true;
     return {};
 }
 
@@ -188,7 +138,8 @@ void GenerateStreamDecoder::emit_delta(std::string& out, std::int64_t index, std
     chunks_.delta(out, field, text, index);
 }
 
-Status GenerateStreamDecoder::on_event(std::string& data, std::string& out) {
+Status GenerateStreamDecoder::on_event(const std::string& /*event*/, std::string& data,
+                                       std::string& out) {
     if (is_blank(data)) {
         return {};
     }

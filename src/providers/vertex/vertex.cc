@@ -81,19 +81,14 @@ Result<std::string> translate_embeddings_request(std::string_view openai_body,
         body += '}';
     }
     body += '}';
-    ctx.inputs = req.texts.size();
-    ctx.base64 = req.base64;
+    common::record_request(req, ctx);
     return body;
 }
 
 Result<std::string> translate_embeddings_response(std::string_view body,
                                                   const EmbeddingsContext& ctx) {
     simdjson::dom::parser parser;
-    const simdjson::padded_string padded(body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root) != simdjson::SUCCESS || !root.is_object()) {
-        return fail(common::bad_response(kProvider, "the embeddings answer is not a JSON object"));
-    }
+    SB_TRY(root, common::parse_embeddings_answer(parser, body, kProvider));
     simdjson::dom::array predictions;
     if (root["predictions"].get_array().get(predictions) != simdjson::SUCCESS) {
         return fail(common::bad_response(kProvider, "the answer has no 'predictions' array"));
@@ -114,9 +109,9 @@ Result<std::string> translate_embeddings_response(std::string_view body,
             tokens += common::int_member(statistics, "token_count");
         }
     }
-    if (vectors.size() != ctx.inputs) {
-        return fail(common::bad_response(
-            kProvider, fmt::format("{} embeddings for {} inputs", vectors.size(), ctx.inputs)));
+    if (auto status = common::check_embeddings_count(vectors.size(), ctx.inputs, kProvider);
+        !status) {
+        return fail(std::move(status).error());
     }
     return common::render_embeddings(vectors, ctx.public_model, tokens, ctx.base64);
 }
