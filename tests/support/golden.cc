@@ -161,10 +161,28 @@ void check(const fs::path& input, std::string_view name, std::string_view ext,
         }
         return;
     }
-    ASSERT_TRUE(fs::exists(expected_path))
-        << expected_path << " is missing; run with SB_UPDATE_GOLDEN=1 to create it";
+    if (!fs::exists(expected_path)) {
+        // Not fatal, so that run_cases' fatal-failure check sees only its callback's ASSERTs.
+        ADD_FAILURE() << expected_path << " is missing; run with SB_UPDATE_GOLDEN=1 to create it";
+        return;
+    }
     EXPECT_EQ(read_file(expected_path), actual)
         << "golden mismatch for " << input << " (SB_UPDATE_GOLDEN=1 regenerates)";
+}
+
+void run_cases(const fs::path& dir, std::string_view kind, std::string_view in_ext,
+               std::string_view out_ext, const CaseRun& run) {
+    const auto cases = inputs(dir, kind, in_ext);
+    ASSERT_FALSE(cases.empty()) << "no golden " << kind << " cases under " << dir / kind;
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        std::string actual;
+        run(name, read_file(path), actual);
+        if (::testing::Test::HasFatalFailure()) {
+            return;
+        }
+        check(path, name, out_ext, actual);
+    }
 }
 
 }  // namespace sb::test::golden

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,5 +59,15 @@ StreamResult run_stream(providers::StreamDecoder& decoder,
 // or is missing) or, when updating, rewrites that file.
 void check(const std::filesystem::path& input, std::string_view name, std::string_view ext,
            const std::string& actual);
+
+// Fills `actual` with what one golden case produces from its input text.
+using CaseRun =
+    std::function<void(const std::string& name, const std::string& input, std::string& actual)>;
+
+// Runs every `dir`/`kind`/<name>.in.`in_ext` case (a fatal failure when there is none): under
+// SCOPED_TRACE(name), `run` turns the input into `actual`, then check() compares it with
+// <name>.expected.`out_ext`. Stops at the first fatal failure (an ASSERT in `run`).
+void run_cases(const std::filesystem::path& dir, std::string_view kind, std::string_view in_ext,
+               std::string_view out_ext, const CaseRun& run);
 
 }  // namespace sb::test::golden
