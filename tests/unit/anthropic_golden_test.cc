@@ -12,50 +12,29 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "providers/anthropic/anthropic.h"
+#include "support/dirs.h"
 #include "support/golden.h"
-
-#ifndef SB_GOLDEN_DIR
-#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
-#endif
-#ifndef SB_FIXTURES_DIR
-#error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/harness.h"
 
 namespace sb::providers::anthropic {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldenDir = fs::path(SB_GOLDEN_DIR) / "anthropic";
-const fs::path kFixturesDir = fs::path(SB_FIXTURES_DIR) / "providers";
+const fs::path kGoldenDir = test::golden_dir("anthropic");
+const fs::path kFixturesDir = test::provider_fixtures_dir();
 
 using test::golden::pretty_json;
 using test::golden::read_file;
-using test::golden::updating;
-using test::golden::write_file;
-
-// Golden inputs of one kind, sorted, as (name, path).
-std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
-    return test::golden::inputs(kGoldenDir, kind, ext);
-}
-
-// Compares with (or, when updating, rewrites) the expected file.
-void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
-                  const std::string& actual) {
-    test::golden::check(input, name, ext, actual);
-}
+using test::golden::run_cases;
 
 // The ErrorCode the adapter chose (the core table maps it to a status, type and code).
 std::string_view code_label(ErrorCode code) {
@@ -133,202 +112,71 @@ ChatContext stream_context(std::string_view name) {
 // Golden cases
 
 TEST(AnthropicGolden, RequestCasesMatch) {
-    const auto cases = inputs("request", "json");
-    ASSERT_FALSE(cases.empty()) << "no golden request cases under " << kGoldenDir;
     AnthropicAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const std::string body = read_file(path);
-        ChatContext ctx = golden_context();
-        simdjson::dom::parser parser;
-        simdjson::dom::element root;
-        const simdjson::padded_string padded(body);
-        if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
-            bool flag = false;
-            ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
-            ctx.include_usage =
-                root["stream_options"]["include_usage"].get_bool().get(flag) == simdjson::SUCCESS &&
-                flag;
-        }
-        auto result = adapter.build_chat(golden_provider(), body, ctx);
-        const std::string actual = result ? pretty_json(result->body) : error_json(result.error());
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(
+        kGoldenDir, "request", "json", "json", [&](const auto&, const auto& body, auto& actual) {
+            ChatContext ctx = golden_context();
+            simdjson::dom::parser parser;
+            simdjson::dom::element root;
+            const simdjson::padded_string padded(body);
+            if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
+                bool flag = false;
+                ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+                ctx.include_usage = root["stream_options"]["include_usage"].get_bool().get(flag) ==
+                                        simdjson::SUCCESS &&
+                                    flag;
+            }
+            auto result = adapter.build_chat(golden_provider(), body, ctx);
+            actual = result ? pretty_json(result->body) : error_json(result.error());
+        });
 }
 
 TEST(AnthropicGolden, ResponseCasesMatch) {
-    const auto cases = inputs("response", "json");
-    ASSERT_FALSE(cases.empty());
     AnthropicAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        auto result = adapter.translate_chat_response(read_file(path), golden_context());
-        const std::string actual = result ? pretty_json(*result) : error_json(result.error());
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(kGoldenDir, "response", "json", "json",
+              [&](const auto&, const auto& in, auto& actual) {
+                  auto result = adapter.translate_chat_response(in, golden_context());
+                  actual = result ? pretty_json(*result) : error_json(result.error());
+              });
 }
 
 TEST(AnthropicGolden, StreamCasesMatch) {
-    const auto cases = inputs("stream", "sse");
-    ASSERT_FALSE(cases.empty());
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const StreamResult result = decode_whole(stream_context(name), read_file(path));
-        check_golden(path, name, "sse", result.render());
-    }
+    run_cases(kGoldenDir, "stream", "sse", "sse",
+              [](const auto& name, const auto& in, auto& actual) {
+                  actual = decode_whole(stream_context(name), in).render();
+              });
 }
 
 TEST(AnthropicGolden, ErrorCasesMatch) {
-    const auto cases = inputs("error", "json");
-    ASSERT_FALSE(cases.empty());
     AnthropicAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const int status = std::atoi(name.c_str());
-        ASSERT_GE(status, 100) << "error case names start with the HTTP status";
-        const Error e = adapter.map_error(golden_provider(), status, read_file(path), "7");
-        check_golden(path, name, "json", error_json(e));
-    }
+    run_cases(kGoldenDir, "error", "json", "json",
+              [&](const auto& name, const auto& in, auto& actual) {
+                  const int status = std::atoi(name.c_str());
+                  ASSERT_GE(status, 100) << "error case names start with the HTTP status";
+                  actual = error_json(adapter.map_error(golden_provider(), status, in, "7"));
+              });
 }
 
 // Every golden stream gives the same output fed whole, byte by byte, and in random pieces.
 TEST(AnthropicStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
-    const auto cases = inputs("stream", "sse");
+    const auto cases = test::golden::inputs(kGoldenDir, "stream", "sse");
     ASSERT_FALSE(cases.empty());
     std::mt19937 rng(20240611);
     for (const auto& [name, path] : cases) {
         SCOPED_TRACE(name);
-        const std::string sse = read_file(path);
         const ChatContext ctx = stream_context(name);
-        const std::string whole = decode_whole(ctx, sse).render();
-
-        std::vector<std::string_view> bytes;
-        for (std::size_t i = 0; i < sse.size(); ++i) {
-            bytes.push_back(std::string_view(sse).substr(i, 1));
-        }
-        EXPECT_EQ(decode(ctx, bytes).render(), whole) << "byte by byte";
-
-        for (int round = 0; round < 25; ++round) {
-            std::vector<std::string_view> pieces;
-            std::size_t pos = 0;
-            while (pos < sse.size()) {
-                const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 40)(rng);
-                pieces.push_back(std::string_view(sse).substr(pos, n));
-                pos += n;
-            }
-            EXPECT_EQ(decode(ctx, pieces).render(), whole) << "random split, round " << round;
-        }
+        test::expect_same_however_split(
+            read_file(path), [&](const auto& pieces) { return decode(ctx, pieces).render(); },
+            {.max_piece = 40}, rng);
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Conformance: replay the recorded provider fixtures and check invariants.
 
-bool fixtures_present() {
-    return fs::is_directory(kFixturesDir / "anthropic");
-}
-
-std::vector<fs::path> fixture_files(std::string_view dir, std::string_view prefix,
-                                    std::string_view ext) {
-    std::vector<fs::path> out;
-    for (const auto& entry : fs::directory_iterator(kFixturesDir / dir)) {
-        const std::string file = entry.path().filename().string();
-        if (file.starts_with(prefix) && file.ends_with(ext)) {
-            out.push_back(entry.path());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// Checks an OpenAI chunk stream: JSON chunks, one finish_reason, usage chunk, [DONE], and
-// tool-call arguments that reassemble to JSON objects (unless cut by the length limit).
-void check_openai_stream(const std::string& sse, bool include_usage) {
-    std::vector<std::string> events;
-    std::size_t pos = 0;
-    while (pos < sse.size()) {
-        const std::size_t end = sse.find("\n\n", pos);
-        ASSERT_NE(end, std::string::npos) << "an event is not terminated by a blank line";
-        events.push_back(sse.substr(pos, end - pos));
-        pos = end + 2;
-    }
-    ASSERT_GE(events.size(), 3u);
-    EXPECT_EQ(events.back(), "data: [DONE]");
-    events.pop_back();
-
-    simdjson::dom::parser parser;
-    std::string finish;
-    int finish_count = 0;
-    bool saw_usage = false;
-    std::map<std::int64_t, std::string> arguments;
-    std::map<std::int64_t, std::string> ids;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        const std::string& event = events[i];
-        ASSERT_TRUE(event.starts_with("data: ")) << event;
-        const simdjson::padded_string padded(event.substr(6));
-        simdjson::dom::element chunk;
-        ASSERT_EQ(parser.parse(padded).get(chunk), simdjson::SUCCESS) << event;
-        EXPECT_EQ(std::string_view(chunk["object"].get_string().value_unsafe()),
-                  "chat.completion.chunk");
-        simdjson::dom::array choices;
-        ASSERT_EQ(chunk["choices"].get_array().get(choices), simdjson::SUCCESS);
-        if (include_usage) {
-            EXPECT_EQ(chunk["usage"].error(), simdjson::SUCCESS) << "usage member on " << event;
-        }
-        if (choices.size() == 0) {
-            EXPECT_EQ(i + 1, events.size()) << "the usage chunk comes last";
-            EXPECT_TRUE(chunk["usage"]["prompt_tokens"].is_int64());
-            saw_usage = true;
-            continue;
-        }
-        const simdjson::dom::element choice = choices.at(0).value_unsafe();
-        if (i == 0) {
-            EXPECT_EQ(std::string_view(choice["delta"]["role"].get_string().value_unsafe()),
-                      "assistant");
-        }
-        std::string_view reason;
-        if (choice["finish_reason"].get_string().get(reason) == simdjson::SUCCESS) {
-            finish = reason;
-            ++finish_count;
-        }
-        simdjson::dom::array calls;
-        if (choice["delta"]["tool_calls"].get_array().get(calls) == simdjson::SUCCESS) {
-            for (const simdjson::dom::element call : calls) {
-                const std::int64_t index = call["index"].get_int64().value_unsafe();
-                std::string_view id;
-                if (call["id"].get_string().get(id) == simdjson::SUCCESS) {
-                    EXPECT_EQ(ids.count(index), 0u) << "one header per tool call";
-                    EXPECT_EQ(index, static_cast<std::int64_t>(ids.size()))
-                        << "tool call indexes are ordinals";
-                    ids[index] = std::string(id);
-                }
-                std::string_view fragment;
-                if (call["function"]["arguments"].get_string().get(fragment) == simdjson::SUCCESS) {
-                    arguments[index] += fragment;
-                }
-            }
-        }
-    }
-    EXPECT_EQ(finish_count, 1);
-    EXPECT_EQ(saw_usage, include_usage);
-    for (const auto& [index, text] : arguments) {
-        if (finish == "length") {
-            continue;  // a tool call cut by max_tokens is partial JSON
-        }
-        const simdjson::padded_string padded(text);
-        simdjson::dom::element parsed;
-        EXPECT_EQ(parser.parse(padded).get(parsed), simdjson::SUCCESS)
-            << "arguments of tool call " << index << ": " << text;
-        EXPECT_TRUE(parsed.is_object());
-    }
-}
-
 TEST(AnthropicConformance, RecordedStreamsDecodeToValidOpenAIStreams) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir
-                     << " (they live outside the repository, in shared/fixtures)";
-    }
-    const auto files = fixture_files("anthropic", "stream.", ".sse");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic");
+    const auto files = test::fixture_files(kFixturesDir / "anthropic", "stream.", ".sse");
     ASSERT_FALSE(files.empty());
     for (const fs::path& path : files) {
         SCOPED_TRACE(path.filename().string());
@@ -346,16 +194,14 @@ TEST(AnthropicConformance, RecordedStreamsDecodeToValidOpenAIStreams) {
                 continue;
             }
             ASSERT_FALSE(result.error.has_value()) << result.error->message;
-            check_openai_stream(result.output, include_usage);
+            test::check_openai_stream(result.output, include_usage);
         }
     }
 }
 
 TEST(AnthropicConformance, RecordedResponsesTranslateToValidCompletions) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
-    const auto files = fixture_files("anthropic", "resp.", ".json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic");
+    const auto files = test::fixture_files(kFixturesDir / "anthropic", "resp.", ".json");
     ASSERT_FALSE(files.empty());
     AnthropicAdapter adapter;
     simdjson::dom::parser parser;
@@ -400,10 +246,8 @@ TEST(AnthropicConformance, RecordedResponsesTranslateToValidCompletions) {
 }
 
 TEST(AnthropicConformance, RecordedErrorsKeepStatusAndType) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
-    const auto files = fixture_files("anthropic", "err.", ".json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic");
+    const auto files = test::fixture_files(kFixturesDir / "anthropic", "err.", ".json");
     ASSERT_FALSE(files.empty());
     AnthropicAdapter adapter;
     for (const fs::path& path : files) {
@@ -422,10 +266,8 @@ TEST(AnthropicConformance, RecordedErrorsKeepStatusAndType) {
 
 // The OpenAI fixture requests are all expressible for Anthropic.
 TEST(AnthropicConformance, RecordedOpenAIRequestsTranslate) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
-    const auto files = fixture_files("openai", "req.", ".json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic");
+    const auto files = test::fixture_files(kFixturesDir / "openai", "req.", ".json");
     ASSERT_FALSE(files.empty());
     AnthropicAdapter adapter;
     simdjson::dom::parser parser;

@@ -23,28 +23,17 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "providers/bedrock/bedrock.h"
 #include "providers/bedrock/eventstream.h"
+#include "support/dirs.h"
 #include "support/golden.h"
-
-#ifndef SB_GOLDEN_DIR
-#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
-#endif
-#ifndef SB_FIXTURES_DIR
-#error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
-#endif
-#ifndef SB_FUZZ_CORPUS_DIR
-#error "SB_FUZZ_CORPUS_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/harness.h"
 
 namespace sb::providers::bedrock {
 namespace {
@@ -52,28 +41,19 @@ namespace {
 namespace fs = std::filesystem;
 namespace es = eventstream;
 
-const fs::path kGoldenDir = fs::path(SB_GOLDEN_DIR) / "bedrock";
-const fs::path kFixturesDir = fs::path(SB_FIXTURES_DIR) / "providers" / "bedrock";
-const fs::path kCorpusDir = fs::path(SB_FUZZ_CORPUS_DIR) / "bedrock_eventstream";
+const fs::path kGoldenDir = test::golden_dir("bedrock");
+const fs::path kFixturesDir = test::provider_fixtures_dir() / "bedrock";
+const fs::path kCorpusDir = test::fuzz_corpus_dir("bedrock_eventstream");
 
 constexpr std::int64_t kGoldenTime = 1440938160;  // 2015-08-30T12:36:00Z
 
+using test::byte_by_byte;
 using test::golden::error_json;
 using test::golden::pretty_json;
 using test::golden::read_file;
+using test::golden::run_cases;
 using test::golden::updating;
 using test::golden::write_file;
-
-// Golden inputs of one kind, sorted, as (name, path).
-std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
-    return test::golden::inputs(kGoldenDir, kind, ext);
-}
-
-// Compares with (or, when updating, rewrites) the expected file.
-void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
-                  const std::string& actual) {
-    test::golden::check(input, name, ext, actual);
-}
 
 std::string from_hex(std::string_view hex) {
     std::string out;
@@ -215,14 +195,6 @@ StreamResult decode_whole(const ChatContext& ctx, std::string_view bytes) {
     return decode(ctx, {bytes});
 }
 
-std::vector<std::string_view> byte_by_byte(std::string_view bytes) {
-    std::vector<std::string_view> pieces;
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        pieces.push_back(bytes.substr(i, 1));
-    }
-    return pieces;
-}
-
 ChatContext stream_context(std::string_view name) {
     ChatContext ctx = golden_context();
     ctx.stream = true;
@@ -234,178 +206,76 @@ ChatContext stream_context(std::string_view name) {
 // Golden cases
 
 TEST(BedrockGolden, RequestCasesMatch) {
-    const auto cases = inputs("request", "json");
-    ASSERT_FALSE(cases.empty()) << "no golden request cases under " << kGoldenDir;
     const BedrockAdapter adapter = golden_adapter();
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const std::string body = read_file(path);
-        ChatContext ctx = golden_context();
-        simdjson::dom::parser parser;
-        simdjson::dom::element root;
-        const simdjson::padded_string padded(body);
-        if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
-            bool flag = false;
-            ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
-        }
-        auto result = adapter.build_chat(golden_provider(), body, ctx);
-        std::string actual;
-        if (result) {
-            std::string json = "{\"url\":\"";
-            append_json_escaped(json, result->url);
-            json += "\",\"body\":" + result->body + "}";
-            actual = pretty_json(json);
-        } else {
-            actual = error_json(result.error());
-        }
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(kGoldenDir, "request", "json", "json",
+              [&](const auto&, const auto& body, auto& actual) {
+                  ChatContext ctx = golden_context();
+                  simdjson::dom::parser parser;
+                  simdjson::dom::element root;
+                  const simdjson::padded_string padded(body);
+                  if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
+                      bool flag = false;
+                      ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+                  }
+                  auto result = adapter.build_chat(golden_provider(), body, ctx);
+                  if (result) {
+                      std::string json = "{\"url\":\"";
+                      append_json_escaped(json, result->url);
+                      json += "\",\"body\":" + result->body + "}";
+                      actual = pretty_json(json);
+                  } else {
+                      actual = error_json(result.error());
+                  }
+              });
 }
 
 TEST(BedrockGolden, ResponseCasesMatch) {
-    const auto cases = inputs("response", "json");
-    ASSERT_FALSE(cases.empty());
     const BedrockAdapter adapter = golden_adapter();
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        auto result = adapter.translate_chat_response(read_file(path), golden_context());
-        const std::string actual = result ? pretty_json(*result) : error_json(result.error());
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(kGoldenDir, "response", "json", "json",
+              [&](const auto&, const auto& in, auto& actual) {
+                  auto result = adapter.translate_chat_response(in, golden_context());
+                  actual = result ? pretty_json(*result) : error_json(result.error());
+              });
 }
 
 TEST(BedrockGolden, StreamCasesMatch) {
-    const auto cases = inputs("stream", "json");
-    ASSERT_FALSE(cases.empty());
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const std::string bytes = encode_stream(read_file(path));
-        const StreamResult result = decode_whole(stream_context(name), bytes);
-        check_golden(path, name, "sse", result.render());
-    }
+    run_cases(kGoldenDir, "stream", "json", "sse",
+              [](const auto& name, const auto& in, auto& actual) {
+                  actual = decode_whole(stream_context(name), encode_stream(in)).render();
+              });
 }
 
 TEST(BedrockGolden, ErrorCasesMatch) {
-    const auto cases = inputs("error", "json");
-    ASSERT_FALSE(cases.empty());
     const BedrockAdapter adapter = golden_adapter();
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const int status = std::atoi(name.c_str());
-        ASSERT_GE(status, 100) << "error case names start with the HTTP status";
-        const Error e = adapter.map_error(golden_provider(), status, read_file(path), "7");
-        check_golden(path, name, "json", error_json(e));
-    }
+    run_cases(kGoldenDir, "error", "json", "json",
+              [&](const auto& name, const auto& in, auto& actual) {
+                  const int status = std::atoi(name.c_str());
+                  ASSERT_GE(status, 100) << "error case names start with the HTTP status";
+                  actual = error_json(adapter.map_error(golden_provider(), status, in, "7"));
+              });
 }
 
 // Every golden stream gives the same output fed whole, byte by byte, split in two at every
 // position, and in random pieces.
 TEST(BedrockEventStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
-    const auto cases = inputs("stream", "json");
+    const auto cases = test::golden::inputs(kGoldenDir, "stream", "json");
     ASSERT_FALSE(cases.empty());
     std::mt19937 rng(20240611);
     for (const auto& [name, path] : cases) {
         SCOPED_TRACE(name);
         const std::string bytes = encode_stream(read_file(path));
-        const std::string_view view(bytes);
         const ChatContext ctx = stream_context(name);
-        const std::string whole = decode_whole(ctx, bytes).render();
-
-        EXPECT_EQ(decode(ctx, byte_by_byte(view)).render(), whole) << "byte by byte";
-        for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
-            ASSERT_EQ(decode(ctx, {view.substr(0, cut), view.substr(cut)}).render(), whole)
-                << "split at byte " << cut;
-        }
-        for (int round = 0; round < 25; ++round) {
-            std::vector<std::string_view> pieces;
-            std::size_t pos = 0;
-            while (pos < bytes.size()) {
-                const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 60)(rng);
-                pieces.push_back(view.substr(pos, n));
-                pos += n;
-            }
-            EXPECT_EQ(decode(ctx, pieces).render(), whole) << "random split, round " << round;
-        }
+        ASSERT_NO_FATAL_FAILURE(test::expect_same_however_split(
+            bytes, [&](const auto& pieces) { return decode(ctx, pieces).render(); },
+            {.max_piece = 60, .every_cut = true}, rng));
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Conformance: replay the shared provider fixtures (outside the repository).
 
-bool fixtures_present() {
-    return fs::is_directory(kFixturesDir);
-}
-
-#define SB_REQUIRE_FIXTURES()                                                      \
-    if (!fixtures_present()) {                                                     \
-        GTEST_SKIP() << "Bedrock provider fixtures not found at " << kFixturesDir  \
-                     << " (they live outside the repository, in shared/fixtures)"; \
-    }
-
-simdjson::dom::element parse_fixture(simdjson::dom::parser& parser, const fs::path& path,
-                                     simdjson::padded_string& storage) {
-    storage = simdjson::padded_string(read_file(path));
-    simdjson::dom::element root;
-    EXPECT_EQ(parser.parse(storage).get(root), simdjson::SUCCESS) << path;
-    return root;
-}
-
-// Checks an OpenAI chunk stream: JSON chunks, role first, one finish_reason, usage chunk when
-// asked for, [DONE] last, tool-call indexes are ordinals.
-void check_openai_stream(const std::string& sse, bool include_usage) {
-    std::vector<std::string> events;
-    std::size_t pos = 0;
-    while (pos < sse.size()) {
-        const std::size_t end = sse.find("\n\n", pos);
-        ASSERT_NE(end, std::string::npos) << "an event is not terminated by a blank line";
-        events.push_back(sse.substr(pos, end - pos));
-        pos = end + 2;
-    }
-    ASSERT_GE(events.size(), 3u);
-    EXPECT_EQ(events.back(), "data: [DONE]");
-    events.pop_back();
-    simdjson::dom::parser parser;
-    int finish_count = 0;
-    bool saw_usage = false;
-    std::map<std::int64_t, std::string> ids;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        ASSERT_TRUE(events[i].starts_with("data: ")) << events[i];
-        const simdjson::padded_string padded(events[i].substr(6));
-        simdjson::dom::element chunk;
-        ASSERT_EQ(parser.parse(padded).get(chunk), simdjson::SUCCESS) << events[i];
-        simdjson::dom::array choices;
-        ASSERT_EQ(chunk["choices"].get_array().get(choices), simdjson::SUCCESS);
-        if (choices.size() == 0) {
-            EXPECT_EQ(i + 1, events.size()) << "the usage chunk comes last";
-            saw_usage = true;
-            continue;
-        }
-        const simdjson::dom::element choice = choices.at(0).value_unsafe();
-        if (i == 0) {
-            EXPECT_EQ(std::string_view(choice["delta"]["role"].get_string().value_unsafe()),
-                      "assistant");
-        }
-        if (choice["finish_reason"].is_string()) {
-            ++finish_count;
-        }
-        simdjson::dom::array calls;
-        if (choice["delta"]["tool_calls"].get_array().get(calls) == simdjson::SUCCESS) {
-            for (const simdjson::dom::element call : calls) {
-                const std::int64_t index = call["index"].get_int64().value_unsafe();
-                std::string_view id;
-                if (call["id"].get_string().get(id) == simdjson::SUCCESS) {
-                    EXPECT_EQ(index, static_cast<std::int64_t>(ids.size()));
-                    ids[index] = std::string(id);
-                }
-            }
-        }
-    }
-    EXPECT_EQ(finish_count, 1);
-    EXPECT_EQ(saw_usage, include_usage);
-}
-
 TEST(BedrockConformance, RecordedBinaryStreamsDecodeTheSameHoweverSplit) {
-    SB_REQUIRE_FIXTURES();
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(kFixturesDir)) {
         if (entry.path().extension() == ".bin") {
@@ -428,7 +298,7 @@ TEST(BedrockConformance, RecordedBinaryStreamsDecodeTheSameHoweverSplit) {
             const StreamResult whole = decode_whole(ctx, bytes);
             EXPECT_EQ(decode(ctx, byte_by_byte(bytes)).render(), whole.render());
             if (!whole.error) {
-                check_openai_stream(whole.output, include_usage);
+                test::check_openai_stream(whole.output, include_usage);
             } else {
                 EXPECT_GE(http_status(*whole.error), 400);
             }
@@ -439,11 +309,9 @@ TEST(BedrockConformance, RecordedBinaryStreamsDecodeTheSameHoweverSplit) {
 // botocore's own decoder vectors (tests/unit/test_eventstream.py, converted to hex in the
 // fixture): lengths, headers of every type and payloads decode as botocore decodes them.
 TEST(BedrockConformance, BotocoreVectorsDecode) {
-    SB_REQUIRE_FIXTURES();
-    simdjson::dom::parser parser;
-    simdjson::padded_string storage;
-    const auto root =
-        parse_fixture(parser, kFixturesDir / "eventstream.botocore_test_vectors.json", storage);
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const test::JsonFile fixture(kFixturesDir / "eventstream.botocore_test_vectors.json");
+    const auto root = fixture.root();
     int checked = 0;
     const simdjson::dom::object vectors = root.get_object().value_unsafe();
     for (const auto field : vectors) {
@@ -501,11 +369,9 @@ TEST(BedrockConformance, BotocoreVectorsDecode) {
 // aws-sdk-js-v3's ConverseStream snapshot frames: each decodes, and the exceptions the SDK mock
 // frames as events become errors with the service model's status.
 TEST(BedrockConformance, SdkSnapshotFramesDecode) {
-    SB_REQUIRE_FIXTURES();
-    simdjson::dom::parser parser;
-    simdjson::padded_string storage;
-    const auto root =
-        parse_fixture(parser, kFixturesDir / "stream.sdk_snapshot_frames.json", storage);
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const test::JsonFile fixture(kFixturesDir / "stream.sdk_snapshot_frames.json");
+    const auto root = fixture.root();
     int checked = 0;
     simdjson::dom::array frames;
     ASSERT_EQ(root["frames"].get_array().get(frames), simdjson::SUCCESS);
@@ -543,7 +409,7 @@ TEST(BedrockConformance, SdkSnapshotFramesDecode) {
 }
 
 TEST(BedrockConformance, ThrottlingSnapshotBodyMapsTo429) {
-    SB_REQUIRE_FIXTURES();
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
     const std::string text = read_file(kFixturesDir / "err.429.throttling.sdk_snapshot.txt");
     const std::size_t start = text.find('{');
     const std::size_t end = text.rfind('}');
@@ -559,11 +425,9 @@ TEST(BedrockConformance, ThrottlingSnapshotBodyMapsTo429) {
 // The AWS docs' tool-use request (messages + toolConfig) is what we send for the equivalent
 // OpenAI request.
 TEST(BedrockConformance, AwsDocsToolConfigRequestMatchesOurTranslation) {
-    SB_REQUIRE_FIXTURES();
-    simdjson::dom::parser parser;
-    simdjson::padded_string storage;
-    const auto expected =
-        parse_fixture(parser, kFixturesDir / "req.tool_config.aws_docs.json", storage);
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const test::JsonFile fixture(kFixturesDir / "req.tool_config.aws_docs.json");
+    const auto expected = fixture.root();
     const std::string openai = R"({"model":"m","messages":[{"role":"user",
         "content":"What is the most popular song on WZPZ?"}],
         "tools":[{"type":"function","function":{"name":"top_song",
@@ -590,7 +454,7 @@ TEST(BedrockConformance, AwsDocsToolConfigRequestMatchesOurTranslation) {
 // The seeds: every golden stream, and a few malformed frames built here.
 std::map<std::string, std::string> corpus_seeds() {
     std::map<std::string, std::string> seeds;
-    for (const auto& [name, path] : inputs("stream", "json")) {
+    for (const auto& [name, path] : test::golden::inputs(kGoldenDir, "stream", "json")) {
         seeds["golden_" + name] = encode_stream(read_file(path));
     }
     seeds["empty_message"] = es::encode({}, "");

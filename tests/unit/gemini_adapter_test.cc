@@ -16,53 +16,31 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "providers/gemini/gemini.h"
+#include "support/dirs.h"
 #include "support/golden.h"
-
-#ifndef SB_GOLDEN_DIR
-#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
-#endif
-#ifndef SB_FIXTURES_DIR
-#error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/harness.h"
 
 namespace sb::providers::gemini {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldenDir = fs::path(SB_GOLDEN_DIR) / "gemini";
-const fs::path kFixturesDir = fs::path(SB_FIXTURES_DIR) / "providers" / "gemini";
+const fs::path kGoldenDir = test::golden_dir("gemini");
+const fs::path kFixturesDir = test::provider_fixtures_dir() / "gemini";
 constexpr std::string_view kGoldenKey = "AIza-golden-key";
 
 using test::golden::error_json;
 using test::golden::pretty_json;
 using test::golden::read_file;
-using test::golden::updating;
-using test::golden::write_file;
-
-// Golden inputs of one kind, sorted, as (name, path).
-std::vector<std::pair<std::string, fs::path>> inputs(std::string_view kind, std::string_view ext) {
-    return test::golden::inputs(kGoldenDir, kind, ext);
-}
-
-// Compares with (or, when updating, rewrites) the expected file.
-void check_golden(const fs::path& input, std::string_view name, std::string_view ext,
-                  const std::string& actual) {
-    test::golden::check(input, name, ext, actual);
-}
+using test::golden::run_cases;
 
 std::string json_quote(std::string_view s) {
     std::string out = "\"";
@@ -181,58 +159,46 @@ bool json_equal(simdjson::dom::element a, simdjson::dom::element b) {
 // Golden cases
 
 TEST(GeminiGolden, RequestCasesMatch) {
-    const auto cases = inputs("request", "json");
-    ASSERT_FALSE(cases.empty()) << "no golden request cases under " << kGoldenDir;
     GeminiAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const std::string body = read_file(path);
-        auto result = adapter.build_chat(golden_provider(), body, request_context(body));
-        if (name.starts_with("err_")) {
-            EXPECT_FALSE(result) << "refusal cases are named err_*";
-        } else {
-            EXPECT_TRUE(result) << (result ? "" : result.error().message);
-        }
-        const std::string actual = result ? render_request(*result) : error_json(result.error());
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(kGoldenDir, "request", "json", "json",
+              [&](const auto& name, const auto& body, auto& actual) {
+                  auto result = adapter.build_chat(golden_provider(), body, request_context(body));
+                  if (name.starts_with("err_")) {
+                      EXPECT_FALSE(result) << "refusal cases are named err_*";
+                  } else {
+                      EXPECT_TRUE(result) << (result ? "" : result.error().message);
+                  }
+                  actual = result ? render_request(*result) : error_json(result.error());
+              });
 }
 
 TEST(GeminiGolden, ResponseCasesMatch) {
-    const auto cases = inputs("response", "json");
-    ASSERT_FALSE(cases.empty());
     GeminiAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        auto result = adapter.translate_chat_response(read_file(path), golden_context());
-        EXPECT_EQ(!result, name.starts_with("err_"));
-        const std::string actual = result ? pretty_json(*result) : error_json(result.error());
-        check_golden(path, name, "json", actual);
-    }
+    run_cases(kGoldenDir, "response", "json", "json",
+              [&](const auto& name, const auto& in, auto& actual) {
+                  auto result = adapter.translate_chat_response(in, golden_context());
+                  EXPECT_EQ(!result, name.starts_with("err_"));
+                  actual = result ? pretty_json(*result) : error_json(result.error());
+              });
 }
 
 TEST(GeminiGolden, StreamCasesMatch) {
-    const auto cases = inputs("stream", "sse");
-    ASSERT_FALSE(cases.empty());
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const StreamResult result = decode_whole(stream_context(name), read_file(path));
-        check_golden(path, name, "sse", result.render());
-    }
+    run_cases(kGoldenDir, "stream", "sse", "sse",
+              [](const auto& name, const auto& in, auto& actual) {
+                  actual = decode_whole(stream_context(name), in).render();
+              });
 }
 
 TEST(GeminiGolden, ErrorCasesMatch) {
-    const auto cases = inputs("error", "json");
-    ASSERT_FALSE(cases.empty());
     GeminiAdapter adapter;
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const int status = std::atoi(name.c_str());
-        ASSERT_GE(status, 100) << "error case names start with the HTTP status";
-        const Error e = adapter.map_error(golden_provider(), status, read_file(path), "");
-        EXPECT_EQ(e.message.find(kGoldenKey), std::string::npos) << "the key leaked";
-        check_golden(path, name, "json", error_json(e));
-    }
+    run_cases(kGoldenDir, "error", "json", "json",
+              [&](const auto& name, const auto& in, auto& actual) {
+                  const int status = std::atoi(name.c_str());
+                  ASSERT_GE(status, 100) << "error case names start with the HTTP status";
+                  const Error e = adapter.map_error(golden_provider(), status, in, "");
+                  EXPECT_EQ(e.message.find(kGoldenKey), std::string::npos) << "the key leaked";
+                  actual = error_json(e);
+              });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,31 +473,15 @@ TEST(GeminiError, ErrorInsideA200StreamKeepsStatusAndType) {
 
 // Every golden stream gives the same output fed whole, byte by byte, and in random pieces.
 TEST(GeminiStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
-    const auto cases = inputs("stream", "sse");
+    const auto cases = test::golden::inputs(kGoldenDir, "stream", "sse");
     ASSERT_FALSE(cases.empty());
     std::mt19937 rng(20250611);
     for (const auto& [name, path] : cases) {
         SCOPED_TRACE(name);
-        const std::string sse = read_file(path);
         const ChatContext ctx = stream_context(name);
-        const std::string whole = decode_whole(ctx, sse).render();
-
-        std::vector<std::string_view> bytes;
-        for (std::size_t i = 0; i < sse.size(); ++i) {
-            bytes.push_back(std::string_view(sse).substr(i, 1));
-        }
-        EXPECT_EQ(decode(ctx, bytes).render(), whole) << "byte by byte";
-
-        for (int round = 0; round < 25; ++round) {
-            std::vector<std::string_view> pieces;
-            std::size_t pos = 0;
-            while (pos < sse.size()) {
-                const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 40)(rng);
-                pieces.push_back(std::string_view(sse).substr(pos, n));
-                pos += n;
-            }
-            EXPECT_EQ(decode(ctx, pieces).render(), whole) << "random split, round " << round;
-        }
+        test::expect_same_however_split(
+            read_file(path), [&](const auto& pieces) { return decode(ctx, pieces).render(); },
+            {.max_piece = 40}, rng);
     }
 }
 
@@ -570,7 +520,7 @@ TEST(GeminiStream, ErrorsStayAndNothingFollows) {
 TEST(GeminiStream, SurvivesArbitraryBytes) {
     std::mt19937 rng(7);
     std::vector<std::string> seeds;
-    for (const auto& [name, path] : inputs("stream", "sse")) {
+    for (const auto& [name, path] : test::golden::inputs(kGoldenDir, "stream", "sse")) {
         seeds.push_back(read_file(path));
     }
     ASSERT_FALSE(seeds.empty());
@@ -605,28 +555,6 @@ TEST(GeminiStream, SurvivesArbitraryBytes) {
 
 // ---------------------------------------------------------------------------------------------
 // Conformance: replay the recorded provider fixtures and check the translation rules.
-
-bool fixtures_present() {
-    return fs::is_directory(kFixturesDir);
-}
-
-#define SB_REQUIRE_FIXTURES()                                                                \
-    if (!fixtures_present()) {                                                               \
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir                    \
-                     << " (they live outside the repository, in shared/fixtures/providers)"; \
-    }
-
-std::vector<fs::path> fixture_files(std::string_view prefix, std::string_view ext) {
-    std::vector<fs::path> out;
-    for (const auto& entry : fs::directory_iterator(kFixturesDir)) {
-        const std::string file = entry.path().filename().string();
-        if (file.starts_with(prefix) && file.ends_with(ext)) {
-            out.push_back(entry.path());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 // What a Gemini candidate should become, computed from the fixture independently of the
 // adapter: text, thought text, function calls (name, args JSON) and the OpenAI finish reason.
@@ -691,8 +619,8 @@ void check_usage(simdjson::dom::element usage, simdjson::dom::element metadata) 
 }
 
 TEST(GeminiConformance, RecordedResponsesTranslate) {
-    SB_REQUIRE_FIXTURES();
-    const auto files = fixture_files("resp.", ".json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const auto files = test::fixture_files(kFixturesDir, "resp.", ".json");
     ASSERT_FALSE(files.empty());
     GeminiAdapter adapter;
     for (const fs::path& path : files) {
@@ -747,8 +675,8 @@ TEST(GeminiConformance, RecordedResponsesTranslate) {
 }
 
 TEST(GeminiConformance, RecordedStreamsReplay) {
-    SB_REQUIRE_FIXTURES();
-    const auto files = fixture_files("stream.", ".segments.json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const auto files = test::fixture_files(kFixturesDir, "stream.", ".segments.json");
     ASSERT_FALSE(files.empty());
     for (const fs::path& path : files) {
         SCOPED_TRACE(path.filename().string());
@@ -869,8 +797,8 @@ TEST(GeminiConformance, RecordedStreamsReplay) {
 }
 
 TEST(GeminiConformance, RecordedErrorsMap) {
-    SB_REQUIRE_FIXTURES();
-    const auto files = fixture_files("err.", ".json");
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
+    const auto files = test::fixture_files(kFixturesDir, "err.", ".json");
     ASSERT_FALSE(files.empty());
     GeminiAdapter adapter;
     for (const fs::path& path : files) {
@@ -891,7 +819,7 @@ TEST(GeminiConformance, RecordedErrorsMap) {
 // (the members the fixture shows; the SDK's own extras such as an empty generationConfig or a
 // role inside systemInstruction are not compared).
 TEST(GeminiConformance, RequestsMatchTheRecordedGeminiBodies) {
-    SB_REQUIRE_FIXTURES();
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir);
     const std::string divide_tool =
         R"({"type":"function","function":{"name":"customDivide","description":"Custom divide function",)"
         R"("parameters":{"type":"object","properties":{"denominator":{"type":"number"},)"
