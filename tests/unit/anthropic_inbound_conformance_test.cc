@@ -20,39 +20,16 @@
 #include "providers/common/json.h"
 #include "providers/common/sse.h"
 #include "providers/gemini/gemini.h"
+#include "support/dirs.h"
 #include "support/golden.h"
-
-#ifndef SB_GOLDEN_DIR
-#error "SB_GOLDEN_DIR must be defined (tests/CMakeLists.txt)"
-#endif
-#ifndef SB_FIXTURES_DIR
-#error "SB_FIXTURES_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/harness.h"
 
 namespace sb::inbound::anthropic {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kFixturesDir = fs::path(SB_FIXTURES_DIR) / "providers";
-
-bool fixtures_present() {
-    return fs::is_directory(kFixturesDir / "anthropic") &&
-           fs::is_directory(kFixturesDir / "openai");
-}
-
-std::vector<fs::path> fixture_files(std::string_view dir, std::string_view prefix,
-                                    std::string_view ext) {
-    std::vector<fs::path> out;
-    for (const auto& entry : fs::directory_iterator(kFixturesDir / dir)) {
-        const std::string file = entry.path().filename().string();
-        if (file.starts_with(prefix) && file.ends_with(ext)) {
-            out.push_back(entry.path());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
+const fs::path kFixturesDir = test::provider_fixtures_dir();
 
 // What an Anthropic answer says, however it was delivered (message or stream).
 struct Said {
@@ -223,11 +200,10 @@ void expect_same(const Said& original, const Said& translated, bool truncated) {
 }
 
 TEST(AnthropicInboundConformance, AnthropicStreamsSurviveTheRoundTripThroughOpenAI) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic", kFixturesDir / "openai");
     const providers::anthropic::AnthropicAdapter adapter;
-    for (const fs::path& path : fixture_files("anthropic", "stream.", ".sse")) {
+    for (const fs::path& path :
+         test::fixture_files(kFixturesDir / "anthropic", "stream.", ".sse")) {
         SCOPED_TRACE(path.filename().string());
         const std::string recorded = test::golden::read_file(path);
         InboundStream stream(adapter.make_chat_stream_decoder(chat_context(true)), context());
@@ -252,11 +228,9 @@ TEST(AnthropicInboundConformance, AnthropicStreamsSurviveTheRoundTripThroughOpen
 }
 
 TEST(AnthropicInboundConformance, AnthropicMessagesSurviveTheRoundTripThroughOpenAI) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic", kFixturesDir / "openai");
     const providers::anthropic::AnthropicAdapter adapter;
-    for (const fs::path& path : fixture_files("anthropic", "resp.", ".json")) {
+    for (const fs::path& path : test::fixture_files(kFixturesDir / "anthropic", "resp.", ".json")) {
         SCOPED_TRACE(path.filename().string());
         const std::string recorded = test::golden::read_file(path);
         auto back = anthropic_response(&adapter, recorded, chat_context(false), context());
@@ -273,7 +247,7 @@ TEST(AnthropicInboundConformance, AdapterGoldenStreamsTranslate) {
     int complete = 0;
     for (const std::string_view provider : {"anthropic", "gemini", "bedrock"}) {
         for (const auto& [name, path] :
-             test::golden::inputs(fs::path(SB_GOLDEN_DIR) / provider, "stream", "sse")) {
+             test::golden::inputs(test::golden_dir(provider), "stream", "sse")) {
             const fs::path expected = path.parent_path() / (name + ".expected.sse");
             SCOPED_TRACE(expected.string());
             const std::string openai = test::golden::read_file(expected);
@@ -313,7 +287,7 @@ TEST(AnthropicInboundConformance, GeminiStreamsTranslateThroughTheChain) {
     const providers::gemini::GeminiAdapter adapter;
     int complete = 0;
     for (const auto& [name, path] :
-         test::golden::inputs(fs::path(SB_GOLDEN_DIR) / "gemini", "stream", "sse")) {
+         test::golden::inputs(test::golden_dir("gemini"), "stream", "sse")) {
         SCOPED_TRACE(name);
         InboundStream stream(adapter.make_chat_stream_decoder(chat_context(true)), context());
         std::string out;
@@ -333,10 +307,8 @@ TEST(AnthropicInboundConformance, GeminiStreamsTranslateThroughTheChain) {
 }
 
 TEST(AnthropicInboundConformance, OpenAIStreamsBecomeWellFormedAnthropicStreams) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
-    for (const fs::path& path : fixture_files("openai", "stream.", ".sse")) {
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic", kFixturesDir / "openai");
+    for (const fs::path& path : test::fixture_files(kFixturesDir / "openai", "stream.", ".sse")) {
         SCOPED_TRACE(path.filename().string());
         const std::string recorded = test::golden::read_file(path);
         StreamTranslator translator(context());
@@ -360,17 +332,15 @@ TEST(AnthropicInboundConformance, OpenAIStreamsBecomeWellFormedAnthropicStreams)
 }
 
 TEST(AnthropicInboundConformance, OpenAIResponsesBecomeAnthropicMessages) {
-    if (!fixtures_present()) {
-        GTEST_SKIP() << "provider fixtures not found at " << kFixturesDir;
-    }
-    for (const fs::path& path : fixture_files("openai", "resp.", ".json")) {
+    SB_SKIP_WITHOUT_FIXTURES(kFixturesDir / "anthropic", kFixturesDir / "openai");
+    for (const fs::path& path : test::fixture_files(kFixturesDir / "openai", "resp.", ".json")) {
         SCOPED_TRACE(path.filename().string());
         auto result = to_anthropic_response(test::golden::read_file(path), context());
         ASSERT_TRUE(result) << result.error().message;
         const Said said = read_message(*result);
         EXPECT_FALSE(said.stop_reason.empty());
     }
-    for (const fs::path& path : fixture_files("openai", "err.", ".json")) {
+    for (const fs::path& path : test::fixture_files(kFixturesDir / "openai", "err.", ".json")) {
         SCOPED_TRACE(path.filename().string());
         auto result = to_anthropic_response(test::golden::read_file(path), context());
         ASSERT_FALSE(result);

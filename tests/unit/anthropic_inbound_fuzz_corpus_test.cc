@@ -5,18 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "anthropic_inbound_fuzz.h"
-#include "support/golden.h"
-
-#ifndef SB_FUZZ_CORPUS_DIR
-#error "SB_FUZZ_CORPUS_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/dirs.h"
+#include "support/harness.h"
 
 namespace sb {
 namespace {
@@ -24,20 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<std::pair<std::string, std::string>> corpus(std::string_view target) {
-    const fs::path dir = fs::path(SB_FUZZ_CORPUS_DIR) / target;
-    std::vector<std::pair<std::string, std::string>> files;
-    if (!fs::is_directory(dir)) {
-        ADD_FAILURE() << dir << " is missing";
-        return files;
-    }
-    for (const auto& entry : fs::directory_iterator(dir)) {
-        if (entry.is_regular_file()) {
-            files.emplace_back(entry.path().filename().string(),
-                               test::golden::read_file(entry.path()));
-        }
-    }
-    std::sort(files.begin(), files.end());
-    return files;
+    return test::corpus_files(test::fuzz_corpus_dir(target));
 }
 
 const std::uint8_t* bytes_of(const std::string& s) {

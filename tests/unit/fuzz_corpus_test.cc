@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -17,11 +16,9 @@
 #include "api/openai_request.h"
 #include "providers/anthropic/anthropic.h"
 #include "providers/gemini/gemini.h"
+#include "support/dirs.h"
 #include "support/golden.h"
-
-#ifndef SB_FUZZ_CORPUS_DIR
-#error "SB_FUZZ_CORPUS_DIR must be defined (tests/CMakeLists.txt)"
-#endif
+#include "support/harness.h"
 
 namespace sb {
 namespace {
@@ -33,38 +30,14 @@ using providers::ChatContext;
 
 // Every regular file of fuzz/corpus/<target>/, as (file name, bytes), sorted by name.
 std::vector<std::pair<std::string, std::string>> corpus(std::string_view target) {
-    const fs::path dir = fs::path(SB_FUZZ_CORPUS_DIR) / target;
-    std::vector<std::pair<std::string, std::string>> files;
-    if (!fs::is_directory(dir)) {
-        ADD_FAILURE() << dir << " is missing";
-        return files;
-    }
-    for (const auto& entry : fs::directory_iterator(dir)) {
-        if (entry.is_regular_file()) {
-            files.emplace_back(entry.path().filename().string(),
-                               test::golden::read_file(entry.path()));
-        }
-    }
-    std::sort(files.begin(), files.end());
-    return files;
+    return test::corpus_files(test::fuzz_corpus_dir(target));
 }
 
 // The stream decoders' output (and error) for `data` fed as the given pieces, then finish().
 std::string decode(const Adapter& adapter, const ChatContext& ctx,
                    const std::vector<std::string_view>& pieces) {
     auto decoder = adapter.make_chat_stream_decoder(ctx);
-    std::string out;
-    for (const std::string_view piece : pieces) {
-        auto status = decoder->feed(piece, out);
-        if (!status) {
-            return out + "\n#error " + status.error().message;
-        }
-    }
-    auto status = decoder->finish(out);
-    if (!status) {
-        return out + "\n#error " + status.error().message;
-    }
-    return out;
+    return test::golden::run_stream(*decoder, pieces).render();
 }
 
 // What the stream fuzz targets check for one input (the first byte picks the split position
@@ -94,11 +67,7 @@ bool replay_stream(const Adapter& adapter, std::string_view input) {
             break;
         }
     }
-    std::vector<std::string_view> single;
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        single.push_back(bytes.substr(i, 1));
-    }
-    EXPECT_EQ(decode(adapter, ctx, single), whole) << "byte by byte";
+    EXPECT_EQ(decode(adapter, ctx, test::byte_by_byte(bytes)), whole) << "byte by byte";
     return whole.ends_with("data: [DONE]\n\n");
 }
 
