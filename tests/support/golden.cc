@@ -150,6 +150,18 @@ StreamResult run_stream(providers::StreamDecoder& decoder,
     return result;
 }
 
+StreamResult run_stream(const providers::Adapter& adapter, const providers::ChatContext& ctx,
+                        const std::vector<std::string_view>& pieces) {
+    const auto decoder = adapter.make_chat_stream_decoder(ctx);
+    return run_stream(*decoder, pieces);
+}
+
+providers::ChatContext stream_context(providers::ChatContext base, std::string_view name) {
+    base.stream = true;
+    base.include_usage = name.ends_with("_usage");
+    return base;
+}
+
 void check(const fs::path& input, std::string_view name, std::string_view ext,
            const std::string& actual) {
     const fs::path expected_path =

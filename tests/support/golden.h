@@ -54,6 +54,13 @@ struct StreamResult {
 // Feeds `pieces` to `decoder` in order, then finishes it; stops at the first error.
 StreamResult run_stream(providers::StreamDecoder& decoder,
                         const std::vector<std::string_view>& pieces);
+// The same with a fresh chat stream decoder of `adapter` for `ctx`.
+StreamResult run_stream(const providers::Adapter& adapter, const providers::ChatContext& ctx,
+                        const std::vector<std::string_view>& pieces);
+
+// `base` set up for a golden stream case: streaming, with include_usage when `name` ends in
+// "_usage".
+providers::ChatContext stream_context(providers::ChatContext base, std::string_view name);
 
 // Compares `actual` with <name>.expected.<ext> beside `input` (a gtest failure when it differs
 // or is missing) or, when updating, rewrites that file.

@@ -90,6 +90,26 @@ void expect_same_however_split(std::string_view bytes, const StreamRun& run,
     }
 }
 
+void expect_stream_cases_split_invariant(
+    const fs::path& dir, std::string_view in_ext, std::mt19937::result_type seed,
+    const SplitChecks& checks, const std::function<std::string(const std::string&)>& to_bytes,
+    const StreamCaseRun& run) {
+    const auto cases = golden::inputs(dir, "stream", in_ext);
+    ASSERT_FALSE(cases.empty()) << "no golden stream cases under " << dir / "stream";
+    std::mt19937 rng(seed);
+    for (const auto& [name, path] : cases) {
+        SCOPED_TRACE(name);
+        const std::string input = golden::read_file(path);
+        const std::string bytes = to_bytes ? to_bytes(input) : input;
+        expect_same_however_split(
+            bytes, [&](const std::vector<std::string_view>& pieces) { return run(name, pieces); },
+            checks, rng);
+        if (::testing::Test::HasFatalFailure()) {
+            return;
+        }
+    }
+}
+
 void check_openai_stream(const std::string& sse, bool include_usage) {
     std::vector<std::string> events;
     std::size_t pos = 0;

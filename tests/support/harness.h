@@ -74,6 +74,19 @@ struct SplitChecks {
 void expect_same_however_split(std::string_view bytes, const StreamRun& run,
                                const SplitChecks& checks, std::mt19937& rng);
 
+// Renders a stream case (`name`, its bytes fed as `pieces`).
+using StreamCaseRun = std::function<std::string(const std::string& name,
+                                                const std::vector<std::string_view>& pieces)>;
+
+// For every golden stream case `dir`/stream/<name>.in.`in_ext` (a fatal failure when there is
+// none), under SCOPED_TRACE(name): expect_same_however_split on the bytes `to_bytes(input)` (the
+// input itself when `to_bytes` is empty), one rng seeded with `seed` for all cases. Stops at the
+// first fatal failure.
+void expect_stream_cases_split_invariant(
+    const std::filesystem::path& dir, std::string_view in_ext, std::mt19937::result_type seed,
+    const SplitChecks& checks, const std::function<std::string(const std::string&)>& to_bytes,
+    const StreamCaseRun& run);
+
 // Checks an OpenAI chat-completion chunk stream: blank-line-terminated `data:` events holding
 // JSON chunks, role first, one finish_reason, a usage member on every chunk and a usage chunk
 // last exactly when `include_usage`, [DONE] last, one header per tool call with ordinal indexes,

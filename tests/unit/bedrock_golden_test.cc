@@ -186,9 +186,7 @@ using test::golden::StreamResult;
 
 // Runs a whole stream through a decoder, fed in the given pieces.
 StreamResult decode(const ChatContext& ctx, const std::vector<std::string_view>& pieces) {
-    const BedrockAdapter adapter = golden_adapter();
-    auto decoder = adapter.make_chat_stream_decoder(ctx);
-    return test::golden::run_stream(*decoder, pieces);
+    return test::golden::run_stream(golden_adapter(), ctx, pieces);
 }
 
 StreamResult decode_whole(const ChatContext& ctx, std::string_view bytes) {
@@ -196,10 +194,7 @@ StreamResult decode_whole(const ChatContext& ctx, std::string_view bytes) {
 }
 
 ChatContext stream_context(std::string_view name) {
-    ChatContext ctx = golden_context();
-    ctx.stream = true;
-    ctx.include_usage = name.ends_with("_usage");
-    return ctx;
+    return test::golden::stream_context(golden_context(), name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,17 +253,11 @@ TEST(BedrockGolden, ErrorCasesMatch) {
 // Every golden stream gives the same output fed whole, byte by byte, split in two at every
 // position, and in random pieces.
 TEST(BedrockEventStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
-    const auto cases = test::golden::inputs(kGoldenDir, "stream", "json");
-    ASSERT_FALSE(cases.empty());
-    std::mt19937 rng(20240611);
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const std::string bytes = encode_stream(read_file(path));
-        const ChatContext ctx = stream_context(name);
-        ASSERT_NO_FATAL_FAILURE(test::expect_same_however_split(
-            bytes, [&](const auto& pieces) { return decode(ctx, pieces).render(); },
-            {.max_piece = 60, .every_cut = true}, rng));
-    }
+    test::expect_stream_cases_split_invariant(
+        kGoldenDir, "json", 20240611, {.max_piece = 60, .every_cut = true}, encode_stream,
+        [](const auto& name, const auto& pieces) {
+            return decode(stream_context(name), pieces).render();
+        });
 }
 
 // ---------------------------------------------------------------------------------------------

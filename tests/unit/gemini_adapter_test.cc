@@ -69,9 +69,7 @@ using test::golden::StreamResult;
 
 // Runs a whole Gemini stream through a decoder, fed in the given pieces.
 StreamResult decode(const ChatContext& ctx, const std::vector<std::string_view>& pieces) {
-    GeminiAdapter adapter;
-    auto decoder = adapter.make_chat_stream_decoder(ctx);
-    return test::golden::run_stream(*decoder, pieces);
+    return test::golden::run_stream(GeminiAdapter(), ctx, pieces);
 }
 
 StreamResult decode_whole(const ChatContext& ctx, std::string_view sse) {
@@ -79,10 +77,7 @@ StreamResult decode_whole(const ChatContext& ctx, std::string_view sse) {
 }
 
 ChatContext stream_context(std::string_view name) {
-    ChatContext ctx = golden_context();
-    ctx.stream = true;
-    ctx.include_usage = name.ends_with("_usage");
-    return ctx;
+    return test::golden::stream_context(golden_context(), name);
 }
 
 // The context a golden request runs with: stream flags and the upstream model from the body.
@@ -473,16 +468,11 @@ TEST(GeminiError, ErrorInsideA200StreamKeepsStatusAndType) {
 
 // Every golden stream gives the same output fed whole, byte by byte, and in random pieces.
 TEST(GeminiStream, OutputDoesNotDependOnHowTheBytesAreSplit) {
-    const auto cases = test::golden::inputs(kGoldenDir, "stream", "sse");
-    ASSERT_FALSE(cases.empty());
-    std::mt19937 rng(20250611);
-    for (const auto& [name, path] : cases) {
-        SCOPED_TRACE(name);
-        const ChatContext ctx = stream_context(name);
-        test::expect_same_however_split(
-            read_file(path), [&](const auto& pieces) { return decode(ctx, pieces).render(); },
-            {.max_piece = 40}, rng);
-    }
+    test::expect_stream_cases_split_invariant(
+        kGoldenDir, "sse", 20250611, {.max_piece = 40}, nullptr,
+        [](const auto& name, const auto& pieces) {
+            return decode(stream_context(name), pieces).render();
+        });
 }
 
 TEST(GeminiStream, UsesTheLastCumulativeUsageNeverTheSum) {
