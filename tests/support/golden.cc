@@ -156,6 +156,21 @@ StreamResult run_stream(const providers::Adapter& adapter, const providers::Chat
     return run_stream(*decoder, pieces);
 }
 
+StreamFlags stream_flags(std::string_view body) {
+    StreamFlags flags;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    const simdjson::padded_string padded(body);
+    if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
+        bool flag = false;
+        flags.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+        flags.include_usage =
+            root["stream_options"]["include_usage"].get_bool().get(flag) == simdjson::SUCCESS &&
+            flag;
+    }
+    return flags;
+}
+
 providers::ChatContext stream_context(providers::ChatContext base, std::string_view name) {
     base.stream = true;
     base.include_usage = name.ends_with("_usage");

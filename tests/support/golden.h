@@ -58,6 +58,14 @@ StreamResult run_stream(providers::StreamDecoder& decoder,
 StreamResult run_stream(const providers::Adapter& adapter, const providers::ChatContext& ctx,
                         const std::vector<std::string_view>& pieces);
 
+// The "stream" and "stream_options.include_usage" flags of an OpenAI request body (false when
+// absent, not booleans, or the body is not JSON).
+struct StreamFlags {
+    bool stream = false;
+    bool include_usage = false;
+};
+StreamFlags stream_flags(std::string_view body);
+
 // `base` set up for a golden stream case: streaming, with include_usage when `name` ends in
 // "_usage".
 providers::ChatContext stream_context(providers::ChatContext base, std::string_view name);

@@ -108,22 +108,15 @@ ChatContext stream_context(std::string_view name) {
 
 TEST(AnthropicGolden, RequestCasesMatch) {
     AnthropicAdapter adapter;
-    run_cases(
-        kGoldenDir, "request", "json", "json", [&](const auto&, const auto& body, auto& actual) {
-            ChatContext ctx = golden_context();
-            simdjson::dom::parser parser;
-            simdjson::dom::element root;
-            const simdjson::padded_string padded(body);
-            if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
-                bool flag = false;
-                ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
-                ctx.include_usage = root["stream_options"]["include_usage"].get_bool().get(flag) ==
-                                        simdjson::SUCCESS &&
-                                    flag;
-            }
-            auto result = adapter.build_chat(golden_provider(), body, ctx);
-            actual = result ? pretty_json(result->body) : error_json(result.error());
-        });
+    run_cases(kGoldenDir, "request", "json", "json",
+              [&](const auto&, const auto& body, auto& actual) {
+                  ChatContext ctx = golden_context();
+                  const auto flags = test::golden::stream_flags(body);
+                  ctx.stream = flags.stream;
+                  ctx.include_usage = flags.include_usage;
+                  auto result = adapter.build_chat(golden_provider(), body, ctx);
+                  actual = result ? pretty_json(result->body) : error_json(result.error());
+              });
 }
 
 TEST(AnthropicGolden, ResponseCasesMatch) {

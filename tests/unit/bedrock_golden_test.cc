@@ -205,13 +205,7 @@ TEST(BedrockGolden, RequestCasesMatch) {
     run_cases(kGoldenDir, "request", "json", "json",
               [&](const auto&, const auto& body, auto& actual) {
                   ChatContext ctx = golden_context();
-                  simdjson::dom::parser parser;
-                  simdjson::dom::element root;
-                  const simdjson::padded_string padded(body);
-                  if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
-                      bool flag = false;
-                      ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
-                  }
+                  ctx.stream = test::golden::stream_flags(body).stream;
                   auto result = adapter.build_chat(golden_provider(), body, ctx);
                   if (result) {
                       std::string json = "{\"url\":\"";

@@ -83,15 +83,13 @@ ChatContext stream_context(std::string_view name) {
 // The context a golden request runs with: stream flags and the upstream model from the body.
 ChatContext request_context(const std::string& body) {
     ChatContext ctx = golden_context();
+    const auto flags = test::golden::stream_flags(body);
+    ctx.stream = flags.stream;
+    ctx.include_usage = flags.include_usage;
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     const simdjson::padded_string padded(body);
     if (parser.parse(padded).get(root) == simdjson::SUCCESS) {
-        bool flag = false;
-        ctx.stream = root["stream"].get_bool().get(flag) == simdjson::SUCCESS && flag;
-        ctx.include_usage =
-            root["stream_options"]["include_usage"].get_bool().get(flag) == simdjson::SUCCESS &&
-            flag;
         std::string_view model;
         if (root["model"].get_string().get(model) == simdjson::SUCCESS &&
             model.starts_with("gemini-")) {
