@@ -30,6 +30,9 @@ using detail::path;
 using detail::string_member;
 using detail::unsupported;
 using detail::wrong_type;
+using providers::common::append_list_member;
+using providers::common::append_member;
+using providers::common::append_raw_member;
 
 constexpr std::string_view kImageMediaTypes[] = {"image/jpeg", "image/png", "image/gif",
                                                  "image/webp"};
@@ -325,35 +328,17 @@ Result<std::string> Translator::run(std::string_view body) {
                ? ",\"max_completion_tokens\":"
                : ",\"max_tokens\":";
     append_int(out, *max_tokens_);
-    if (temperature_) {
-        out += ",\"temperature\":";
-        append_element(out, *temperature_);
-    }
-    if (top_p_) {
-        out += ",\"top_p\":";
-        append_element(out, *top_p_);
-    }
-    if (top_k_) {
-        out += ",\"top_k\":";
-        append_element(out, *top_k_);
-    }
-    if (!stop_.empty()) {
-        out += ",\"stop\":[";
-        out += stop_;
-        out += ']';
-    }
+    append_member(out, "temperature", temperature_);
+    append_member(out, "top_p", top_p_);
+    append_member(out, "top_k", top_k_);
+    append_list_member(out, "stop", stop_);
     if (stream_) {
         // Anthropic streams always report usage (message_start, message_delta).
         out += ",\"stream\":true,\"stream_options\":{\"include_usage\":true}";
     }
     if (!tools_.empty()) {
-        out += ",\"tools\":[";
-        out += tools_;
-        out += ']';
-        if (!tool_choice_.empty()) {
-            out += ",\"tool_choice\":";
-            out += tool_choice_;
-        }
+        append_list_member(out, "tools", tools_);
+        append_raw_member(out, "tool_choice", tool_choice_);
         if (parallel_disabled_) {
             out += ",\"parallel_tool_calls\":false";
         }
@@ -362,10 +347,7 @@ Result<std::string> Translator::run(std::string_view body) {
         out += ",\"reasoning_effort\":";
         append_string(out, reasoning_effort_);
     }
-    if (!response_format_.empty()) {
-        out += ",\"response_format\":";
-        out += response_format_;
-    }
+    append_raw_member(out, "response_format", response_format_);
     if (user_) {
         out += ",\"user\":";
         append_string(out, *user_);

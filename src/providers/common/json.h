@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,16 @@ void append_string(std::string& out, std::string_view s);
 void append_int(std::string& out, std::int64_t value);
 // Appends a parsed JSON value, minified, with its members in their original order.
 void append_element(std::string& out, simdjson::dom::element value);
+
+// Object members for a body written by hand. Each writes nothing when its value is absent or
+// empty, else `,"<key>":` and the value; `key` is written as is (a plain member name).
+// `value`, minified (append_element).
+void append_member(std::string& out, std::string_view key,
+                   const std::optional<simdjson::dom::element>& value);
+// `json`, JSON text written as is.
+void append_raw_member(std::string& out, std::string_view key, std::string_view json);
+// `[<items>]`, `items` being a comma-separated list of JSON values (begin_item).
+void append_list_member(std::string& out, std::string_view key, std::string_view items);
 
 // Parses an upstream's (non-stream) body with `parser`: its root when it is a JSON object, else
 // bad_response(provider, why) (common/errors.h). The element lives in `parser`.
