@@ -23,40 +23,6 @@ void append_element(std::string& out, simdjson::dom::element value) {
     out += simdjson::to_string(value);
 }
 
-namespace {
-
-void append_key(std::string& out, std::string_view key) {
-    out += ",\"";
-    out += key;
-    out += "\":";
-}
-
-}  // namespace
-
-void append_member(std::string& out, std::string_view key,
-                   const std::optional<simdjson::dom::element>& value) {
-    if (value) {
-        append_key(out, key);
-        append_element(out, *value);
-    }
-}
-
-void append_raw_member(std::string& out, std::string_view key, std::string_view json) {
-    if (!json.empty()) {
-        append_key(out, key);
-        out += json;
-    }
-}
-
-void append_list_member(std::string& out, std::string_view key, std::string_view items) {
-    if (!items.empty()) {
-        append_key(out, key);
-        out += '[';
-        out += items;
-        out += ']';
-    }
-}
-
 std::string_view string_member(simdjson::dom::element object, std::string_view key) {
     std::string_view value;
     if (object[key].get_string().get(value) != simdjson::SUCCESS) {
