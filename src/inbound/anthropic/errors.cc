@@ -42,25 +42,6 @@ tl::unexpected<Error> unsupported(std::string param, std::string_view why) {
                                why));
 }
 
-bool is_null(simdjson::dom::element e) {
-    return e.type() == simdjson::dom::element_type::NULL_VALUE;
-}
-
-bool is_number(simdjson::dom::element e) {
-    const auto t = e.type();
-    return t == simdjson::dom::element_type::INT64 || t == simdjson::dom::element_type::UINT64 ||
-           t == simdjson::dom::element_type::DOUBLE;
-}
-
-bool is_blank(std::string_view s) {
-    for (const char c : s) {
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
-
 Result<simdjson::dom::object> parse_object(simdjson::dom::parser& parser,
                                            const simdjson::padded_string& body) {
     simdjson::dom::element root;

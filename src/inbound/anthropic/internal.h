@@ -11,7 +11,9 @@
 
 #include "core/error.h"
 #include "core/result.h"
+#include "providers/common/chat_request.h"
 #include "providers/common/json.h"
+#include "providers/common/strings.h"
 
 namespace sb::inbound::anthropic::detail {
 
@@ -19,6 +21,9 @@ using providers::common::append_element;
 using providers::common::append_int;
 using providers::common::append_string;
 using providers::common::begin_item;
+using providers::common::is_blank;
+using providers::common::is_null;
+using providers::common::is_number;
 using providers::common::string_member;
 
 // Anthropic-style paths: "messages.1.content.0".
@@ -32,9 +37,28 @@ tl::unexpected<Error> wrong_type(std::string param, std::string_view expected); 
 // A field (or value) with no equivalent on a non-Anthropic target; `why` may be empty.
 tl::unexpected<Error> unsupported(std::string param, std::string_view why = {});
 
-bool is_null(simdjson::dom::element e);
-bool is_number(simdjson::dom::element e);
-bool is_blank(std::string_view s);
+// A list of strings at `name` (`stop_sequences`): each string goes to `on_item(std::string_view)`
+// in order; null is an empty list. "Input should be a valid list" / "a valid string" otherwise.
+template <typename OnItem>
+Status read_string_list(simdjson::dom::element value, std::string_view name, OnItem&& on_item) {
+    if (is_null(value)) {
+        return {};
+    }
+    simdjson::dom::array list;
+    if (value.get_array().get(list) != simdjson::SUCCESS) {
+        return wrong_type(std::string(name), "a valid list");
+    }
+    std::size_t i = 0;
+    for (const simdjson::dom::element item : list) {
+        std::string_view s;
+        if (item.get_string().get(s) != simdjson::SUCCESS) {
+            return wrong_type(path(name, i), "a valid string");
+        }
+        on_item(s);
+        ++i;
+    }
+    return {};
+}
 
 // The body parsed into `parser`'s document: InvalidJson, or a 400 unless it is an object.
 Result<simdjson::dom::object> parse_object(simdjson::dom::parser& parser,

@@ -131,15 +131,13 @@ Result<std::string> to_anthropic_response(std::string_view openai_body, const Re
 // each tool call; one block open at a time, indexes in order), message_delta, message_stop.
 // feed() takes any split of the bytes. An OpenAI error event (`data: {"error":{...}}`) or a
 // malformed stream is returned as an Error: the gateway answers with a plain HTTP error when
-// nothing was sent yet, else calls fail(). One per request; not thread-safe.
-class StreamTranslator final : public providers::StreamDecoder {
+// nothing was sent yet, else calls fail(). The first error sticks (ChatStreamDecoder). finish():
+// the upstream ended; [DONE] already wrote message_delta and message_stop, and a stream that
+// ended without it (cut, maybe before its finish_reason or usage) is an Error. One per request;
+// not thread-safe.
+class StreamTranslator final : public providers::common::ChatStreamDecoder {
   public:
     explicit StreamTranslator(ResponseContext ctx);
-
-    Status feed(std::string_view bytes, std::string& out) override;
-    // The upstream ended. [DONE] already wrote message_delta and message_stop; a stream that
-    // ended without it (cut, maybe before its finish_reason or usage) is an Error.
-    Status finish(std::string& out) override;
 
     // Appends `event: ping` when a message is in progress (after message_start, before
     // message_stop or an error event); nothing otherwise. For the gateway's keep-alive timer.
@@ -185,10 +183,12 @@ class StreamTranslator final : public providers::StreamDecoder {
         std::string& out;
     };
 
+    Status decode(std::string_view bytes, std::string& out) override;
+    Status end(std::string& out) override;
+
     Status on_event(const std::string& event, std::string& data, std::string& out);
     Status on_chunk(simdjson::dom::element chunk, std::string& out);
     Status on_tool_call(simdjson::dom::element call, std::string& out);
-    Status fail_with(Error e);
 
     void ensure_started(std::string& out);
     void add_text(Kind kind, std::string_view text, std::string& out);
@@ -216,7 +216,6 @@ class StreamTranslator final : public providers::StreamDecoder {
 
     bool started_ = false;
     bool ended_ = false;
-    std::optional<Error> error_;
 };
 
 // The whole answer path for one streamed request to a non-Anthropic target: upstream bytes go

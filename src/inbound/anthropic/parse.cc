@@ -11,9 +11,7 @@ namespace sb::inbound::anthropic {
 using detail::invalid;
 using detail::is_null;
 using detail::missing;
-using detail::path;
 using detail::wrong_type;
-using simdjson::dom::array;
 using simdjson::dom::element;
 
 Result<MessagesRequest> parse(Endpoint endpoint, std::string_view body) {
@@ -55,21 +53,11 @@ Result<MessagesRequest> parse(Endpoint endpoint, std::string_view body) {
             }
             out.inbound.stream = stream;
         } else if (key == "stop_sequences" && endpoint == Endpoint::Messages) {
-            array list;
-            if (is_null(value)) {
-                continue;
-            }
-            if (value.get_array().get(list) != simdjson::SUCCESS) {
-                return wrong_type("stop_sequences", "a valid list");
-            }
-            std::size_t i = 0;
-            for (const element item : list) {
-                std::string_view s;
-                if (item.get_string().get(s) != simdjson::SUCCESS) {
-                    return wrong_type(path("stop_sequences", i), "a valid string");
-                }
-                out.stop_sequences.emplace_back(s);
-                ++i;
+            if (auto status = detail::read_string_list(
+                    value, "stop_sequences",
+                    [&](std::string_view s) { out.stop_sequences.emplace_back(s); });
+                !status) {
+                return fail(std::move(status).error());
             }
         }
     }

@@ -30,6 +30,9 @@ using detail::path;
 using detail::string_member;
 using detail::unsupported;
 using detail::wrong_type;
+using providers::common::append_list_member;
+using providers::common::append_member;
+using providers::common::append_raw_member;
 
 constexpr std::string_view kImageMediaTypes[] = {"image/jpeg", "image/png", "image/gif",
                                                  "image/webp"};
@@ -60,6 +63,54 @@ Result<std::string_view> required_string(object obj, std::string_view key,
         return wrong_type(path(base, key), "a valid string");
     }
     return s;
+}
+
+// `value` as an object; "Input should be a valid dictionary" at `at` otherwise.
+Result<object> as_object(element value, const std::string& at) {
+    object obj;
+    if (value.get_object().get(obj) != simdjson::SUCCESS) {
+        return wrong_type(at, "a valid dictionary");
+    }
+    return obj;
+}
+
+// A required member `key` of `obj` (at `base`) that must be an object.
+Result<element> required_object(object obj, std::string_view key, const std::string& base) {
+    element value;
+    if (obj[key].get(value) != simdjson::SUCCESS) {
+        return missing(path(base, key));
+    }
+    if (!value.is_object()) {
+        return wrong_type(path(base, key), "a valid dictionary");
+    }
+    return value;
+}
+
+// An optional boolean member: false when absent or null.
+Result<bool> optional_bool(object obj, std::string_view key, const std::string& base) {
+    element value;
+    bool flag = false;
+    if (obj[key].get(value) == simdjson::SUCCESS && !is_null(value) &&
+        value.get_bool().get(flag) != simdjson::SUCCESS) {
+        return wrong_type(path(base, key), "a valid boolean");
+    }
+    return flag;
+}
+
+// `temperature` or `top_p` (`key`): a number from 0 to 1, kept in `field`; null leaves it as is.
+Status read_unit_interval(element value, std::string_view key, std::optional<element>& field) {
+    if (is_null(value)) {
+        return {};
+    }
+    double x = 0;
+    if (value.get_double().get(x) != simdjson::SUCCESS) {
+        return wrong_type(std::string(key), "a valid number");
+    }
+    if (x < 0 || x > 1) {
+        return invalid(std::string(key), "Input should be between 0 and 1");
+    }
+    field = value;
+    return {};
 }
 
 // The members of a block other than `known` (and `type`, `cache_control`, which every block may
@@ -119,16 +170,11 @@ Status append_image_part(std::string& parts, object block, const std::string& ba
         return status;
     }
     const std::string source_path = path(base, "source");
-    object source;
-    element source_value;
-    if (block["source"].get(source_value) != simdjson::SUCCESS) {
-        return missing(source_path);
-    }
-    if (source_value.get_object().get(source) != simdjson::SUCCESS) {
-        return wrong_type(source_path, "a valid dictionary");
-    }
+    SB_TRY(source_value, required_object(block, "source", base));
+    const object source = source_value.get_object().value_unsafe();
     SB_TRY(type, required_string(source, "type", source_path));
-    begin_item(parts);
+    std::string data_url;
+    std::string_view url;
     if (type == "base64") {
         if (auto status = only_known(source, source_path, {"media_type", "data"}); !status) {
             return status;
@@ -144,26 +190,25 @@ Status append_image_part(std::string& parts, object block, const std::string& ba
                            "Input should be 'image/jpeg', 'image/png', 'image/gif' or "
                            "'image/webp'");
         }
-        parts += "{\"type\":\"image_url\",\"image_url\":{\"url\":";
-        append_string(parts, fmt::format("data:{};base64,{}", media_type, data));
-        parts += "}}";
-        return {};
-    }
-    if (type == "url") {
+        data_url = fmt::format("data:{};base64,{}", media_type, data);
+        url = data_url;
+    } else if (type == "url") {
         if (auto status = only_known(source, source_path, {"url"}); !status) {
             return status;
         }
-        SB_TRY(url, required_string(source, "url", source_path));
-        parts += "{\"type\":\"image_url\",\"image_url\":{\"url\":";
-        append_string(parts, url);
-        parts += "}}";
-        return {};
-    }
-    if (type == "file") {
+        SB_TRY(source_url, required_string(source, "url", source_path));
+        url = source_url;
+    } else if (type == "file") {
         return unsupported(path(source_path, "type"),
                            "'file' sources refer to Anthropic's Files API");
+    } else {
+        return invalid(path(source_path, "type"), "Input should be 'base64', 'url' or 'file'");
     }
-    return invalid(path(source_path, "type"), "Input should be 'base64', 'url' or 'file'");
+    begin_item(parts);
+    parts += "{\"type\":\"image_url\",\"image_url\":{\"url\":";
+    append_string(parts, url);
+    parts += "}}";
+    return {};
 }
 
 // Builds the OpenAI body for one request. Holds the parsed document while it writes.
@@ -188,6 +233,10 @@ class Translator {
     Status read_output_config(element value, const std::string& base);
     Status read_format(element value, const std::string& base);
     Status set_effort(std::string_view effort, const std::string& param);
+    // Opens `{"role":"<role>","content":` in messages_; the caller writes the content and '}'.
+    void open_message(std::string_view role);
+    // Appends `{"role":"<role>","content":"<text>"}` to messages_.
+    void add_text_message(std::string_view role, std::string_view text);
 
     const TargetOptions& target_;
 
@@ -279,35 +328,17 @@ Result<std::string> Translator::run(std::string_view body) {
                ? ",\"max_completion_tokens\":"
                : ",\"max_tokens\":";
     append_int(out, *max_tokens_);
-    if (temperature_) {
-        out += ",\"temperature\":";
-        append_element(out, *temperature_);
-    }
-    if (top_p_) {
-        out += ",\"top_p\":";
-        append_element(out, *top_p_);
-    }
-    if (top_k_) {
-        out += ",\"top_k\":";
-        append_element(out, *top_k_);
-    }
-    if (!stop_.empty()) {
-        out += ",\"stop\":[";
-        out += stop_;
-        out += ']';
-    }
+    append_member(out, "temperature", temperature_);
+    append_member(out, "top_p", top_p_);
+    append_member(out, "top_k", top_k_);
+    append_list_member(out, "stop", stop_);
     if (stream_) {
         // Anthropic streams always report usage (message_start, message_delta).
         out += ",\"stream\":true,\"stream_options\":{\"include_usage\":true}";
     }
     if (!tools_.empty()) {
-        out += ",\"tools\":[";
-        out += tools_;
-        out += ']';
-        if (!tool_choice_.empty()) {
-            out += ",\"tool_choice\":";
-            out += tool_choice_;
-        }
+        append_list_member(out, "tools", tools_);
+        append_raw_member(out, "tool_choice", tool_choice_);
         if (parallel_disabled_) {
             out += ",\"parallel_tool_calls\":false";
         }
@@ -316,10 +347,7 @@ Result<std::string> Translator::run(std::string_view body) {
         out += ",\"reasoning_effort\":";
         append_string(out, reasoning_effort_);
     }
-    if (!response_format_.empty()) {
-        out += ",\"response_format\":";
-        out += response_format_;
-    }
+    append_raw_member(out, "response_format", response_format_);
     if (user_) {
         out += ",\"user\":";
         append_string(out, *user_);
@@ -364,30 +392,12 @@ Status Translator::read_top_level(object root) {
                 return wrong_type("stream", "a valid boolean");
             }
             stream_ = stream;
-        } else if (key == "temperature") {
-            if (is_null(value)) {
-                continue;
+        } else if (key == "temperature" || key == "top_p") {
+            if (auto status =
+                    read_unit_interval(value, key, key == "temperature" ? temperature_ : top_p_);
+                !status) {
+                return status;
             }
-            double t = 0;
-            if (value.get_double().get(t) != simdjson::SUCCESS) {
-                return wrong_type("temperature", "a valid number");
-            }
-            if (t < 0 || t > 1) {
-                return invalid("temperature", "Input should be between 0 and 1");
-            }
-            temperature_ = value;
-        } else if (key == "top_p") {
-            if (is_null(value)) {
-                continue;
-            }
-            double p = 0;
-            if (value.get_double().get(p) != simdjson::SUCCESS) {
-                return wrong_type("top_p", "a valid number");
-            }
-            if (p < 0 || p > 1) {
-                return invalid("top_p", "Input should be between 0 and 1");
-            }
-            top_p_ = value;
         } else if (key == "top_k") {
             if (is_null(value)) {
                 continue;
@@ -404,31 +414,19 @@ Status Translator::read_top_level(object root) {
             }
             top_k_ = value;
         } else if (key == "stop_sequences") {
-            if (is_null(value)) {
-                continue;
-            }
-            array list;
-            if (value.get_array().get(list) != simdjson::SUCCESS) {
-                return wrong_type("stop_sequences", "a valid list");
-            }
-            std::size_t i = 0;
-            for (const element item : list) {
-                std::string_view s;
-                if (item.get_string().get(s) != simdjson::SUCCESS) {
-                    return wrong_type(path("stop_sequences", i), "a valid string");
-                }
-                begin_item(stop_);
-                append_string(stop_, s);
-                ++i;
+            if (auto status = detail::read_string_list(value, "stop_sequences",
+                                                       [this](std::string_view s) {
+                                                           begin_item(stop_);
+                                                           append_string(stop_, s);
+                                                       });
+                !status) {
+                return status;
             }
         } else if (key == "metadata") {
             if (is_null(value)) {
                 continue;
             }
-            object metadata;
-            if (value.get_object().get(metadata) != simdjson::SUCCESS) {
-                return wrong_type("metadata", "a valid dictionary");
-            }
+            SB_TRY(metadata, as_object(value, "metadata"));
             for (const auto member : metadata) {
                 if (member.key != "user_id") {
                     return unsupported(path("metadata", member.key));
@@ -481,6 +479,19 @@ Status Translator::read_top_level(object root) {
     return {};
 }
 
+void Translator::open_message(std::string_view role) {
+    begin_item(messages_);
+    messages_ += "{\"role\":\"";
+    messages_ += role;
+    messages_ += "\",\"content\":";
+}
+
+void Translator::add_text_message(std::string_view role, std::string_view text) {
+    open_message(role);
+    append_string(messages_, text);
+    messages_ += '}';
+}
+
 Status Translator::read_system(element value) {
     if (is_null(value)) {
         return {};
@@ -500,10 +511,7 @@ Status Translator::read_system(element value) {
     std::size_t i = 0;
     for (const element block_value : blocks) {
         const std::string base = path("system", i++);
-        object block;
-        if (block_value.get_object().get(block) != simdjson::SUCCESS) {
-            return wrong_type(base, "a valid dictionary");
-        }
+        SB_TRY(block, as_object(block_value, base));
         SB_TRY(type, required_string(block, "type", base));
         if (type != "text") {
             return invalid(path(base, "type"), "Input should be 'text'");
@@ -526,10 +534,7 @@ Status Translator::read_messages(array messages) {
     for (const element message_value : messages) {
         const std::string base = path("messages", i);
         const bool last = ++i == count;
-        object message;
-        if (message_value.get_object().get(message) != simdjson::SUCCESS) {
-            return wrong_type(base, "a valid dictionary");
-        }
+        SB_TRY(message, as_object(message_value, base));
         std::string_view role;
         element content;
         for (const auto field : message) {
@@ -567,10 +572,7 @@ Status Translator::read_messages(array messages) {
 Status Translator::read_user(element content, const std::string& base) {
     std::string_view text;
     if (content.get_string().get(text) == simdjson::SUCCESS) {
-        begin_item(messages_);
-        messages_ += "{\"role\":\"user\",\"content\":";
-        append_string(messages_, text);
-        messages_ += '}';
+        add_text_message("user", text);
         return {};
     }
     array blocks;
@@ -586,10 +588,7 @@ Status Translator::read_user(element content, const std::string& base) {
     std::size_t i = 0;
     for (const element block_value : blocks) {
         const std::string block_path = path(base, i++);
-        object block;
-        if (block_value.get_object().get(block) != simdjson::SUCCESS) {
-            return wrong_type(block_path, "a valid dictionary");
-        }
+        SB_TRY(block, as_object(block_value, block_path));
         SB_TRY(type, required_string(block, "type", block_path));
         if (type == "text") {
             SB_TRY(block_text, text_block(block, block_path));
@@ -632,8 +631,7 @@ Status Translator::read_user(element content, const std::string& base) {
         }
         return {};  // only tool results
     }
-    begin_item(messages_);
-    messages_ += "{\"role\":\"user\",\"content\":";
+    open_message("user");
     if (only_text) {
         append_text_content(messages_, texts);
     } else {
@@ -667,14 +665,8 @@ Status Translator::read_document(object block, const std::string& base, std::str
         header += fmt::format("Document {}: {}\n", key, text);
     }
     const std::string source_path = path(base, "source");
-    object source;
-    element source_value;
-    if (block["source"].get(source_value) != simdjson::SUCCESS) {
-        return missing(source_path);
-    }
-    if (source_value.get_object().get(source) != simdjson::SUCCESS) {
-        return wrong_type(source_path, "a valid dictionary");
-    }
+    SB_TRY(source_value, required_object(block, "source", base));
+    const object source = source_value.get_object().value_unsafe();
     SB_TRY(type, required_string(source, "type", source_path));
     // The title/context lines go first, once, as their own text part.
     auto flush_header = [&] {
@@ -719,10 +711,7 @@ Status Translator::read_document(object block, const std::string& base, std::str
         std::size_t i = 0;
         for (const element inner_value : blocks) {
             const std::string inner_path = path(content_path, i++);
-            object inner;
-            if (inner_value.get_object().get(inner) != simdjson::SUCCESS) {
-                return wrong_type(inner_path, "a valid dictionary");
-            }
+            SB_TRY(inner, as_object(inner_value, inner_path));
             SB_TRY(inner_type, required_string(inner, "type", inner_path));
             if (inner_type == "text") {
                 SB_TRY(inner_text, text_block(inner, inner_path));
@@ -785,12 +774,7 @@ Status Translator::read_tool_result(object block, const std::string& base,
         return status;
     }
     SB_TRY(id, required_string(block, "tool_use_id", base));
-    bool is_error = false;
-    element flag;
-    if (block["is_error"].get(flag) == simdjson::SUCCESS && !is_null(flag) &&
-        flag.get_bool().get(is_error) != simdjson::SUCCESS) {
-        return wrong_type(path(base, "is_error"), "a valid boolean");
-    }
+    SB_TRY(is_error, optional_bool(block, "is_error", base));
     std::vector<std::string_view> texts;
     bool images_announced = false;
     element content;
@@ -804,10 +788,7 @@ Status Translator::read_tool_result(object block, const std::string& base,
             std::size_t i = 0;
             for (const element inner_value : blocks) {
                 const std::string inner_path = path(content_path, i++);
-                object inner;
-                if (inner_value.get_object().get(inner) != simdjson::SUCCESS) {
-                    return wrong_type(inner_path, "a valid dictionary");
-                }
+                SB_TRY(inner, as_object(inner_value, inner_path));
                 SB_TRY(type, required_string(inner, "type", inner_path));
                 if (type == "text") {
                     SB_TRY(inner_text, text_block(inner, inner_path));
@@ -868,10 +849,7 @@ Status Translator::read_assistant(element content, const std::string& base, bool
     }
     std::string_view text;
     if (content.get_string().get(text) == simdjson::SUCCESS) {
-        begin_item(messages_);
-        messages_ += "{\"role\":\"assistant\",\"content\":";
-        append_string(messages_, text);
-        messages_ += '}';
+        add_text_message("assistant", text);
         return {};
     }
     array blocks;
@@ -883,10 +861,7 @@ Status Translator::read_assistant(element content, const std::string& base, bool
     std::size_t i = 0;
     for (const element block_value : blocks) {
         const std::string block_path = path(base, i++);
-        object block;
-        if (block_value.get_object().get(block) != simdjson::SUCCESS) {
-            return wrong_type(block_path, "a valid dictionary");
-        }
+        SB_TRY(block, as_object(block_value, block_path));
         SB_TRY(type, required_string(block, "type", block_path));
         if (type == "text") {
             SB_TRY(block_text, text_block(block, block_path));
@@ -898,13 +873,7 @@ Status Translator::read_assistant(element content, const std::string& base, bool
             }
             SB_TRY(id, required_string(block, "id", block_path));
             SB_TRY(name, required_string(block, "name", block_path));
-            element input;
-            if (block["input"].get(input) != simdjson::SUCCESS) {
-                return missing(path(block_path, "input"));
-            }
-            if (!input.is_object()) {
-                return wrong_type(path(block_path, "input"), "a valid dictionary");
-            }
+            SB_TRY(input, required_object(block, "input", block_path));
             begin_item(calls);
             calls += "{\"id\":";
             append_string(calls, id);
@@ -933,8 +902,7 @@ Status Translator::read_assistant(element content, const std::string& base, bool
     if (texts.empty() && calls.empty()) {
         return {};  // nothing but thinking: no OpenAI message
     }
-    begin_item(messages_);
-    messages_ += "{\"role\":\"assistant\",\"content\":";
+    open_message("assistant");
     if (texts.empty()) {
         messages_ += "null";
     } else {
@@ -953,10 +921,7 @@ Status Translator::read_tools(array tools) {
     std::size_t i = 0;
     for (const element tool_value : tools) {
         const std::string base = path("tools", i++);
-        object tool;
-        if (tool_value.get_object().get(tool) != simdjson::SUCCESS) {
-            return wrong_type(base, "a valid dictionary");
-        }
+        SB_TRY(tool, as_object(tool_value, base));
         std::string_view type;
         element type_value;
         if (tool["type"].get(type_value) == simdjson::SUCCESS && !is_null(type_value)) {
@@ -976,13 +941,7 @@ Status Translator::read_tools(array tools) {
             return status;
         }
         SB_TRY(name, required_string(tool, "name", base));
-        element schema;
-        if (tool["input_schema"].get(schema) != simdjson::SUCCESS) {
-            return missing(path(base, "input_schema"));
-        }
-        if (!schema.is_object()) {
-            return wrong_type(path(base, "input_schema"), "a valid dictionary");
-        }
+        SB_TRY(schema, required_object(tool, "input_schema", base));
         begin_item(tools_);
         tools_ += "{\"type\":\"function\",\"function\":{\"name\":";
         append_string(tools_, name);
@@ -996,15 +955,9 @@ Status Translator::read_tools(array tools) {
         }
         tools_ += ",\"parameters\":";
         append_element(tools_, schema);
-        element strict;
-        if (tool["strict"].get(strict) == simdjson::SUCCESS && !is_null(strict)) {
-            bool flag = false;
-            if (strict.get_bool().get(flag) != simdjson::SUCCESS) {
-                return wrong_type(path(base, "strict"), "a valid boolean");
-            }
-            if (flag) {
-                tools_ += ",\"strict\":true";
-            }
+        SB_TRY(strict, optional_bool(tool, "strict", base));
+        if (strict) {
+            tools_ += ",\"strict\":true";
         }
         tools_ += "}}";
     }
@@ -1012,23 +965,14 @@ Status Translator::read_tools(array tools) {
 }
 
 Status Translator::read_tool_choice(element value) {
-    object choice;
-    if (value.get_object().get(choice) != simdjson::SUCCESS) {
-        return wrong_type("tool_choice", "a valid dictionary");
-    }
+    SB_TRY(choice, as_object(value, "tool_choice"));
     SB_TRY(type, required_string(choice, "type", "tool_choice"));
     if (auto status = only_known(choice, "tool_choice", {"name", "disable_parallel_tool_use"});
         !status) {
         return status;
     }
-    element flag;
-    if (choice["disable_parallel_tool_use"].get(flag) == simdjson::SUCCESS && !is_null(flag)) {
-        bool disabled = false;
-        if (flag.get_bool().get(disabled) != simdjson::SUCCESS) {
-            return wrong_type("tool_choice.disable_parallel_tool_use", "a valid boolean");
-        }
-        parallel_disabled_ = disabled;
-    }
+    SB_TRY(disabled, optional_bool(choice, "disable_parallel_tool_use", "tool_choice"));
+    parallel_disabled_ = disabled;
     if (type == "auto") {
         tool_choice_ = "\"auto\"";
     } else if (type == "any") {
@@ -1069,10 +1013,7 @@ Status Translator::read_thinking(element value) {
     if (is_null(value)) {
         return {};
     }
-    object thinking;
-    if (value.get_object().get(thinking) != simdjson::SUCCESS) {
-        return wrong_type("thinking", "a valid dictionary");
-    }
+    SB_TRY(thinking, as_object(value, "thinking"));
     SB_TRY(type, required_string(thinking, "type", "thinking"));
     if (type == "disabled") {
         return only_known(thinking, "thinking", {});
@@ -1108,10 +1049,7 @@ Status Translator::read_output_config(element value, const std::string& base) {
     if (is_null(value)) {
         return {};
     }
-    object config;
-    if (value.get_object().get(config) != simdjson::SUCCESS) {
-        return wrong_type(base, "a valid dictionary");
-    }
+    SB_TRY(config, as_object(value, base));
     for (const auto field : config) {
         const std::string field_path = path(base, field.key);
         if (field.key == "format") {
@@ -1145,10 +1083,7 @@ Status Translator::read_format(element value, const std::string& base) {
     if (is_null(value)) {
         return {};
     }
-    object format;
-    if (value.get_object().get(format) != simdjson::SUCCESS) {
-        return wrong_type(base, "a valid dictionary");
-    }
+    SB_TRY(format, as_object(value, base));
     SB_TRY(type, required_string(format, "type", base));
     if (type != "json_schema") {
         return invalid(path(base, "type"), "Input should be 'json_schema'");
@@ -1156,13 +1091,7 @@ Status Translator::read_format(element value, const std::string& base) {
     if (auto status = only_known(format, base, {"schema"}); !status) {
         return status;
     }
-    element schema;
-    if (format["schema"].get(schema) != simdjson::SUCCESS) {
-        return missing(path(base, "schema"));
-    }
-    if (!schema.is_object()) {
-        return wrong_type(path(base, "schema"), "a valid dictionary");
-    }
+    SB_TRY(schema, required_object(format, "schema", base));
     response_format_ = "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":";
     append_element(response_format_, schema);
     response_format_ += ",\"strict\":true}}";

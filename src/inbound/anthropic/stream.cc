@@ -71,35 +71,21 @@ void StreamTranslator::JsonEnd::feed(std::string_view s) {
 StreamTranslator::StreamTranslator(ResponseContext ctx)
     : ctx_(std::move(ctx)), sse_(ctx_.upstream, kMaxEventBytes, /*limit_joined_lines=*/false) {}
 
-Status StreamTranslator::fail_with(Error e) {
-    error_ = std::move(e);
-    return tl::unexpected<Error>(*error_);
-}
-
-Status StreamTranslator::feed(std::string_view bytes, std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
+Status StreamTranslator::decode(std::string_view bytes, std::string& out) {
     if (ended_) {
         return {};
     }
     Events events(*this, out);
-    if (auto status = sse_.feed(bytes, events); !status) {
-        return fail_with(std::move(status).error());
-    }
-    return {};
+    return sse_.feed(bytes, events);
 }
 
-Status StreamTranslator::finish(std::string& out) {
-    if (error_) {
-        return tl::unexpected<Error>(*error_);
-    }
+Status StreamTranslator::end(std::string& out) {
     if (ended_) {
         return {};
     }
     Events events(*this, out);
     if (auto status = sse_.finish(events); !status) {
-        return fail_with(std::move(status).error());
+        return status;
     }
     if (ended_) {
         return {};  // [DONE] was in the unterminated tail
@@ -112,7 +98,7 @@ Status StreamTranslator::finish(std::string& out) {
 }
 
 void StreamTranslator::ping(std::string& out) const {
-    if (started_ && !ended_ && !error_) {
+    if (started_ && !ended_ && !failed()) {
         append_event(out, "ping", R"({"type": "ping"})");
     }
 }

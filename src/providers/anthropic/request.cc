@@ -31,6 +31,9 @@ constexpr std::int64_t kMinThinkingBudget = 1024;
 constexpr std::string_view kImageMediaTypes[] = {"image/jpeg", "image/png", "image/gif",
                                                  "image/webp"};
 
+using common::append_list_member;
+using common::append_member;
+using common::append_raw_member;
 using common::invalid;
 using common::is_null;
 using common::is_null_or_zero;
@@ -300,41 +303,18 @@ Result<std::string> Translator::run(std::string_view openai_body) {
     out += ",\"messages\":[";
     out += messages_;
     out += ']';
-    if (!tools_.empty()) {
-        out += ",\"tools\":[";
-        out += tools_;
-        out += ']';
-    }
-    if (!tool_choice_.empty()) {
-        out += ",\"tool_choice\":";
-        out += tool_choice_;
-    }
-    if (!stop_sequences_.empty()) {
-        out += ",\"stop_sequences\":[";
-        out += stop_sequences_;
-        out += ']';
-    }
-    if (temperature_) {
-        out += ",\"temperature\":";
-        append_element(out, *temperature_);
-    }
-    if (top_p_) {
-        out += ",\"top_p\":";
-        append_element(out, *top_p_);
-    }
-    if (top_k_) {
-        out += ",\"top_k\":";
-        append_element(out, *top_k_);
-    }
+    append_list_member(out, "tools", tools_);
+    append_raw_member(out, "tool_choice", tool_choice_);
+    append_list_member(out, "stop_sequences", stop_sequences_);
+    append_member(out, "temperature", temperature_);
+    append_member(out, "top_p", top_p_);
+    append_member(out, "top_k", top_k_);
     if (thinking_budget_) {
         out += ",\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":";
         append_int(out, *thinking_budget_);
         out += '}';
     }
-    if (!output_config_.empty()) {
-        out += ",\"output_config\":";
-        out += output_config_;
-    }
+    append_raw_member(out, "output_config", output_config_);
     const std::string_view user = user_id_.empty() ? safety_identifier_ : user_id_;
     if (!user.empty()) {
         out += ",\"metadata\":{\"user_id\":";

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,40 @@ void append_string(std::string& out, std::string_view s);
 void append_int(std::string& out, std::int64_t value);
 // Appends a parsed JSON value, minified, with its members in their original order.
 void append_element(std::string& out, simdjson::dom::element value);
+
+// Object members for a body written by hand. Each writes nothing when its value is absent or
+// empty, else `,"<key>":` and the value; `key` is written as is (a plain member name). Inline:
+// the request translators call them for every optional member of every body.
+// `,"<key>":`.
+inline void append_key(std::string& out, std::string_view key) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+}
+// `value`, minified (append_element).
+inline void append_member(std::string& out, std::string_view key,
+                          const std::optional<simdjson::dom::element>& value) {
+    if (value) {
+        append_key(out, key);
+        append_element(out, *value);
+    }
+}
+// `json`, JSON text written as is.
+inline void append_raw_member(std::string& out, std::string_view key, std::string_view json) {
+    if (!json.empty()) {
+        append_key(out, key);
+        out += json;
+    }
+}
+// `[<items>]`, `items` being a comma-separated list of JSON values (begin_item).
+inline void append_list_member(std::string& out, std::string_view key, std::string_view items) {
+    if (!items.empty()) {
+        append_key(out, key);
+        out += '[';
+        out += items;
+        out += ']';
+    }
+}
 
 // Parses an upstream's (non-stream) body with `parser`: its root when it is a JSON object, else
 // bad_response(provider, why) (common/errors.h). The element lives in `parser`.

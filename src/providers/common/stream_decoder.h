@@ -31,6 +31,8 @@ class ChatStreamDecoder : public StreamDecoder {
 
     // Keeps `e` as the decoder's error and returns it.
     Status fail_with(Error e);
+    // True once an error was kept.
+    bool failed() const { return error_.has_value(); }
 
   private:
     std::optional<Error> error_;
