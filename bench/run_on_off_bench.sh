@@ -35,28 +35,8 @@ case "$FEATURE" in
   policy) TITLE="Governance: policy off vs on" ;;
   *) echo "unknown feature $FEATURE (logging or policy)" >&2; exit 2 ;;
 esac
-for tool in wrk taskset curl sha256sum; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
-done
-BIN="$ROOT/build"
-[[ -x "$BIN/switchboard" && -x "$BIN/mock-provider" ]] || { echo "build first: scripts/build.sh" >&2; exit 1; }
-NCPU=$(nproc)
-PROXY_CPU=0
-LOAD_CPU=$(( NCPU > 1 ? 1 : 0 ))
-WORK=$(mktemp -d /tmp/sb-logbench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-wait_line() {  # wait_line FILE PATTERN: print the port from the first matching line (10 s max)
-  for _ in $(seq 1 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1" | sed 's/.*://'; return 0; fi
-    sleep 0.05
-  done
-  echo "timed out waiting for '$2' in $1" >&2; return 1
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
+source "$ROOT/bench/common.sh"
+bench_setup wrk taskset curl sha256sum
 
 taskset -c "$LOAD_CPU" "$BIN/mock-provider" --listen 127.0.0.1:0 > "$WORK/mock.out" 2>&1 &
 PIDS+=($!)

@@ -17,33 +17,12 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for tool in wrk nginx taskset; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
-done
-BIN="$ROOT/build"
-[[ -x "$BIN/switchboard" && -x "$BIN/mock-provider" ]] || { echo "build first: scripts/build.sh" >&2; exit 1; }
-NCPU=$(nproc)
-PROXY_CPU=0
-LOAD_CPU=$(( NCPU > 1 ? 1 : 0 ))
-WORK=$(mktemp -d /tmp/sb-bench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-wait_line() {  # wait_line FILE PATTERN: print the port from the first matching line (10 s max)
-  for _ in $(seq 1 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1" | sed 's/.*://'; return 0; fi
-    sleep 0.05
-  done
-  echo "timed out waiting for '$2' in $1" >&2; return 1
-}
+source "$ROOT/bench/common.sh"
+bench_setup wrk nginx taskset
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
   echo $(( 20000 + RANDOM % 20000 )); }
-cpu_ticks() {  # total utime+stime of the given pids, in clock ticks
-  local t=0; for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo "$t"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-HZ=$(getconf CLK_TCK)
 
 # --- mock provider on the load CPU ---------------------------------------------------------
 taskset -c "$LOAD_CPU" "$BIN/mock-provider" --listen 127.0.0.1:0 > "$WORK/mock.out" 2>&1 &
