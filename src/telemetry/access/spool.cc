@@ -21,9 +21,10 @@ constexpr std::string_view kPrefix = "seg-";
 constexpr std::string_view kSuffix = ".spool";
 constexpr std::size_t kIdDigits = 20;
 
-void put_u32(std::string& out, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) {
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+// Stores `v` little-endian at out[at, at + 4).
+void set_u32(std::string& out, std::size_t at, std::uint32_t v) {
+    for (std::size_t i = 0; i < 4; ++i) {
+        out[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
     }
 }
 
@@ -119,10 +120,10 @@ std::size_t begin_frame(std::string& out) {
 
 void end_frame(std::string& out, std::size_t frame_offset) {
     const std::string_view payload = std::string_view(out).substr(frame_offset + 8);
-    std::string header;
-    put_u32(header, static_cast<std::uint32_t>(payload.size()));
-    put_u32(header, crc32c(payload));
-    out.replace(frame_offset, 8, header);
+    const auto size = static_cast<std::uint32_t>(payload.size());
+    const std::uint32_t crc = crc32c(payload);
+    set_u32(out, frame_offset, size);
+    set_u32(out, frame_offset + 4, crc);
 }
 
 void append_frame(std::string& out, std::string_view payload) {
